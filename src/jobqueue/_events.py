@@ -1,0 +1,111 @@
+"""Typed, frozen events: everything that happens to a job or a queue.
+
+Subscribers receive them in the order they happened, each with the clock's
+time. The stream is enough to audit a job: submission, every status change,
+hop, priority change, tag change, task outcome and purge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from ._states import JobStatus
+from ._tasks import TaskRecord
+
+__all__ = [
+    "Event",
+    "JobHopped",
+    "JobPurged",
+    "JobSubmitted",
+    "JobTransitioned",
+    "PriorityChanged",
+    "QueueEvent",
+    "TagsChanged",
+    "TaskRecorded",
+]
+
+
+@attrs.frozen
+class Event:
+    """Base of every event: when it happened (``time``, clock seconds)."""
+
+    time: float
+
+
+@attrs.frozen
+class JobSubmitted(Event):
+    """A submission was accepted and the job created (it is then ``New``)."""
+
+    job_id: str
+    queue: str
+    priority: int
+    deferred: bool
+    name: str | None
+
+
+@attrs.frozen
+class JobTransitioned(Event):
+    """A job moved from ``old`` to ``new`` status; ``reason`` says why, when it helps."""
+
+    job_id: str
+    old: JobStatus
+    new: JobStatus
+    reason: str = ""
+
+
+@attrs.frozen
+class JobHopped(Event):
+    """A waiting job moved from ``source`` to ``destination``, now with ``priority``."""
+
+    job_id: str
+    source: str
+    destination: str
+    priority: int
+
+
+@attrs.frozen
+class PriorityChanged(Event):
+    """A job's priority changed (by ``update_priority``)."""
+
+    job_id: str
+    old: int
+    new: int
+
+
+@attrs.frozen
+class TagsChanged(Event):
+    """A job's tag set was replaced (``put_tags``) or deleted (``delete_tags``)."""
+
+    job_id: str
+    old: Mapping[str, str]
+    new: Mapping[str, str]
+
+
+@attrs.frozen
+class TaskRecorded(Event):
+    """One task outcome was recorded on a job."""
+
+    job_id: str
+    record: TaskRecord
+
+
+@attrs.frozen
+class JobPurged(Event):
+    """A finished job passed the retention window and was removed."""
+
+    job_id: str
+
+
+@attrs.frozen
+class QueueEvent(Event):
+    """A queue was created, updated, paused, resumed or deleted.
+
+    Attributes:
+        queue: the queue's name.
+        change: one of ``"created"``, ``"updated"``, ``"paused"``, ``"resumed"``, ``"deleted"``.
+    """
+
+    queue: str
+    change: str

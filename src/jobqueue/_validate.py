@@ -1,0 +1,106 @@
+"""Argument checks shared by every entry point.
+
+Each returns the value in canonical form or raises ``ValidationError`` naming
+the field and the limit. They run before anything changes.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from typing import TypeVar
+
+from ._errors import ValidationError
+
+__all__ = [
+    "MAX_DESCRIPTION",
+    "MAX_NAME",
+    "PRIORITY_MAX",
+    "PRIORITY_MIN",
+    "check_choice",
+    "check_description",
+    "check_int",
+    "check_name",
+    "check_positive_number",
+    "check_priority",
+    "check_share",
+]
+
+PRIORITY_MIN = -(2**31)
+PRIORITY_MAX = 2**31 - 1
+MAX_NAME = 200
+MAX_DESCRIPTION = 256
+_NAME = re.compile(r"[0-9A-Za-z._-]+")
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def check_int(field: str, value: object, lo: int, hi: int | None = None) -> int:
+    """An ``int`` (not ``bool``) in ``[lo, hi]``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"{field} must be an int, got {type(value).__name__}")
+    if value < lo or (hi is not None and value > hi):
+        limit = f">= {lo}" if hi is None else f"{lo}..{hi}"
+        raise ValidationError(f"{field} must be {limit}, got {value}")
+    return value
+
+
+def check_priority(value: object, field: str = "priority") -> int:
+    """An ``int`` in ``-2**31 .. 2**31-1``; ``bool`` is refused."""
+    return check_int(field, value, PRIORITY_MIN, PRIORITY_MAX)
+
+
+def check_positive_number(field: str, value: object) -> float:
+    """A finite real number ``> 0`` (``bool`` refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{field} must be a number, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number) or number <= 0:
+        raise ValidationError(f"{field} must be a finite number > 0, got {value!r}")
+    return number
+
+
+def check_share(value: object) -> float:
+    """A deferred share in ``(0, 1]``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"deferred_share must be a number, got {type(value).__name__}")
+    share = float(value)
+    if not (0.0 < share <= 1.0):
+        raise ValidationError(f"deferred_share must be in (0, 1], got {value!r}")
+    return share
+
+
+def check_name(value: object) -> str | None:
+    """``None`` or 1-200 characters of ``[0-9A-Za-z._-]``."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"name must be a str, got {type(value).__name__}")
+    if not 1 <= len(value) <= MAX_NAME:
+        raise ValidationError(f"name must be 1-{MAX_NAME} characters, got {len(value)}")
+    if not _NAME.fullmatch(value):
+        raise ValidationError(
+            f"name may contain only 0-9, a-z, A-Z, '.', '_' and '-', got {value!r}"
+        )
+    return value
+
+
+def check_description(value: object) -> str:
+    """A str of at most 256 characters."""
+    if not isinstance(value, str):
+        raise ValidationError(f"description must be a str, got {type(value).__name__}")
+    if len(value) > MAX_DESCRIPTION:
+        raise ValidationError(
+            f"description must be 0-{MAX_DESCRIPTION} characters, got {len(value)}"
+        )
+    return value
+
+
+def check_choice(field: str, value: object, kind: type[E]) -> E:
+    """A member of the enum ``kind``, or one of its values."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in kind)
+        raise ValidationError(f"{field} must be one of {allowed}, got {value!r}") from None
