@@ -1,0 +1,395 @@
+"""Tag-based access control: who may do what to which job.
+
+Theory of operation: an ``AccessPolicy`` is a tuple of ``Statement`` values,
+each an effect (allow or deny), the actions it covers and the conditions under
+which it applies (all must hold; none means always). To decide a request,
+every statement that covers the action and whose conditions hold is a match.
+Any matching deny refuses the request; otherwise a matching allow permits it;
+with no matching allow the request is refused. So a policy with no statements
+refuses everything, and a deny can never be overridden by an allow.
+
+Conditions look at the caller (a ``Principal`` with string attributes) and at
+two tag sets, which the scheduler fills in per action:
+
+* ``create``: the requested tags, as both the resource tags and the request
+  tags (the job does not exist yet; its tags will be the ones requested).
+* ``put_tags``: the job's current tags as the resource tags, the new set as the
+  request tags, so a policy can guard both what is replaced and what replaces it.
+* ``cancel``, ``confirm``, ``update_priority``, ``delete_tags``: the job's tags
+  as the resource tags; the request tags are empty.
+
+Deciding costs O(statements x conditions) per request; nothing is cached.
+
+The policy is pure: it reads the arguments and raises or returns, and never
+changes anything, so a refused call leaves the scheduler as it was.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, Literal, TypeAlias
+
+import attrs
+
+from ._errors import AccessDenied, ValidationError
+
+__all__ = [
+    "AccessPolicy",
+    "Action",
+    "AttributeEquals",
+    "Condition",
+    "Principal",
+    "Statement",
+    "TagEquals",
+    "TagMatchesAttribute",
+    "TagPresent",
+]
+
+
+class Action(enum.StrEnum):
+    """A scheduler call that an access policy may allow or deny."""
+
+    CREATE = "create"
+    CANCEL = "cancel"
+    CONFIRM = "confirm"
+    UPDATE_PRIORITY = "update_priority"
+    PUT_TAGS = "put_tags"
+    DELETE_TAGS = "delete_tags"
+
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+def _freeze_attributes(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    if value is None:
+        return _EMPTY
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValidationError(
+            f"attributes must be a mapping of str to str, got {type(value).__name__}"
+        )
+    return MappingProxyType(dict(value))
+
+
+def _check_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise ValidationError(f"{attribute.name} must be a str, got {type(value).__name__}")
+
+
+def _check_on(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in ("resource", "request"):
+        raise ValidationError(f"on must be 'resource' or 'request', got {value!r}")
+
+
+@attrs.frozen
+class Principal:
+    """The caller of a scheduler call, as an access policy sees it.
+
+    Attributes:
+        name: who is calling; shown in ``AccessDenied`` messages.
+        attributes: facts about the caller (e.g. ``{"department": "Finance"}``)
+            that conditions compare with job tags. Stored as a read-only copy.
+            Left out of the hash, since a mapping is not hashable; equal
+            principals still hash equal.
+    """
+
+    name: str = attrs.field(validator=_check_str)
+    attributes: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_freeze_attributes, hash=False
+    )
+
+
+#: Stands in for a ``None`` principal: a caller with no attributes.
+_ANONYMOUS = Principal("anonymous")
+
+_On: TypeAlias = Literal["resource", "request"]
+
+
+def _pick(
+    on: _On, resource_tags: Mapping[str, str], request_tags: Mapping[str, str]
+) -> Mapping[str, str]:
+    return resource_tags if on == "resource" else request_tags
+
+
+@attrs.frozen
+class TagEquals:
+    """Holds when tag ``key`` is present and equals ``value``.
+
+    Attributes:
+        key: the tag key (case-sensitive).
+        value: the value it must have.
+        on: ``"resource"`` tests the job's tags, ``"request"`` the requested ones.
+    """
+
+    key: str = attrs.field(validator=_check_str)
+    value: str = attrs.field(validator=_check_str)
+    on: _On = attrs.field(default="resource", validator=_check_on)
+
+    def matches(
+        self,
+        principal: Principal,
+        resource_tags: Mapping[str, str],
+        request_tags: Mapping[str, str],
+    ) -> bool:
+        """Return whether the condition holds for this caller and these tags."""
+        tags = _pick(self.on, resource_tags, request_tags)
+        return self.key in tags and tags[self.key] == self.value
+
+
+@attrs.frozen
+class TagMatchesAttribute:
+    """Holds when tag ``key`` equals the caller's attribute ``attribute``.
+
+    Both must exist: a missing tag never matches a missing attribute.
+
+    Attributes:
+        key: the tag key (case-sensitive).
+        attribute: the name of the principal's attribute.
+        on: ``"resource"`` tests the job's tags, ``"request"`` the requested ones.
+    """
+
+    key: str = attrs.field(validator=_check_str)
+    attribute: str = attrs.field(validator=_check_str)
+    on: _On = attrs.field(default="resource", validator=_check_on)
+
+    def matches(
+        self,
+        principal: Principal,
+        resource_tags: Mapping[str, str],
+        request_tags: Mapping[str, str],
+    ) -> bool:
+        """Return whether the condition holds for this caller and these tags."""
+        tags = _pick(self.on, resource_tags, request_tags)
+        return (
+            self.key in tags
+            and self.attribute in principal.attributes
+            and tags[self.key] == principal.attributes[self.attribute]
+        )
+
+
+@attrs.frozen
+class AttributeEquals:
+    """Holds when the caller's attribute ``attribute`` is present and equals ``value``.
+
+    Attributes:
+        attribute: the name of the principal's attribute.
+        value: the value it must have.
+    """
+
+    attribute: str = attrs.field(validator=_check_str)
+    value: str = attrs.field(validator=_check_str)
+
+    def matches(
+        self,
+        principal: Principal,
+        resource_tags: Mapping[str, str],
+        request_tags: Mapping[str, str],
+    ) -> bool:
+        """Return whether the condition holds for this caller (tags are ignored)."""
+        return principal.attributes.get(self.attribute) == self.value
+
+
+@attrs.frozen
+class TagPresent:
+    """Holds when tag ``key`` is present, whatever its value.
+
+    Attributes:
+        key: the tag key (case-sensitive).
+        on: ``"resource"`` tests the job's tags, ``"request"`` the requested ones.
+    """
+
+    key: str = attrs.field(validator=_check_str)
+    on: _On = attrs.field(default="resource", validator=_check_on)
+
+    def matches(
+        self,
+        principal: Principal,
+        resource_tags: Mapping[str, str],
+        request_tags: Mapping[str, str],
+    ) -> bool:
+        """Return whether the condition holds for these tags."""
+        return self.key in _pick(self.on, resource_tags, request_tags)
+
+
+#: Any of the conditions a ``Statement`` may hold.
+Condition: TypeAlias = TagEquals | TagMatchesAttribute | AttributeEquals | TagPresent
+
+_CONDITION_TYPES = (TagEquals, TagMatchesAttribute, AttributeEquals, TagPresent)
+
+
+def _to_actions(value: Action | str | Iterable[Action | str]) -> frozenset[Action]:
+    # A lone action is a str too; without this it would be iterated letter by letter.
+    items: Iterable[object] = (value,) if isinstance(value, str) else value
+    if not isinstance(items, Iterable):
+        raise ValidationError(f"actions must be actions, got {type(value).__name__}")
+    actions: set[Action] = set()
+    for item in items:
+        if not isinstance(item, str):
+            raise ValidationError(f"actions must hold action names, got {type(item).__name__}")
+        try:
+            actions.add(Action(item))
+        except ValueError:
+            raise ValidationError(f"unknown action {item!r} in actions") from None
+    if not actions:
+        raise ValidationError("actions must name at least one action")
+    return frozenset(actions)
+
+
+def _to_conditions(value: Iterable[Condition]) -> tuple[Condition, ...]:
+    conditions = tuple(value)
+    for condition in conditions:
+        if not isinstance(condition, _CONDITION_TYPES):
+            raise ValidationError(
+                f"conditions must hold conditions, got {type(condition).__name__}"
+            )
+    return conditions
+
+
+def _check_effect(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in ("allow", "deny"):
+        raise ValidationError(f"effect must be 'allow' or 'deny', got {value!r}")
+
+
+@attrs.frozen
+class Statement:
+    """One rule of an access policy.
+
+    Attributes:
+        effect: ``"allow"`` or ``"deny"``.
+        actions: the actions it covers; given as any iterable of ``Action`` or
+            their string values (or a single one), stored as a frozenset.
+        conditions: all must hold for the statement to apply; none means it
+            always applies.
+    """
+
+    effect: Literal["allow", "deny"] = attrs.field(validator=_check_effect)
+    actions: frozenset[Action] = attrs.field(converter=_to_actions)
+    conditions: tuple[Condition, ...] = attrs.field(default=(), converter=_to_conditions)
+
+    @classmethod
+    def allow(
+        cls, actions: Action | str | Iterable[Action | str], *conditions: Condition
+    ) -> Statement:
+        """Build an allow statement: ``Statement.allow(Action.CANCEL, TagPresent("team"))``."""
+        return cls("allow", actions, conditions)
+
+    @classmethod
+    def deny(
+        cls, actions: Action | str | Iterable[Action | str], *conditions: Condition
+    ) -> Statement:
+        """Build a deny statement: ``Statement.deny(Action.CANCEL, TagPresent("locked"))``."""
+        return cls("deny", actions, conditions)
+
+    def applies(
+        self,
+        action: Action,
+        principal: Principal,
+        resource_tags: Mapping[str, str],
+        request_tags: Mapping[str, str],
+    ) -> bool:
+        """Return whether this statement covers ``action`` and all its conditions hold.
+
+        Complexity: O(conditions).
+        """
+        return action in self.actions and all(
+            c.matches(principal, resource_tags, request_tags) for c in self.conditions
+        )
+
+
+def _to_statements(value: Iterable[Statement]) -> tuple[Statement, ...]:
+    statements = tuple(value)
+    for statement in statements:
+        if not isinstance(statement, Statement):
+            raise ValidationError(
+                f"statements must hold statements, got {type(statement).__name__}"
+            )
+    return statements
+
+
+@attrs.frozen
+class AccessPolicy:
+    """Decides whether a caller may perform an action on a job.
+
+    Deny wins over allow, and whatever no statement allows is denied. See the
+    module docstring for which tags the scheduler passes for each action.
+
+    Attributes:
+        statements: the rules, in any order (order does not change the outcome).
+
+    >>> policy = AccessPolicy([Statement.allow(Action.CANCEL, TagPresent("team"))])
+    >>> policy.allows(Action.CANCEL, Principal("alice"), {"team": "video"})
+    True
+    >>> policy.check(Action.CANCEL, Principal("alice"), {}, target="j-1")
+    Traceback (most recent call last):
+    ...
+    jobqueue._errors.AccessDenied: access denied: 'alice' may not cancel job 'j-1'
+    """
+
+    statements: tuple[Statement, ...] = attrs.field(converter=_to_statements)
+
+    def allows(
+        self,
+        action: Action,
+        principal: Principal | None,
+        resource_tags: Mapping[str, str],
+        request_tags: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Return whether the policy allows ``principal`` to perform ``action``.
+
+        Args:
+            action: what the caller asks to do.
+            principal: the caller; ``None`` is an anonymous caller with no attributes.
+            resource_tags: the job's tags (for ``create``, the requested tags).
+            request_tags: the tags the call asks for (``create`` and ``put_tags``);
+                ``None`` means none.
+
+        Returns:
+            True if some statement allows the action and none denies it.
+
+        Complexity: O(statements x conditions).
+        """
+        who = _ANONYMOUS if principal is None else principal
+        requested = _EMPTY if request_tags is None else request_tags
+        allowed = False
+        for statement in self.statements:
+            if statement.applies(action, who, resource_tags, requested):
+                if statement.effect == "deny":
+                    return False
+                allowed = True
+        return allowed
+
+    def check(
+        self,
+        action: Action,
+        principal: Principal | None,
+        resource_tags: Mapping[str, str],
+        request_tags: Mapping[str, str] | None = None,
+        *,
+        target: str = "",
+    ) -> None:
+        """Raise unless the policy allows ``principal`` to perform ``action``.
+
+        Args:
+            action: what the caller asks to do.
+            principal: the caller; ``None`` is an anonymous caller with no attributes.
+            resource_tags: the job's tags (for ``create``, the requested tags).
+            request_tags: the tags the call asks for (``create`` and ``put_tags``);
+                ``None`` means none.
+            target: the job's id or name, for the error message; empty for none.
+
+        Raises:
+            AccessDenied: carrying ``action``, with a message naming the caller,
+                the action and, when given, the target, e.g.
+                ``"access denied: 'alice' may not cancel job 'j-1'"`` or
+                ``"access denied: 'alice' may not create a job"``.
+
+        Complexity: O(statements x conditions).
+        """
+        if self.allows(action, principal, resource_tags, request_tags):
+            return
+        who = (_ANONYMOUS if principal is None else principal).name
+        job = f"job {target!r}" if target else "a job"
+        raise AccessDenied(action, f"access denied: {who!r} may not {action} {job}")
