@@ -185,7 +185,7 @@ class Scheduler:
         self._subscribers: list[Callable[[Event], None]] = []
         self._pending: list[Event] = []
         self._delivering = False
-        self._add_queue("default", 100, "fifo", False, 0.9, 10_000, Pricing.ON_DEMAND, {})
+        self._add_queue("default", 100, FifoPolicy(), 0.9, 10_000, Pricing.ON_DEMAND, {})
 
     # ------------------------------------------------------------------ clock
 
@@ -282,7 +282,7 @@ class Scheduler:
         plan = check_choice("pricing", pricing, Pricing)
         queue_tags = validate_tags(tags)
         pol = _make_policy(policy, preemption)
-        self._add_queue(qname, slots, pol, preemption, share, max_waiting, plan, queue_tags)
+        self._add_queue(qname, slots, pol, share, max_waiting, plan, queue_tags)
         self._emit_queue(qname, "created")
         return self._queue_info(self._queues[qname])
 
@@ -290,8 +290,7 @@ class Scheduler:
         self,
         name: str,
         slots: int,
-        policy: PolicySpec,
-        preemption: bool,
+        policy: Policy,
         share: float,
         max_waiting: int,
         pricing: Pricing,
@@ -303,7 +302,7 @@ class Scheduler:
             deferred_share=share,
             deferred_limit=deferred_limit(slots, share),
             max_waiting=max_waiting,
-            policy=_make_policy(policy, preemption),
+            policy=policy,
             pricing=pricing,
             tags=tags,
         )

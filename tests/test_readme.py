@@ -1,0 +1,41 @@
+"""The README's diagram and quick start are generated from, and checked against, the code."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+from jobqueue import state_diagram
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _block(lang: str, after: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(after)
+    match = re.compile(rf"```{lang}\n(.*?)```", re.S).search(text, start)
+    assert match is not None, f"no ```{lang} block after {after!r}"
+    return match.group(1)
+
+
+def test_readme_state_diagram_matches_the_table() -> None:
+    assert _block("mermaid", "## Job states").strip() == state_diagram()
+
+
+def test_readme_quick_start_runs_and_prints_what_its_comments_say() -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(_block("python", "## Quick start"), "README quick start", "exec"), {})
+    assert out.getvalue().splitlines() == [
+        "['Active', 'Paused', 'Ready', 'Active']",
+        "[('Active', 'reserved'), ('Active', 'reserved'), ('Active', 'on-demand')]",
+    ]
+
+
+def test_readme_set_up_commands_are_the_ones_ci_runs() -> None:
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert '.venv/bin/pip install -e ".[dev,bench,dask]"' in README.read_text(encoding="utf-8")
+    assert '.venv/bin/pip install -e ".[dev,bench,dask]"' in ci
+    assert ".venv/bin/python -m pytest" in ci
