@@ -1,0 +1,170 @@
+"""Runtime overhead: jobqueue's thread runtime against the same thread pool used directly.
+
+Two measurements, side by side in one run (the machine is noisy: compare ratios):
+
+* dispatch: no-op tasks per second, for one job of N tasks run by
+  ``ThreadRuntime`` (and ``ExecutorRuntime``) on a ``ThreadPoolExecutor``,
+  against the same N no-op calls submitted to that executor directly. Each
+  runtime task is dispatched, run, and its outcome recorded on the scheduler.
+  Target: the runtime keeps at least 50 % of the raw executor's throughput.
+* latency: from the call to ``submit()`` until the job's first task starts
+  running, with an idle pool (one job at a time, 1 ms apart), against the
+  same for ``ThreadPoolExecutor.submit``. Target: p99 at most 2 ms.
+
+Run ``python benchmarks/bench_runtime.py --help`` for the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from jobqueue import JobStatus
+from jobqueue.runtime import ExecutorRuntime, ThreadRuntime
+
+THROUGHPUT_TARGET = 0.5  # share of the raw executor's tasks per second
+P99_TARGET_MS = 2.0
+# Between latency samples, so the worker that ran the last one is back waiting
+# for work: each submission then meets an idle pool, as the measurement intends.
+IDLE_GAP = 0.001
+
+
+def noop(key: str) -> None:
+    """The task: nothing at all, so only dispatch costs are measured."""
+
+
+def raw_throughput(pool: ThreadPoolExecutor, n: int) -> float:
+    """Tasks per second submitting ``n`` no-ops to ``pool`` directly."""
+    start = time.perf_counter()
+    futures = [pool.submit(noop, str(i)) for i in range(n)]
+    wait(futures)
+    return n / (time.perf_counter() - start)
+
+
+def runtime_throughput(make: Callable[[], ThreadRuntime | ExecutorRuntime], n: int) -> float:
+    """Tasks per second for one job of ``n`` no-op tasks run by a fresh runtime."""
+    with make() as runtime:
+        start = time.perf_counter()
+        job = runtime.submit(noop, tasks=n)
+        done = runtime.wait(job.id, timeout=600)
+        elapsed = time.perf_counter() - start
+    if done.status is not JobStatus.COMPLETE or done.tasks_succeeded != n:
+        raise RuntimeError(f"benchmark job ended {done.status} with {done.tasks_succeeded} tasks")
+    return n / elapsed
+
+
+def _stamp(started: list[float], ran: threading.Event | None = None, key: str = "") -> None:
+    started.append(time.perf_counter())
+    if ran is not None:
+        ran.set()
+
+
+def raw_latency(pool: ThreadPoolExecutor, samples: int) -> list[float]:
+    """Seconds from ``pool.submit`` to the call starting, one call at a time."""
+    out: list[float] = []
+    for _ in range(samples):
+        started: list[float] = []
+        t0 = time.perf_counter()
+        pool.submit(_stamp, started).result()
+        out.append(started[0] - t0)
+        time.sleep(IDLE_GAP)
+    return out
+
+
+def runtime_latency(runtime: ThreadRuntime, samples: int) -> list[float]:
+    """Seconds from ``runtime.submit`` to the job's first task starting, one job at a time."""
+    out: list[float] = []
+    for _ in range(samples):
+        started: list[float] = []
+        ran = threading.Event()
+        t0 = time.perf_counter()
+        job = runtime.submit(functools.partial(_stamp, started, ran), tasks=1)
+        if not ran.wait(10):
+            raise RuntimeError("the latency job's task never started")
+        out.append(started[0] - t0)
+        runtime.wait(job.id, timeout=10)
+        time.sleep(IDLE_GAP)
+    return out
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100.0 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print its tables; returns 0 (1 if a target is missed with --check)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=20_000, help="no-op tasks per run")
+    parser.add_argument("--workers", type=int, default=4, help="threads in the pool")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per variant (median)")
+    parser.add_argument("--samples", type=int, default=500, help="latency samples")
+    parser.add_argument(
+        "--check", action="store_true", help="exit with status 1 if a target is missed"
+    )
+    args = parser.parse_args(argv)
+    n, workers = args.tasks, args.workers
+
+    command = "python benchmarks/bench_runtime.py " + " ".join(
+        sys.argv[1:] if argv is None else argv
+    )
+    print(f"$ {command.strip()}")
+    print(f"python {sys.version.split()[0]}, {workers} pool threads, {n} no-op tasks per run")
+    print()
+
+    with ThreadPoolExecutor(workers) as pool:
+        raw_throughput(pool, min(n, 1000))  # start the threads
+        rows: dict[str, list[float]] = {"raw": [], "thread": [], "executor": []}
+        for _ in range(args.repeat):  # interleaved, so noise hits every variant alike
+            rows["raw"].append(raw_throughput(pool, n))
+            rows["thread"].append(
+                runtime_throughput(lambda: ThreadRuntime(executor=pool, progress_rate=None), n)
+            )
+            rows["executor"].append(
+                runtime_throughput(lambda: ExecutorRuntime(pool, concurrency=workers), n)
+            )
+        raw = statistics.median(rows["raw"])
+        names = {
+            "raw": "ThreadPoolExecutor.submit (direct)",
+            "thread": "ThreadRuntime on that pool",
+            "executor": "ExecutorRuntime on that pool",
+        }
+        print(f"{'dispatch':<38}{'tasks/s':>12}{'us/task':>10}{'vs raw':>9}")
+        for key, name in names.items():
+            rate = statistics.median(rows[key])
+            print(f"{name:<38}{rate:>12,.0f}{1e6 / rate:>10.1f}{rate / raw:>8.0%}")
+        ratio = statistics.median(rows["thread"]) / raw
+        print()
+
+        raw_lat = raw_latency(pool, args.samples)
+        with ThreadRuntime(executor=pool) as runtime:
+            runtime_latency(runtime, min(20, args.samples))  # warm up
+            rt_lat = runtime_latency(runtime, args.samples)
+    print(f"{'submit-to-start latency, idle pool':<38}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+    for name, lat in (("ThreadPoolExecutor.submit (direct)", raw_lat), ("ThreadRuntime", rt_lat)):
+        print(
+            f"{name:<38}{percentile(lat, 50) * 1e3:>10.3f}"
+            f"{percentile(lat, 99) * 1e3:>10.3f}{max(lat) * 1e3:>10.3f}"
+        )
+    p99_ms = percentile(rt_lat, 99) * 1e3
+    print()
+    ok_rate = ratio >= THROUGHPUT_TARGET
+    ok_lat = p99_ms <= P99_TARGET_MS
+    print(
+        f"targets: throughput >= {THROUGHPUT_TARGET:.0%} of raw: {ratio:.0%} "
+        f"{'met' if ok_rate else 'MISSED'}; "
+        f"p99 <= {P99_TARGET_MS:g} ms: {p99_ms:.3f} ms {'met' if ok_lat else 'MISSED'}"
+    )
+    return 1 if args.check and not (ok_rate and ok_lat) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

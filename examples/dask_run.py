@@ -1,0 +1,68 @@
+"""Run jobqueue jobs on Dask distributed; a LocalCluster stands in for a real cluster.
+
+``ExecutorRuntime`` takes any ``concurrent.futures.Executor``; Dask's
+``Client.get_executor()`` is one, so the scheduler's queues, priorities and
+reports drive work spread over a cluster. Each task here counts the primes in
+one chunk of numbers; the counts come back through ``on_result``.
+
+Needs the ``dask`` extra: pip install "jobqueue[dask]".
+Run: python examples/dask_run.py
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from jobqueue import Event
+from jobqueue.runtime import ExecutorRuntime, Progress
+
+CHUNK = 20_000
+CHUNKS = 10
+
+
+def count_primes(key: str) -> int:
+    """The primes in chunk ``key``. Module level, so that Dask can ship it to workers."""
+    lo = int(key) * CHUNK
+    sieve = bytearray([1]) * CHUNK
+    for p in range(2, int((lo + CHUNK) ** 0.5) + 1):
+        start = max(p * p, (lo + p - 1) // p * p)
+        sieve[start - lo :: p] = bytes(len(range(start - lo, CHUNK, p)))
+    return sum(sieve[max(0, 2 - lo) :])
+
+
+def main(out: TextIO = sys.stdout) -> None:
+    """Run the example on a local Dask cluster, writing to ``out``."""
+    from distributed import Client, LocalCluster
+
+    counts: dict[str, int] = {}
+
+    def show(event: Event) -> None:
+        if isinstance(event, Progress):
+            out.write(f"  {event.percent:5.1f}%  {event.tasks_done}/{event.tasks_total} chunks\n")
+
+    # processes=False keeps the workers in this process, so the example starts fast;
+    # pure=False makes every call a new Dask task, even with equal arguments.
+    with (
+        LocalCluster(  # type: ignore[no-untyped-call]
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+        ) as cluster,
+        Client(cluster) as client,  # type: ignore[no-untyped-call]
+        ExecutorRuntime(client.get_executor(pure=False), concurrency=4) as runtime,
+    ):
+        runtime.subscribe(show)
+        job = runtime.submit(
+            count_primes,
+            tasks=CHUNKS,
+            on_result=lambda key, value: counts.__setitem__(key, int(value)),
+            description=f"primes below {CHUNK * CHUNKS:,}",
+        )
+        done = runtime.wait(job.id, timeout=120)
+    out.write(
+        f"{done.description}: {done.status}, {sum(counts.values())} primes "
+        f"in {done.tasks_succeeded} chunks\n"
+    )
+
+
+if __name__ == "__main__":
+    main()

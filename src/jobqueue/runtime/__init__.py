@@ -1,0 +1,35 @@
+"""Runtimes: drive a scheduler on a real clock and run its jobs' work.
+
+A runtime wraps a ``Scheduler`` (switching its ``acknowledge`` on) and runs
+each job's work when the scheduler makes the job Active: a task function
+applied to every task key of the job's manifest, or one job function with a
+context that offers a cooperative ``checkpoint()``. It stops dispatching when
+the job is paused, cancelled or failed, acknowledges once the work in flight
+has finished, reports task outcomes and progress, and calls ``poll()`` when
+the scheduler's next deadline comes.
+
+* ``ThreadRuntime``: a thread pool.
+* ``AsyncioRuntime``: coroutines on an event loop.
+* ``ExecutorRuntime``: any ``concurrent.futures.Executor`` (process pools,
+  Dask distributed).
+"""
+
+from ._asyncio import AsyncioRuntime as AsyncioRuntime
+from ._asyncio import AsyncJobContext as AsyncJobContext
+from ._common import RuntimeStateError as RuntimeStateError
+from ._common import SubmitOptions as SubmitOptions
+from ._executor import ExecutorRuntime as ExecutorRuntime
+from ._progress import Progress as Progress
+from ._threads import JobContext as JobContext
+from ._threads import ThreadRuntime as ThreadRuntime
+
+__all__ = [
+    "AsyncJobContext",
+    "AsyncioRuntime",
+    "ExecutorRuntime",
+    "JobContext",
+    "Progress",
+    "RuntimeStateError",
+    "SubmitOptions",
+    "ThreadRuntime",
+]

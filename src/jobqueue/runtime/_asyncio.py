@@ -1,0 +1,420 @@
+"""``AsyncioRuntime``: run jobs as coroutines on an event loop.
+
+The event loop is the scheduler's one owner: every call into the scheduler runs
+on the loop thread. A call from another thread is handed to the loop
+(``call_soon_threadsafe``) and the caller blocks until it has run. Scheduler
+timers are a loop timer (``call_later``) re-armed whenever a call may have
+moved the next deadline earlier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import math
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from types import TracebackType
+from typing import Any, Self, TypeVar, cast
+
+from .._model import Job
+from .._scheduler import Scheduler
+from .._states import TERMINAL
+from .._validate import check_int
+from ._base import RuntimeBase, State
+from ._common import RuntimeStateError, release
+from ._engine import Lane, Mode, StopWork, Work
+
+__all__ = ["AsyncJobContext", "AsyncioRuntime"]
+
+T = TypeVar("T")
+
+#: A lane whose tasks finish without suspending yields to the loop after this
+#: many seconds, so other coroutines keep running.
+_QUANTUM = 0.005
+_MAX_SLEEP = 60.0  # re-read the wall clock at least this often, in case it jumped
+
+
+class AsyncJobContext:
+    """What a job function receives from an ``AsyncioRuntime``.
+
+    A job function runs the whole job itself. It should ``await checkpoint()``
+    between steps: that is where a pause lands (it waits until the job is
+    resumed, then returns) and where a cancel or failure stops it (it raises an
+    exception that the runtime catches; let it propagate).
+    """
+
+    __slots__ = ("_runtime", "_work")
+
+    def __init__(self, runtime: AsyncioRuntime, work: Work) -> None:
+        self._runtime = runtime
+        self._work = work
+
+    @property
+    def job_id(self) -> str:
+        """The job's id."""
+        return self._work.job_id
+
+    @property
+    def job(self) -> Job:
+        """A fresh snapshot of the job."""
+        return self._runtime.get(self._work.job_id)
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The job's task keys, in manifest order (empty for a job without tasks)."""
+        return self._work.manifest.all()
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether the next ``checkpoint()`` will pause or stop, as far as is known now."""
+        return self._work.mode is not Mode.RUN
+
+    async def checkpoint(self) -> None:
+        """Return at once while the job runs; otherwise pause here or stop.
+
+        If the job is pausing, the pause is acknowledged (the job becomes
+        Paused and frees its slot) and this waits until the job is resumed,
+        then returns. If the job is being cancelled or failed, or the runtime
+        shuts down while the job is paused, it raises an exception that the
+        runtime catches: let it propagate.
+        """
+        work = self._work
+        if work.mode is Mode.RUN:
+            return
+        runtime = self._runtime
+        wake = asyncio.get_running_loop().create_future()
+        work.wake = wake
+        try:
+            if runtime._op(runtime._engine.park, work) and work.parked:
+                await wake
+        finally:
+            work.wake = None
+        if not work.dispatching:
+            raise StopWork
+
+    def progress(self, fraction: float) -> None:
+        """Report the job's progress, a fraction in [0, 1] (see ``Job.progress``).
+
+        Raises:
+            ValidationError: ``fraction`` is not a number in [0, 1].
+        """
+        self._runtime._op(self._runtime._engine.set_progress, self._work, fraction)
+
+    def record_task(
+        self, key: str, *, ok: bool = True, error_code: str = "", message: str = ""
+    ) -> Job:
+        """Record one task's outcome (``Scheduler.record_task``)."""
+        job_id = self._work.job_id
+        return self._runtime.call(
+            lambda s: s.record_task(job_id, key, ok=ok, error_code=error_code, message=message)
+        )
+
+
+class AsyncioRuntime(RuntimeBase):
+    """Run each Active job's work as coroutines on the running event loop.
+
+    A job's work is either a coroutine function called with each task key of
+    its manifest (``concurrency`` at a time), or a coroutine function called
+    with an ``AsyncJobContext``. Starting, pausing, resuming, cancelling and
+    failing work follow ``ThreadRuntime``.
+
+    Use it with ``async with`` (or ``start()`` and ``await shutdown()``) inside
+    the loop that should run the work; leaving the block waits for the work the
+    scheduler can start to finish. Its methods may be called from other
+    threads too: the call is handed to the loop, and the caller waits for it.
+
+    Args:
+        scheduler: the scheduler to drive (see ``ThreadRuntime``).
+        concurrency: the default task concurrency of a job.
+        progress_rate: at most this many ``Progress`` events per second per job
+            (``None``: every change).
+
+    Raises:
+        ValidationError: a bad setting.
+        ConflictError: the scheduler is already driven by a runtime, or has a
+            running job.
+    """
+
+    def __init__(
+        self,
+        scheduler: Scheduler | None = None,
+        *,
+        concurrency: int = 10,
+        progress_rate: float | None = 10.0,
+    ) -> None:
+        width = check_int("concurrency", concurrency, 1)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._settling = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+        self._changed: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._drainer: asyncio.Task[None] | None = None
+        super().__init__(scheduler, concurrency=width, progress_rate=progress_rate)
+
+    # ------------------------------------------------------------------ loop ownership
+
+    def start(self) -> None:
+        """Bind the runtime to the running event loop (``async with`` does this).
+
+        Raises:
+            RuntimeError: no event loop is running in this thread.
+            RuntimeStateError: the runtime was already started.
+        """
+        loop = asyncio.get_running_loop()
+        if self._loop is not None:
+            raise RuntimeStateError("the runtime was already started")
+        self._loop = loop
+        self._loop_thread = threading.get_ident()
+        self._changed = asyncio.Event()
+        self._op(self._engine.settle)
+        self._rearm()
+
+    async def __aenter__(self) -> Self:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Shut down and wait; if the block raised, cancel every unfinished job first."""
+        await self.shutdown(cancel=exc_type is not None)
+
+    def _op(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = self._loop
+        if loop is not None and threading.get_ident() != self._loop_thread:
+            return self._hand_over(loop, fn, *args)
+        if self._settling:
+            return fn(*args)  # nested, from a callback: the outer call settles
+        self._settling = True
+        try:
+            return fn(*args)
+        finally:
+            try:
+                self._engine.settle()
+            finally:
+                self._settling = False
+                self._after_op()
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], *args: Any) -> T:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(self._op(fn, *args))
+                except BaseException as exc:
+                    future.set_exception(exc)
+
+        if not loop.is_running():
+            raise RuntimeStateError("the runtime's event loop is not running")
+        try:
+            loop.call_soon_threadsafe(run)
+        except RuntimeError:
+            raise RuntimeStateError("the runtime's event loop is not running") from None
+        return future.result()
+
+    def _check_open(self, *, new_work: bool) -> None:
+        if new_work and self._loop is None:
+            raise RuntimeStateError("the runtime is not started: use 'async with' or start()")
+        super()._check_open(new_work=new_work)
+
+    # ------------------------------------------------------------------ timer
+
+    def _after_op(self) -> None:
+        engine = self._engine
+        if engine.deadline_moved and self._loop is not None:
+            engine.deadline_moved = False
+            deadline = engine.next_deadline()
+            if deadline is not None and deadline < self._timer_at:
+                self._arm(deadline)
+
+    def _arm(self, deadline: float) -> None:
+        assert self._loop is not None
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = deadline
+        delay = min(max(0.0, deadline - self._clock.now()), _MAX_SLEEP)
+        self._timer = self._loop.call_later(delay, self._on_timer)
+
+    def _rearm(self) -> None:
+        if self._state is State.CLOSED:
+            return
+        deadline = self._engine.next_deadline()
+        if deadline is not None:
+            self._arm(deadline)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._timer_at = math.inf
+        if self._state is State.CLOSED:
+            return
+        deadline = self._engine.next_deadline()
+        if deadline is not None and deadline <= self._clock.now():
+            self._op(self._engine.poll)
+            if self._state is State.DRAINING:
+                self.changed()  # a drain may be waiting for the last progress update
+        self._rearm()
+
+    # ------------------------------------------------------------------ waiting
+
+    async def wait(self, job_id: str, timeout: float | None = None) -> Job:
+        """Wait until the job is finished; returns its final snapshot.
+
+        Raises:
+            NotFound: no such job.
+            TimeoutError: it did not finish within ``timeout`` seconds.
+        """
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    changed = self._changed_event()
+                    job = self._op(self._scheduler.get, job_id)
+                    if job.status in TERMINAL:
+                        return job
+                    await changed.wait()
+        except TimeoutError:
+            raise TimeoutError(f"job {job_id!r} did not finish within {timeout} seconds") from None
+
+    def _changed_event(self) -> asyncio.Event:
+        if self._changed is None:
+            raise RuntimeStateError("the runtime is not started: use 'async with' or start()")
+        return self._changed
+
+    # ------------------------------------------------------------------ shutdown
+
+    async def shutdown(self, *, wait: bool = True, cancel: bool = False) -> None:
+        """Stop taking new work, finish (or cancel) what runs, and release the loop.
+
+        Same rules as ``ThreadRuntime.shutdown``.
+
+        Args:
+            wait: wait until everything has stopped; otherwise the runtime
+                finishes in the background.
+            cancel: first cancel every unfinished job.
+
+        Raises:
+            RuntimeStateError: ``wait=True`` from a job's own work (it would
+                wait for itself).
+        """
+        if wait and asyncio.current_task() in self._tasks:
+            raise RuntimeStateError("shutdown(wait=True) cannot be called from a job's own work")
+        if self._state is State.OPEN:
+            self._state = State.DRAINING
+        if cancel and self._state is State.DRAINING:
+            self._op(self._engine.cancel_all)
+        if self._loop is None:
+            self._close()
+            return
+        if self._drainer is None:
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+        if wait:
+            await asyncio.shield(self._drainer)
+
+    async def _drain(self) -> None:
+        engine = self._engine
+        while True:
+            changed = self._changed_event()
+            if (
+                not engine.in_flight
+                and not engine.progress_pending
+                and not any(q.running for q in self._scheduler.list_queues())
+            ):
+                self._op(engine.stop_parked)
+                if not engine.in_flight:
+                    break
+            await changed.wait()
+        self._close()
+
+    def _close(self) -> None:
+        if self._state is State.CLOSED:
+            return
+        self._state = State.CLOSED
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._engine.close()
+        release(self._scheduler)
+
+    # ------------------------------------------------------------------ backend
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        assert self._loop is not None
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)  # a running task must stay referenced
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def launch_lane(self, work: Work, lane: Lane) -> None:
+        """Run ``lane`` as a task on the loop."""
+        lane.handle = self._spawn(self._run_lane(work, lane))
+
+    def launch_job(self, work: Work) -> object:
+        """Run the job function as a task on the loop."""
+        return self._spawn(self._run_job(work))
+
+    def cancel_lane(self, lane: Lane) -> bool:
+        """Lanes start on the next loop iteration; they are left to finish their key."""
+        return False
+
+    def cancel_job(self, handle: object) -> bool:
+        """Job functions start on the next loop iteration; they are left to reach a checkpoint."""
+        return False
+
+    def unparked(self, work: Work) -> None:
+        """Wake a parked job function."""
+        wake = work.wake
+        if isinstance(wake, asyncio.Future) and not wake.done():
+            wake.set_result(None)
+
+    def changed(self) -> None:
+        """Wake waiters: a job moved, or work went idle."""
+        changed = self._changed
+        if changed is not None:
+            changed.set()
+            self._changed = asyncio.Event()
+
+    async def _run_lane(self, work: Work, lane: Lane) -> None:
+        fn = cast(Callable[[str], Awaitable[object]], work.task_fn)
+        loop = asyncio.get_running_loop()
+        engine = self._engine
+        key: str | None = lane.key
+        deadline = loop.time() + _QUANTUM
+        while key is not None:
+            exc: Exception | None = None
+            value: object = None
+            try:
+                value = await fn(key)
+            except asyncio.CancelledError:
+                self._op(engine.lane_aborted, work, lane, key)
+                raise
+            except Exception as error:  # a task's failure, whatever it is
+                exc = error
+            key = self._op(engine.lane_step, work, lane, key, exc, value, True)
+            if key is not None and loop.time() >= deadline:
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:
+                    self._op(engine.lane_aborted, work, lane, key)
+                    raise
+                deadline = loop.time() + _QUANTUM
+
+    async def _run_job(self, work: Work) -> None:
+        fn = cast(Callable[[AsyncJobContext], Awaitable[object]], work.job_fn)
+        exc: Exception | None = None
+        stopped = False
+        try:
+            await fn(AsyncJobContext(self, work))
+        except StopWork:
+            stopped = True
+        except asyncio.CancelledError:
+            self._op(self._engine.fn_ended, work, None, True)
+            raise
+        except Exception as error:  # a handler's failure, whatever it is
+            exc = error
+        self._op(self._engine.fn_ended, work, exc, stopped)

@@ -1,0 +1,202 @@
+"""The public surface every runtime shares: submit work, control jobs, subscribe."""
+
+from __future__ import annotations
+
+import enum
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, Unpack
+
+from .._access import Principal
+from .._events import Event
+from .._model import Job, QueueInfo
+from .._scheduler import Scheduler, TaskSource
+from ._common import RuntimeStateError, SubmitOptions, adopt, check_rate, check_work
+from ._engine import Engine
+
+__all__ = ["RuntimeBase", "State"]
+
+T = TypeVar("T")
+
+
+class State(enum.Enum):
+    """A runtime's life: taking work, finishing what it has, stopped."""
+
+    OPEN = "open"
+    DRAINING = "draining"
+    CLOSED = "closed"
+
+
+class RuntimeBase:
+    """What every runtime offers; subclasses say how calls are serialised (``_op``).
+
+    Args:
+        scheduler: the scheduler to drive; a fresh ``Scheduler(acknowledge=True)``
+            on the system clock if omitted.
+        concurrency: the default task concurrency of a job.
+        progress_rate: at most this many Progress events per second per job
+            (``None``: no limit).
+    """
+
+    def __init__(
+        self, scheduler: Scheduler | None, *, concurrency: int, progress_rate: float | None
+    ) -> None:
+        interval = check_rate(progress_rate)
+        self._concurrency = concurrency
+        self._scheduler = adopt(scheduler)
+        self._clock = self._scheduler.clock
+        self._state = State.OPEN
+        self._engine = Engine(self._scheduler, self._backend(), interval)
+
+    def _backend(self) -> Any:
+        return self
+
+    def _op(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` with the scheduler to itself, then settle what it caused."""
+        raise NotImplementedError
+
+    def _check_open(self, *, new_work: bool) -> None:
+        state = self._state
+        if state is State.CLOSED or (new_work and state is not State.OPEN):
+            raise RuntimeStateError("the runtime is shut down")
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The scheduler this runtime drives.
+
+        While the runtime runs, use the scheduler only through the runtime
+        (``call``, ``submit``, ...): the scheduler itself is not thread-safe,
+        and a job submitted to it directly has no work; the runtime fails such
+        a job (code ``HandlerError``) when it starts.
+        """
+        return self._scheduler
+
+    @property
+    def concurrency(self) -> int:
+        """The default task concurrency of a job."""
+        return self._concurrency
+
+    def submit(
+        self,
+        task: Callable[[str], object] | None = None,
+        *,
+        job: Callable[..., object] | None = None,
+        tasks: TaskSource = None,
+        concurrency: int | None = None,
+        on_result: Callable[[str, Any], object] | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> Job:
+        """Submit a job and the work that runs it; callable from any thread.
+
+        Args:
+            task: called with each task key of the manifest. Returning means the
+                task succeeded; raising means it failed (error code: the
+                exception's type name; message: its text).
+            job: instead of ``task``, one function that does the whole job.
+            tasks: the manifest (see ``Scheduler.submit``); required with
+                ``task``. Tasks are dispatched in manifest order.
+            concurrency: how many of the job's tasks may run at once (default:
+                the runtime's ``concurrency``).
+            on_result: called with each task's key and return value when it
+                succeeds, where the runtime reports outcomes (never on an
+                executor's own threads), in the order tasks finish; if it
+                raises, the task counts as failed. Keep it quick.
+            **options: the other keywords of ``Scheduler.submit`` (queue,
+                priority, deferred, name, tags, hops, ...).
+
+        Returns:
+            The job's snapshot, as ``Scheduler.submit`` returned it.
+
+        Raises:
+            ValidationError: not exactly one of ``task`` and ``job``, a task
+                function without a manifest, ``on_result`` without a task
+                function, a bad concurrency, or any error of
+                ``Scheduler.submit``. Nothing is submitted.
+            RuntimeStateError: the runtime is shut down.
+        """
+        width = check_work(task, job, tasks, concurrency, on_result, self._concurrency)
+        return self._op(self._submit, task, job, width, tasks, on_result, options)
+
+    def _submit(
+        self,
+        task: Callable[[str], object] | None,
+        job: Callable[..., object] | None,
+        width: int,
+        tasks: TaskSource,
+        on_result: Callable[[str, Any], object] | None,
+        options: SubmitOptions,
+    ) -> Job:
+        self._check_open(new_work=True)
+        return self._engine.submit(task, job, width, tasks, on_result, options)
+
+    def cancel(self, job_id: str, *, principal: Principal | None = None) -> Job:
+        """Cancel a job (``Scheduler.cancel``).
+
+        Running work stops dispatching at once; tasks in flight finish and are
+        recorded, a job function stops at its next checkpoint, and then the job
+        is Cancelled.
+        """
+        return self.call(lambda s: s.cancel(job_id, principal=principal))
+
+    def confirm(self, job_id: str, *, principal: Principal | None = None) -> Job:
+        """Confirm a Suspended job (``Scheduler.confirm``).
+
+        Raises:
+            RuntimeStateError: ``shutdown()`` has begun.
+        """
+        return self._op(self._confirm, job_id, principal)
+
+    def _confirm(self, job_id: str, principal: Principal | None) -> Job:
+        self._check_open(new_work=True)
+        return self._scheduler.confirm(job_id, principal=principal)
+
+    def update_priority(
+        self, job_id: str, priority: int, *, principal: Principal | None = None
+    ) -> Job:
+        """Change a job's priority (``Scheduler.update_priority``); may preempt or resume jobs."""
+        return self.call(lambda s: s.update_priority(job_id, priority, principal=principal))
+
+    def pause_queue(self, name: str) -> QueueInfo:
+        """Pause a queue (``Scheduler.pause_queue``): it starts nothing new."""
+        return self.call(lambda s: s.pause_queue(name))
+
+    def resume_queue(self, name: str) -> QueueInfo:
+        """Reactivate a paused queue (``Scheduler.resume_queue``)."""
+        return self.call(lambda s: s.resume_queue(name))
+
+    def get(self, job_id: str) -> Job:
+        """A snapshot of one job (``Scheduler.get``); ``Job.progress`` is its progress."""
+        return self._op(self._scheduler.get, job_id)
+
+    def call(self, fn: Callable[[Scheduler], T]) -> T:
+        """Run ``fn(scheduler)`` with the scheduler to itself, then act on what changed.
+
+        The safe way to use any other scheduler method from any thread, e.g.
+        ``runtime.call(lambda s: s.create_queue("batch", slots=4))``.
+
+        Raises:
+            RuntimeStateError: the runtime has stopped.
+        """
+        return self._op(functools.partial(self._call, fn))
+
+    def _call(self, fn: Callable[[Scheduler], T]) -> T:
+        self._check_open(new_work=False)
+        return fn(self._scheduler)
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Send ``callback`` every scheduler event and every ``Progress`` event, in order.
+
+        Callbacks run while the runtime has the scheduler to itself (on the
+        thread that caused the event, or on the event loop): they may call the
+        runtime but must not block. An exception in a callback is logged and
+        otherwise ignored.
+
+        Returns:
+            A function that unsubscribes ``callback``.
+        """
+        unsubscribe = self._op(self._engine.subscribe, callback)
+
+        def unsubscribe_safely() -> None:
+            self._op(unsubscribe)
+
+        return unsubscribe_safely

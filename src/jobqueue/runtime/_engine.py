@@ -1,0 +1,622 @@
+"""The scheduler-facing half of every runtime: events in, work out, outcomes back.
+
+Theory of operation
+-------------------
+A runtime wraps a ``Scheduler`` whose ``acknowledge`` is on, so a job asked to
+pause, stop or fail keeps its slot until its work has really stopped. The
+engine subscribes to the scheduler and keeps one ``Work`` per job submitted
+through the runtime: its work function, the task keys still to run, and what is
+in flight. The event handler only notes each job's newest status and marks the
+job dirty; ``settle()``, which the runtime runs after every call it makes into
+the scheduler, then brings each dirty job's work in line with its status (see
+``_advance``): start or resume on Active; stop dispatching on Pausing,
+Cancelling or Failing and acknowledge once nothing is in flight; complete when
+the last task is in. Working from the newest status, never from the sequence of
+events, keeps this correct when one call moves a job several times.
+
+A *lane* is one unit of a job's task concurrency: it holds one key at a time,
+runs it, and reports it in ``lane_step``, which hands back the next key while
+the job runs. Thread and asyncio lanes keep going for a short quantum and then
+give their worker to other jobs; executor lanes run one key per submitted call.
+A key leaves the manifest once, when a lane takes it; it goes back only if its
+lane was cancelled before it started, so no task is lost or run twice.
+
+The engine is not thread-safe: every runtime serialises all calls into it and
+into the scheduler (a lock for the thread-based runtimes, the event loop for
+asyncio).
+"""
+
+from __future__ import annotations
+
+import enum
+import heapq
+import itertools
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import attrs
+
+from .._events import Event, JobSubmitted, JobTransitioned, TaskRecorded
+from .._model import Job
+from .._scheduler import Scheduler, TaskSource
+from .._states import TERMINAL, JobStatus
+from .._tasks import FailureReason
+from ._common import Manifest, SubmitOptions
+from ._progress import Progress
+
+__all__ = ["Backend", "Engine", "Lane", "Mode", "StopWork", "Work", "describe"]
+
+log = logging.getLogger("jobqueue.runtime")
+
+_S = JobStatus
+_RUNNING = frozenset({_S.ACTIVE, _S.PAUSING})
+_TASKS_ACCEPTED = frozenset({_S.ACTIVE, _S.PAUSING, _S.PAUSED, _S.CANCELLING, _S.FAILING})
+_NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
+
+
+class StopWork(BaseException):
+    """Raised by a checkpoint to unwind a job function that must stop.
+
+    It derives from ``BaseException`` so that a job function's ``except
+    Exception`` does not swallow it.
+    """
+
+
+class Mode(enum.Enum):
+    """What the runtime is doing with a job's work."""
+
+    IDLE = "idle"  # not started yet
+    RUN = "run"  # dispatching
+    PAUSE = "pause"  # Pausing: no new work; acknowledge when nothing is in flight
+    PAUSED = "paused"
+    CANCEL = "cancel"
+    FAIL = "fail"
+    DONE = "done"  # the job is finished
+    STOP = "stop"  # the runtime shut down while the job was paused
+
+
+@attrs.define(eq=False, slots=True)
+class Lane:
+    """One unit of task concurrency: the key it holds and its backend handle."""
+
+    key: str
+    handle: object = None
+
+
+@attrs.define(eq=False, slots=True)
+class Work:
+    """The runtime's side of one job."""
+
+    job_id: str
+    task_fn: Callable[[str], object] | None
+    job_fn: Callable[..., object] | None
+    concurrency: int
+    manifest: Manifest
+    on_result: Callable[[str, Any], object] | None = None
+    status: JobStatus = _S.NEW
+    mode: Mode = Mode.IDLE
+    started: bool = False  # the keys to run are known
+    next_index: int = 0
+    returned: deque[str] = attrs.field(factory=deque)  # keys to run before next_index
+    lanes: set[Lane] = attrs.field(factory=set)
+    fn_handle: object = None
+    fn_running: bool = False  # the job function is in flight and not parked
+    fn_returned: bool = False
+    parked: bool = False  # the job function waits at a checkpoint while its job is Paused
+    wake: object = None  # the backend's handle to wake a parked job function
+    fail_reason: FailureReason | None = None
+    done: int = 0  # tasks recorded
+    p_time: float = -math.inf  # when the last Progress was sent
+    p_fraction: float = -1.0
+    p_pending: float | None = None
+    p_scheduled: bool = False
+
+    @property
+    def dispatching(self) -> bool:
+        """Whether the work may run (its mode is RUN); read without the runtime's lock."""
+        return self.mode is Mode.RUN
+
+
+class Backend(Protocol):
+    """How a runtime runs work; the engine calls these while the runtime is locked."""
+
+    def launch_lane(self, work: Work, lane: Lane) -> None:
+        """Start running ``lane.key`` (and set ``lane.handle``)."""
+
+    def cancel_lane(self, lane: Lane) -> bool:
+        """Cancel a lane that has not started yet; True if it never will."""
+
+    def launch_job(self, work: Work) -> object:
+        """Start the job function; returns a handle for ``cancel_job``."""
+
+    def cancel_job(self, handle: object) -> bool:
+        """Cancel a job function that has not started yet; True if it never will."""
+
+    def unparked(self, work: Work) -> None:
+        """A parked job function must wake: resume or stop (see ``work.mode``)."""
+
+    def changed(self) -> None:
+        """Something a waiter may care about happened (a job finished, work went idle)."""
+
+
+def describe(exc: BaseException) -> str:
+    """``"TypeName: message"``, the failure text of a raised exception."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class Engine:
+    """Turns a scheduler's events into work, and work's outcomes into reports.
+
+    Args:
+        scheduler: the scheduler, with ``acknowledge`` on.
+        backend: the runtime that runs the work.
+        progress_interval: minimum seconds between two Progress events of a job.
+    """
+
+    def __init__(self, scheduler: Scheduler, backend: Backend, progress_interval: float) -> None:
+        self.scheduler = scheduler
+        self._backend = backend
+        self._clock = scheduler.clock
+        self._interval = progress_interval
+        self._works: dict[str, Work] = {}
+        self._dirty: dict[str, None] = {}
+        self._orphans: list[str] = []
+        self._incoming: Work | None = None
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._progress_due: list[tuple[float, int, Work]] = []
+        self._seq = itertools.count()
+        #: (work, lane or None for the job function, exception or None, return value),
+        #: appended from any thread.
+        self.completions: deque[tuple[Work, Lane | None, BaseException | None, object]] = deque()
+        #: Lanes and job functions in flight (a parked job function is not).
+        self.in_flight = 0
+        #: Set when something may have moved ``next_deadline()`` earlier.
+        self.deadline_moved = False
+        self._unsubscribe = scheduler.subscribe(self._on_event)
+
+    def close(self) -> None:
+        """Stop listening to the scheduler."""
+        self._unsubscribe()
+
+    # ------------------------------------------------------------------ subscribers
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Send ``callback`` every scheduler event and every Progress event, in order."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _deliver(self, event: Event) -> None:
+        for callback in tuple(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                # A subscriber's bug must not stop the runtime reporting work.
+                log.exception("runtime subscriber %r raised on %r", callback, event)
+
+    def _on_event(self, event: Event) -> None:
+        if type(event) is TaskRecorded:
+            work = self._works.get(event.job_id)
+            if self._subscribers:
+                self._deliver(event)
+                if work is not None:
+                    work.done += 1
+                    total = work.manifest.count
+                    if total:
+                        self._offer(work, work.done / total, event.time)
+            elif work is not None:
+                work.done += 1
+            return
+        if isinstance(event, JobTransitioned):
+            work = self._works.get(event.job_id)
+            if work is not None:
+                work.status = event.new
+                self._dirty[work.job_id] = None
+            elif event.new is _S.ACTIVE:
+                self._orphans.append(event.job_id)
+            self._backend.changed()
+        elif isinstance(event, JobSubmitted):
+            incoming = self._incoming
+            if incoming is not None and not incoming.job_id:
+                self._bind(incoming, event.job_id, _S.NEW)
+        self.deadline_moved = True
+        if self._subscribers:
+            self._deliver(event)
+
+    def _bind(self, work: Work, job_id: str, status: JobStatus) -> None:
+        work.job_id = job_id
+        work.status = status
+        self._works[job_id] = work
+        self._dirty[job_id] = None
+
+    # ------------------------------------------------------------------ progress
+
+    def _offer(self, work: Work, fraction: float, now: float) -> None:
+        if fraction == work.p_fraction:
+            work.p_pending = None
+            return
+        # Every comparison is against p_time + interval, computed the same way,
+        # so that a timer due at that sum always finds the update sendable.
+        if now >= work.p_time + self._interval:
+            self._send_progress(work, fraction, now)
+            return
+        work.p_pending = fraction
+        if not work.p_scheduled:
+            work.p_scheduled = True
+            due = work.p_time + self._interval
+            heapq.heappush(self._progress_due, (due, next(self._seq), work))
+            self.deadline_moved = True
+
+    def _send_progress(self, work: Work, fraction: float, now: float) -> None:
+        work.p_time = now
+        work.p_fraction = fraction
+        work.p_pending = None
+        self._deliver(Progress(now, work.job_id, fraction, work.done, work.manifest.count))
+
+    def _poll_progress(self, now: float) -> None:
+        due = self._progress_due
+        while due and due[0][0] <= now:
+            work = heapq.heappop(due)[2]
+            work.p_scheduled = False
+            pending = work.p_pending
+            if pending is None:
+                continue
+            if now >= work.p_time + self._interval:
+                self._send_progress(work, pending, now)
+            else:
+                # An update went out since this was scheduled: wait a full
+                # interval from that one.
+                work.p_scheduled = True
+                entry = (work.p_time + self._interval, next(self._seq), work)
+                heapq.heappush(due, entry)
+
+    @property
+    def progress_pending(self) -> bool:
+        """Whether a merged progress update still waits for its time."""
+        return bool(self._progress_due)
+
+    def set_progress(self, work: Work, fraction: float) -> None:
+        """A job function reports its progress."""
+        self.scheduler.set_progress(work.job_id, fraction)
+        if self._subscribers:
+            self._offer(work, float(fraction), self._clock.now())
+
+    # ------------------------------------------------------------------ timers
+
+    def next_deadline(self) -> float | None:
+        """When ``poll()`` next has work: a scheduler timer or a merged progress update."""
+        deadline = self.scheduler.next_deadline()
+        if self._progress_due:
+            due = self._progress_due[0][0]
+            deadline = due if deadline is None else min(deadline, due)
+        return deadline
+
+    def poll(self) -> None:
+        """Run the scheduler's due timers and send due progress updates."""
+        self.scheduler.poll()
+        self._poll_progress(self._clock.now())
+
+    # ------------------------------------------------------------------ submit
+
+    def submit(
+        self,
+        task_fn: Callable[[str], object] | None,
+        job_fn: Callable[..., object] | None,
+        concurrency: int,
+        tasks: TaskSource,
+        on_result: Callable[[str, Any], object] | None,
+        options: SubmitOptions,
+    ) -> Job:
+        """Submit a job whose work is ``task_fn`` over its tasks, or ``job_fn``."""
+        manifest = Manifest()
+        source = manifest.capture(tasks)
+        work = Work("", task_fn, job_fn, concurrency, manifest, on_result)
+        outer, self._incoming = self._incoming, work
+        try:
+            job = self.scheduler.submit(tasks=source, **options)
+        finally:
+            self._incoming = outer
+        if not work.job_id:
+            # Submitted from a callback: its events are still queued behind the
+            # current delivery, so bind it now to its current status.
+            self._bind(work, job.id, job.status)
+        return job
+
+    def cancel_all(self) -> None:
+        """Cancel every unfinished job that can be cancelled."""
+        token: str | None = None
+        ids: list[str] = []
+        live = [s for s in _S if s not in _NOT_CANCELLABLE]
+        while True:
+            page = self.scheduler.list_jobs(statuses=live, limit=1000, token=token)
+            ids.extend(row.id for row in page.jobs)
+            token = page.next_token
+            if token is None:
+                break
+        for job_id in ids:
+            self._guard(self.scheduler.cancel, job_id)
+
+    # ------------------------------------------------------------------ settle
+
+    def settle(self) -> None:
+        """Bring every dirty job's work in line with its status; process completions."""
+        completions = self.completions
+        dirty = self._dirty
+        while True:
+            if completions:
+                work, lane, exc, value = completions.popleft()
+                if lane is None:
+                    self._guard(self.fn_ended, work, exc, False)
+                else:
+                    self._guard(self.lane_step, work, lane, lane.key, exc, value, False)
+            elif dirty:
+                job_id = next(iter(dirty))
+                del dirty[job_id]
+                dirty_work = self._works.get(job_id)
+                if dirty_work is not None:
+                    self._guard(self._advance, dirty_work)
+            elif self._orphans:
+                self._guard(self._fail_orphan, self._orphans.pop())
+            else:
+                return
+
+    def _guard(self, fn: Callable[..., object], *args: object) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            # Keep the runtime going; a broken job is logged, not fatal to others.
+            log.exception("jobqueue runtime: %s%r failed", getattr(fn, "__name__", fn), args)
+
+    def _fail_orphan(self, job_id: str) -> None:
+        if job_id in self._works or job_id not in self.scheduler:
+            return
+        if self.scheduler.get(job_id).status in _RUNNING:
+            self.scheduler.fail(
+                job_id, "the runtime has no task or job function for this job", code="HandlerError"
+            )
+
+    def _idle(self, work: Work) -> bool:
+        return not work.lanes and not work.fn_running
+
+    def _advance(self, work: Work) -> None:
+        """Act on ``work.status``: the single place where work starts and stops."""
+        status = work.status
+        sched = self.scheduler
+        job_id = work.job_id
+        if status in TERMINAL:
+            work.mode = Mode.DONE
+            self._cancel_queued(work)
+            if work.parked:
+                self._unpark(work)
+            if self._idle(work):
+                self._retire(work)
+            return
+        if status in _RUNNING:
+            if work.fail_reason is not None:
+                work.mode = Mode.FAIL
+                self._cancel_queued(work)
+                if self._idle(work):
+                    reason = work.fail_reason
+                    sched.fail(job_id, reason.message, code=reason.code)
+                return
+            if self._idle(work) and (
+                work.fn_returned
+                or (work.task_fn is not None and work.started and not self._has_pending(work))
+            ):
+                sched.complete(job_id)
+                return
+        if status is _S.ACTIVE:
+            if work.mode is not Mode.RUN:
+                work.mode = Mode.RUN
+                if work.parked:
+                    self._unpark(work)
+                elif not work.started and work.task_fn is not None:
+                    self._start_tasks(work)
+            if work.task_fn is not None:
+                self._dispatch(work)
+            elif not work.fn_running and not work.parked and not work.fn_returned:
+                self._launch_job(work)
+        elif status is _S.PAUSING:
+            work.mode = Mode.PAUSE
+            self._cancel_queued(work)
+            if self._idle(work):
+                sched.paused(job_id)
+        elif status is _S.CANCELLING or status is _S.FAILING:
+            work.mode = Mode.CANCEL if status is _S.CANCELLING else Mode.FAIL
+            self._cancel_queued(work)
+            if work.parked:
+                self._unpark(work)
+            if self._idle(work):
+                if status is _S.CANCELLING:
+                    sched.cancelled(job_id)
+                else:
+                    sched.fail(job_id)
+        elif status is _S.PAUSED and work.mode is not Mode.STOP:
+            work.mode = Mode.PAUSED
+
+    def _retire(self, work: Work) -> None:
+        if self._works.get(work.job_id) is work:
+            del self._works[work.job_id]
+            self._backend.changed()
+
+    # ------------------------------------------------------------------ tasks
+
+    def _start_tasks(self, work: Work) -> None:
+        work.started = True
+        recorded = self.scheduler.tasks(work.job_id)
+        if recorded:
+            # Outcomes reported before the runtime ran anything are never rerun.
+            seen = {r.key for r in recorded}
+            work.done = len(seen)
+            work.returned.extend(k for k in work.manifest.all() if k not in seen)
+            work.next_index = work.manifest.count
+
+    def _has_pending(self, work: Work) -> bool:
+        return bool(work.returned) or work.next_index < work.manifest.count
+
+    def _take(self, work: Work) -> str | None:
+        if work.returned:
+            return work.returned.popleft()
+        i = work.next_index
+        if i < work.manifest.count:
+            work.next_index = i + 1
+            return work.manifest.key(i)
+        return None
+
+    def _dispatch(self, work: Work) -> None:
+        while work.mode is Mode.RUN and len(work.lanes) < work.concurrency:
+            key = self._take(work)
+            if key is None:
+                break
+            lane = Lane(key)
+            work.lanes.add(lane)
+            self.in_flight += 1
+            try:
+                self._backend.launch_lane(work, lane)
+            except Exception as exc:
+                self._launch_failed(work, lane, exc)
+                return
+        if self._idle(work) and not self._has_pending(work) and work.status in _RUNNING:
+            self.scheduler.complete(work.job_id)
+
+    def _launch_failed(self, work: Work, lane: Lane, exc: Exception) -> None:
+        work.lanes.discard(lane)
+        self.in_flight -= 1
+        work.returned.appendleft(lane.key)
+        if work.fail_reason is None:
+            work.fail_reason = FailureReason("HandlerError", f"cannot start work: {describe(exc)}")
+        self._dirty[work.job_id] = None
+
+    def lane_step(
+        self,
+        work: Work,
+        lane: Lane,
+        key: str,
+        exc: BaseException | None,
+        value: object,
+        keep_going: bool,
+    ) -> str | None:
+        """Record ``key``'s outcome; return the lane's next key, or None if it ends.
+
+        ``value`` is what the task returned; it goes to the job's ``on_result``
+        first (if that raises, the task failed). With ``keep_going=False`` a
+        next key is handed to a fresh launch of the lane instead (the lane
+        yields its worker), and None is returned.
+        """
+        if exc is None and work.on_result is not None:
+            try:
+                work.on_result(key, value)
+            except Exception as error:
+                exc = error
+        if work.status in _TASKS_ACCEPTED:
+            if exc is None:
+                self.scheduler.record_task(work.job_id, key, ok=True)
+            else:
+                self.scheduler.record_task(
+                    work.job_id, key, ok=False, error_code=type(exc).__name__, message=str(exc)
+                )
+        nxt = None
+        if work.mode is Mode.RUN and work.status is _S.ACTIVE and work.fail_reason is None:
+            nxt = self._take(work)
+        if nxt is None:
+            self._lane_ended(work, lane)
+            return None
+        lane.key = nxt
+        if keep_going:
+            return nxt
+        try:
+            self._backend.launch_lane(work, lane)
+        except Exception as launch_error:
+            self._launch_failed(work, lane, launch_error)
+            self._advance(work)
+        return None
+
+    def lane_aborted(self, work: Work, lane: Lane, key: str) -> None:
+        """A lane stopped without running ``key`` (its worker went away): keep the key."""
+        work.returned.appendleft(key)
+        self._lane_ended(work, lane)
+
+    def drop_lane(self, work: Work, lane: Lane) -> None:
+        """A lane broke (a bug, already logged): forget it so the job can still settle."""
+        self._lane_ended(work, lane)
+
+    def _lane_ended(self, work: Work, lane: Lane) -> None:
+        if lane in work.lanes:
+            work.lanes.discard(lane)
+            self.in_flight -= 1
+        if not work.lanes:
+            self._advance(work)
+            self._backend.changed()
+
+    def _cancel_queued(self, work: Work) -> None:
+        for lane in tuple(work.lanes):
+            if self._backend.cancel_lane(lane):
+                work.lanes.discard(lane)
+                self.in_flight -= 1
+                work.returned.appendleft(lane.key)
+        handle = work.fn_handle
+        if work.fn_running and handle is not None and self._backend.cancel_job(handle):
+            work.fn_running = False
+            work.fn_handle = None
+            self.in_flight -= 1
+
+    # ------------------------------------------------------------------ job functions
+
+    def _launch_job(self, work: Work) -> None:
+        work.fn_running = True
+        self.in_flight += 1
+        try:
+            work.fn_handle = self._backend.launch_job(work)
+        except Exception as exc:
+            work.fn_running = False
+            self.in_flight -= 1
+            work.fail_reason = FailureReason("HandlerError", f"cannot start work: {describe(exc)}")
+            self._dirty[work.job_id] = None
+
+    def fn_ended(self, work: Work, exc: BaseException | None, stopped: bool) -> None:
+        """The job function returned (or raised ``exc``, or stopped at a checkpoint)."""
+        if work.fn_running:
+            work.fn_running = False
+            self.in_flight -= 1
+        work.fn_handle = None
+        if exc is not None:
+            if work.fail_reason is None:
+                work.fail_reason = FailureReason("HandlerError", describe(exc))
+        elif not stopped:
+            work.fn_returned = True
+        self._advance(work)
+        self._backend.changed()
+
+    def park(self, work: Work) -> bool:
+        """A job function reached a checkpoint: park it there if its job is pausing.
+
+        Returns whether it is parked (it then waits until ``unparked``).
+        """
+        if work.mode is not Mode.PAUSE or not work.fn_running:
+            return False
+        work.parked = True
+        work.fn_running = False
+        self.in_flight -= 1
+        self._advance(work)
+        return True
+
+    def _unpark(self, work: Work) -> None:
+        work.parked = False
+        work.fn_running = True
+        self.in_flight += 1
+        self._backend.unparked(work)
+
+    def stop_parked(self) -> None:
+        """Wake every parked job function to unwind (the runtime is stopping)."""
+        for work in tuple(self._works.values()):
+            if work.parked:
+                work.mode = Mode.STOP
+                self._unpark(work)

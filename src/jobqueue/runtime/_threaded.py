@@ -1,0 +1,238 @@
+"""The base of the thread-based runtimes: one lock, a driver thread, orderly shutdown.
+
+Theory of operation
+-------------------
+The scheduler is single-threaded; these runtimes keep it so with one re-entrant
+lock rather than an owner thread. Whoever calls in -- a user thread submitting
+a job, a worker reporting a task, the driver thread -- takes the lock, calls the
+scheduler, and then settles the consequences itself (``_op``). Compared with
+handing every call to an owner thread, this saves a thread switch per call and
+per task, and under the GIL an owner thread would buy no parallelism. Event
+callbacks therefore run on the thread that caused the event, with the lock
+held: they see a consistent scheduler and may call the runtime again.
+
+The driver thread sleeps on a condition variable until ``next_deadline()`` and
+then calls ``poll()``; a call that may have moved the deadline earlier wakes it
+(``_after_op``), so it never polls in a loop. It also settles what executors
+report on their own threads (``ExecutorRuntime``), so that no scheduler call,
+subscriber or executor submission runs on an executor's internal thread. A
+second condition on the same lock wakes ``wait()`` and parked job functions
+when a job moves or work goes idle; while draining, those moments wake the
+driver thread too.
+
+Shutdown drains: the runtime stops taking submissions, keeps running what the
+scheduler starts until no job holds a slot and nothing is in flight, wakes
+parked job functions to unwind, and then the driver thread ends.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from .._model import Job
+from .._scheduler import Scheduler
+from .._states import TERMINAL
+from ._base import RuntimeBase, State
+from ._common import RuntimeStateError, release
+from ._engine import Lane, Work
+
+__all__ = ["ThreadedRuntime"]
+
+T = TypeVar("T")
+_MAX_SLEEP = 60.0  # re-read the wall clock at least this often, in case it jumped
+
+
+class ThreadedRuntime(RuntimeBase):
+    """Common machinery of ``ThreadRuntime`` and ``ExecutorRuntime``."""
+
+    def __init__(
+        self,
+        scheduler: Scheduler | None,
+        *,
+        concurrency: int,
+        progress_rate: float | None,
+        name: str,
+    ) -> None:
+        self._lock = threading.RLock()
+        # Two conditions on the one lock, so that the driver thread is woken
+        # only when a deadline moved earlier (or a drain may be over), not on
+        # every job transition that a waiter cares about.
+        self._cond = threading.Condition(self._lock)
+        self._driver_cond = threading.Condition(self._lock)
+        self._owner: int | None = None  # the thread running the outermost call
+        self._local = threading.local()  # ``working`` is set on threads running a job's work
+        self._armed = math.inf  # the deadline the driver thread sleeps towards
+        super().__init__(scheduler, concurrency=concurrency, progress_rate=progress_rate)
+        self._driver = threading.Thread(target=self._drive, name=f"{name}-driver", daemon=True)
+        self._driver.start()
+
+    # ------------------------------------------------------------------ serialisation
+
+    def _op(self, fn: Callable[..., T], *args: Any) -> T:
+        with self._lock:
+            me = threading.get_ident()
+            if self._owner == me:
+                return fn(*args)  # nested, from a callback: the outer call settles
+            self._owner = me
+            try:
+                return fn(*args)
+            finally:
+                try:
+                    self._engine.settle()
+                finally:
+                    self._owner = None
+                    self._after_op()
+
+    def _after_op(self) -> None:
+        engine = self._engine
+        if engine.deadline_moved:
+            engine.deadline_moved = False
+            deadline = engine.next_deadline()
+            if deadline is not None and deadline < self._armed:
+                self._driver_cond.notify()
+
+    def _check_may_block(self, what: str) -> None:
+        if self._owner == threading.get_ident():
+            raise RuntimeStateError(f"{what} cannot be called from inside a runtime callback")
+
+    # ------------------------------------------------------------------ waiting
+
+    def wait(self, job_id: str, timeout: float | None = None) -> Job:
+        """Block until the job is finished; returns its final snapshot.
+
+        Raises:
+            NotFound: no such job.
+            TimeoutError: it did not finish within ``timeout`` seconds.
+            RuntimeStateError: called from inside a runtime callback.
+        """
+        self._check_may_block("wait()")
+        end = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while True:
+                job = self._scheduler.get(job_id)
+                if job.status in TERMINAL:
+                    return job
+                remaining = None if end is None else end - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(f"job {job_id!r} did not finish within {timeout} seconds")
+                self._cond.wait(remaining)
+
+    # ------------------------------------------------------------------ shutdown
+
+    def shutdown(self, wait: bool = True, *, cancel: bool = False) -> None:
+        """Stop taking new work, finish (or cancel) what runs, and end every thread.
+
+        The runtime keeps running the jobs the scheduler starts until no job
+        holds a slot and nothing is in flight; jobs that cannot start (Suspended,
+        or waiting in a paused queue) stay in the scheduler untouched. Job
+        functions parked in a Paused job are woken to unwind (the job stays
+        Paused). The last progress update of each job is delivered (in its
+        turn: at most ``1 / progress_rate`` seconds later). Calling it again is
+        harmless.
+
+        Args:
+            wait: block until everything has stopped and every thread the
+                runtime started has ended.
+            cancel: first cancel every unfinished job.
+
+        Raises:
+            RuntimeStateError: ``wait=True`` from inside a runtime callback or
+                from a job's own work (it would wait for itself).
+        """
+        if wait:
+            self._check_may_block("shutdown(wait=True)")
+            if getattr(self._local, "working", False):
+                raise RuntimeStateError(
+                    "shutdown(wait=True) cannot be called from a job's own work"
+                )
+        with self._lock:
+            if self._state is State.OPEN:
+                self._state = State.DRAINING
+            if cancel and self._state is State.DRAINING:
+                self._op(self._engine.cancel_all)
+            self._driver_cond.notify()
+        if wait:
+            if self._driver is not threading.current_thread():
+                self._driver.join()
+            self._close_pool(wait=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Shut down and wait; if the block raised, cancel every unfinished job first."""
+        self.shutdown(wait=True, cancel=exc_type is not None)
+
+    def _drained(self) -> bool:
+        engine = self._engine
+        if engine.in_flight or engine.progress_pending:
+            return False
+        return not any(q.running for q in self._scheduler.list_queues())
+
+    def _drive(self) -> None:
+        engine = self._engine
+        with self._lock:
+            while True:
+                self._armed = -math.inf  # awake: nobody needs to wake this thread
+                if engine.completions:
+                    self._op(engine.settle)
+                if self._state is State.DRAINING and self._drained():
+                    self._op(engine.stop_parked)
+                    if not engine.in_flight:
+                        break
+                deadline = engine.next_deadline()
+                now = self._clock.now()
+                if deadline is not None and deadline <= now:
+                    self._op(engine.poll)
+                    continue
+                self._armed = math.inf if deadline is None else deadline
+                sleep = None if deadline is None else min(deadline - now, _MAX_SLEEP)
+                self._driver_cond.wait(sleep)
+            self._state = State.CLOSED
+            engine.close()
+            release(self._scheduler)
+            self._cond.notify_all()
+        self._close_pool(wait=False)
+
+    def _close_pool(self, wait: bool) -> None:
+        """Shut down the worker pool, if the runtime owns one."""
+
+    # ------------------------------------------------------------------ backend defaults
+
+    def cancel_lane(self, lane: Lane) -> bool:
+        """Cancel a lane whose call has not started; True if it never will."""
+        return _cancel(lane.handle)
+
+    def cancel_job(self, handle: object) -> bool:
+        """Cancel a job function whose call has not started; True if it never will."""
+        return _cancel(handle)
+
+    def unparked(self, work: Work) -> None:
+        """Wake a parked job function."""
+        self._cond.notify_all()
+
+    def _hand_over_completion(self) -> None:
+        """Wake the driver thread to settle a completion queued by another thread."""
+        with self._lock:
+            self._driver_cond.notify()
+
+    def changed(self) -> None:
+        """Wake waiters: a job moved, or work went idle."""
+        self._cond.notify_all()
+        if self._state is State.DRAINING:
+            self._driver_cond.notify()
+
+
+def _cancel(handle: object) -> bool:
+    cancel = getattr(handle, "cancel", None)
+    return bool(cancel()) if cancel is not None else False

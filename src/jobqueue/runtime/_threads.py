@@ -1,0 +1,227 @@
+"""``ThreadRuntime``: run jobs on a pool of threads, with cooperative checkpoints."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from .._errors import ValidationError
+from .._model import Job
+from .._scheduler import Scheduler
+from .._validate import check_int
+from ._engine import Lane, Mode, StopWork, Work
+from ._threaded import ThreadedRuntime
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+__all__ = ["JobContext", "ThreadRuntime"]
+
+log = logging.getLogger("jobqueue.runtime")
+
+#: A lane runs tasks back to back for about this long, then gives its thread to
+#: the next piece of work in the pool's queue, so that jobs sharing a pool all
+#: make progress.
+_QUANTUM = 0.01
+
+
+class JobContext:
+    """What a job function receives from a ``ThreadRuntime``.
+
+    A job function runs the whole job itself. It should call ``checkpoint()``
+    between steps: that is where a pause lands (the call blocks until the job
+    is resumed, then returns) and where a cancel or failure stops it (the call
+    raises an exception that the runtime catches; let it propagate).
+    """
+
+    __slots__ = ("_runtime", "_work")
+
+    def __init__(self, runtime: ThreadRuntime, work: Work) -> None:
+        self._runtime = runtime
+        self._work = work
+
+    @property
+    def job_id(self) -> str:
+        """The job's id."""
+        return self._work.job_id
+
+    @property
+    def job(self) -> Job:
+        """A fresh snapshot of the job."""
+        return self._runtime.get(self._work.job_id)
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The job's task keys, in manifest order (empty for a job without tasks)."""
+        return self._work.manifest.all()
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether the next ``checkpoint()`` will pause or stop, as far as is known now."""
+        return self._work.mode is not Mode.RUN
+
+    def checkpoint(self) -> None:
+        """Return at once while the job runs; otherwise pause here or stop.
+
+        If the job is pausing, the pause is acknowledged (the job becomes
+        Paused and frees its slot) and the call blocks until the job is resumed,
+        then returns. If the job is being cancelled or failed, or the runtime
+        shuts down while the job is paused, it raises an exception that the
+        runtime catches: let it propagate.
+        """
+        work = self._work
+        if work.mode is Mode.RUN:
+            return
+        runtime = self._runtime
+        with runtime._lock:
+            if runtime._op(runtime._engine.park, work):
+                while work.parked:
+                    runtime._cond.wait()
+            if work.dispatching:
+                return
+        raise StopWork
+
+    def progress(self, fraction: float) -> None:
+        """Report the job's progress, a fraction in [0, 1] (see ``Job.progress``).
+
+        Raises:
+            ValidationError: ``fraction`` is not a number in [0, 1].
+        """
+        self._runtime._op(self._runtime._engine.set_progress, self._work, fraction)
+
+    def record_task(
+        self, key: str, *, ok: bool = True, error_code: str = "", message: str = ""
+    ) -> Job:
+        """Record one task's outcome (``Scheduler.record_task``)."""
+        job_id = self._work.job_id
+        return self._runtime.call(
+            lambda s: s.record_task(job_id, key, ok=ok, error_code=error_code, message=message)
+        )
+
+
+class ThreadRuntime(ThreadedRuntime):
+    """Run each Active job's work on a thread pool, driving the scheduler on a real clock.
+
+    A job's work is either a task function, called with each task key of its
+    manifest (``concurrency`` at a time), or a job function called with a
+    ``JobContext``. The runtime starts work when the scheduler makes a job
+    Active, stops dispatching when it pauses, cancels or fails the job, and
+    acknowledges once the tasks in flight have finished (or the job function
+    reached a checkpoint). A resumed job continues with the tasks not yet run.
+
+    A paused job function keeps its thread while it waits at its checkpoint;
+    size the pool for the job functions that may be paused at once.
+
+    Use it as a context manager: leaving the block waits for the work the
+    scheduler can start to finish, then stops every thread.
+
+    >>> with ThreadRuntime(max_workers=2) as runtime:
+    ...     job = runtime.submit(lambda key: None, tasks=["a", "b", "c"])
+    ...     runtime.wait(job.id).status
+    <JobStatus.COMPLETE: 'Complete'>
+
+    Args:
+        scheduler: the scheduler to drive; it must have no running job yet, and
+            its ``acknowledge`` is switched on. Default: a fresh scheduler on
+            the system clock.
+        max_workers: threads in the pool the runtime creates and owns
+            (default: ``min(32, cpu_count + 4)``, as ``ThreadPoolExecutor``).
+        executor: instead, a ``ThreadPoolExecutor`` of your own (not shut down
+            by the runtime).
+        concurrency: the default task concurrency of a job (default: the pool size).
+        progress_rate: at most this many ``Progress`` events per second per job
+            (``None``: every change).
+        thread_name_prefix: name prefix of the threads the runtime starts.
+
+    Raises:
+        ValidationError: a bad setting.
+        ConflictError: the scheduler is already driven by a runtime, or has a
+            running job.
+    """
+
+    def __init__(
+        self,
+        scheduler: Scheduler | None = None,
+        *,
+        max_workers: int | None = None,
+        executor: ThreadPoolExecutor | None = None,
+        concurrency: int | None = None,
+        progress_rate: float | None = 10.0,
+        thread_name_prefix: str = "jobqueue",
+    ) -> None:
+        if executor is not None:
+            if max_workers is not None:
+                raise ValidationError("give max_workers or executor, not both")
+            if not isinstance(executor, ThreadPoolExecutor):
+                raise ValidationError(
+                    f"executor must be a ThreadPoolExecutor, got {type(executor).__name__}"
+                )
+            workers = int(getattr(executor, "_max_workers", 0)) or (os.cpu_count() or 1)
+        elif max_workers is None:
+            workers = min(32, (os.cpu_count() or 1) + 4)
+        else:
+            workers = check_int("max_workers", max_workers, 1)
+        width = workers if concurrency is None else check_int("concurrency", concurrency, 1)
+        self._owns_pool = executor is None
+        # No thread starts before the first submission, so nothing leaks if
+        # the scheduler is refused below.
+        self._pool = executor or ThreadPoolExecutor(workers, thread_name_prefix=thread_name_prefix)
+        super().__init__(
+            scheduler, concurrency=width, progress_rate=progress_rate, name=thread_name_prefix
+        )
+
+    def _close_pool(self, wait: bool) -> None:
+        if self._owns_pool:
+            self._pool.shutdown(wait=wait)
+
+    # ------------------------------------------------------------------ backend
+
+    def launch_lane(self, work: Work, lane: Lane) -> None:
+        """Run ``lane`` on the pool."""
+        lane.handle = self._pool.submit(self._run_lane, work, lane)
+
+    def launch_job(self, work: Work) -> object:
+        """Run the job function on the pool."""
+        return self._pool.submit(self._run_job, work)
+
+    def _run_lane(self, work: Work, lane: Lane) -> None:
+        fn: Callable[[str], object] | None = work.task_fn
+        assert fn is not None
+        op = self._op
+        step = self._engine.lane_step
+        key: str | None = lane.key
+        deadline = time.monotonic() + _QUANTUM
+        self._local.working = True
+        try:
+            while key is not None:
+                exc: BaseException | None = None
+                value: object = None
+                try:
+                    value = fn(key)
+                except BaseException as error:  # a task's failure, whatever it is
+                    exc = error
+                key = op(step, work, lane, key, exc, value, time.monotonic() < deadline)
+        except Exception:
+            log.exception("jobqueue runtime: lane of job %r broke", work.job_id)
+            op(self._engine.drop_lane, work, lane)
+        finally:
+            self._local.working = False
+
+    def _run_job(self, work: Work) -> None:
+        fn = work.job_fn
+        assert fn is not None
+        exc: BaseException | None = None
+        stopped = False
+        self._local.working = True
+        try:
+            fn(JobContext(self, work))
+        except StopWork:
+            stopped = True
+        except BaseException as error:  # a handler's failure, whatever it is
+            exc = error
+        finally:
+            self._local.working = False
+        self._op(self._engine.fn_ended, work, exc, stopped)

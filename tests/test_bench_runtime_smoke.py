@@ -1,0 +1,40 @@
+"""A tiny run of the runtime benchmark, so that it keeps working (its numbers are not checked)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.runtime
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_runtime.py"
+
+
+def test_the_runtime_benchmark_runs_tiny_and_prints_its_tables(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    spec = importlib.util.spec_from_file_location("bench_runtime", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    argv = ["--tasks", "300", "--workers", "2", "--repeat", "1", "--samples", "10"]
+    assert bench.main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "$ python benchmarks/bench_runtime.py " + " ".join(argv)
+    assert re.fullmatch(r"python \S+, 2 pool threads, 300 no-op tasks per run", out[1])
+    for name in (
+        "ThreadPoolExecutor.submit (direct)",
+        "ThreadRuntime on that pool",
+        "ExecutorRuntime on that pool",
+        "ThreadRuntime",
+    ):
+        assert any(line.startswith(name) for line in out), name
+    assert re.fullmatch(
+        r"targets: throughput >= 50% of raw: \d+% (met|MISSED); "
+        r"p99 <= 2 ms: \d+\.\d{3} ms (met|MISSED)",
+        out[-1],
+    )
