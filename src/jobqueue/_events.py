@@ -16,6 +16,8 @@ from ._tasks import TaskRecord
 
 __all__ = [
     "Event",
+    "HopHeld",
+    "HopsDropped",
     "JobHopped",
     "JobPurged",
     "JobSubmitted",
@@ -63,6 +65,31 @@ class JobHopped(Event):
     source: str
     destination: str
     priority: int
+
+
+@attrs.frozen
+class HopHeld(Event):
+    """A waiting job's hop wait passed while its queue was paused.
+
+    The hop is held: when the queue resumes, the job stays if no job is ahead
+    of it, and hops at once otherwise.
+    """
+
+    job_id: str
+    queue: str
+
+
+@attrs.frozen
+class HopsDropped(Event):
+    """A job's remaining hop rules were dropped: it stays in ``queue``.
+
+    ``reason`` says why: it was first in line when its paused queue resumed, or
+    the destination could not take it.
+    """
+
+    job_id: str
+    queue: str
+    reason: str
 
 
 @attrs.frozen

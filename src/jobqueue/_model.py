@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
+from typing import NamedTuple
 
 import attrs
 
@@ -33,6 +34,8 @@ __all__ = [
 
 
 def _frozen_map(value: Mapping[str, str]) -> Mapping[str, str]:
+    if isinstance(value, MappingProxyType):
+        return value  # already read-only; the scheduler never mutates a tag dict in place
     return MappingProxyType(dict(value))
 
 
@@ -87,9 +90,12 @@ class HopTransition:
     priority: int
 
 
-@attrs.frozen
-class StatusChange:
-    """One entry of a job's history: it entered ``status`` at ``time``."""
+class StatusChange(NamedTuple):
+    """One entry of a job's history: it entered ``status`` at ``time``.
+
+    A named tuple rather than an attrs class: every job records several, and a
+    tuple is the cheapest object Python makes.
+    """
 
     time: float
     status: JobStatus

@@ -11,7 +11,14 @@ from fractions import Fraction
 
 import attrs
 
-from ._model import Acceleration, BillingTagsSource, HopRule, HopTransition, Pricing
+from ._model import (
+    Acceleration,
+    BillingTagsSource,
+    HopRule,
+    HopTransition,
+    Pricing,
+    StatusChange,
+)
 from ._reports import CompletionReport
 from ._states import JobStatus
 from ._tasks import FailureReason, ReportScope, TaskRecord
@@ -50,7 +57,7 @@ class JobRecord:
     tasks_total: int
     # Manifest keys; None when the manifest is a count (keys "0".."n-1").
     task_keys: frozenset[str] | None
-    history: list[tuple[float, JobStatus]]
+    history: list[StatusChange]
     start_seq: int = 0
     hop_index: int = 0
     hop_token: int = 0

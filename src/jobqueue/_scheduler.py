@@ -31,8 +31,9 @@ import heapq
 import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from fractions import Fraction
 from types import MappingProxyType
-from typing import Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias
 
 import attrs
 
@@ -48,6 +49,8 @@ from ._errors import (
 )
 from ._events import (
     Event,
+    HopHeld,
+    HopsDropped,
     JobHopped,
     JobPurged,
     JobSubmitted,
@@ -84,6 +87,12 @@ from ._validate import (
     check_share,
 )
 from .policies import FifoPolicy, Policy, PriorityPolicy
+from .policies._base import declared_order
+
+if TYPE_CHECKING:
+    from typing import Self
+
+    from .store import Store
 
 __all__ = ["QueuePosition", "Scheduler", "TaskSource", "UsageRow"]
 
@@ -164,10 +173,20 @@ class Scheduler:
             "confirmation_timeout", confirmation_timeout
         )
         self._threshold_tasks = check_int("failure_threshold_tasks", failure_threshold_tasks, 1)
+        if isinstance(failure_threshold_ratio, bool) or not isinstance(
+            failure_threshold_ratio, (int, float)
+        ):
+            raise ValidationError(
+                "failure_threshold_ratio must be a number, "
+                f"got {type(failure_threshold_ratio).__name__}"
+            )
         ratio = float(failure_threshold_ratio)
         if not 0.0 <= ratio < 1.0:
             raise ValidationError(f"failure_threshold_ratio must be in [0, 1), got {ratio!r}")
         self._threshold_ratio = ratio
+        # Compared exactly, as the decimal written: in floats 0.29 * 100 is
+        # 28.999999999999996, which would fail a job at exactly 29 %.
+        self._threshold_num, self._threshold_den = Fraction(repr(ratio)).as_integer_ratio()
         self.access_policy = access_policy
         self._id_prefix = id_prefix
 
@@ -185,7 +204,76 @@ class Scheduler:
         self._subscribers: list[Callable[[Event], None]] = []
         self._pending: list[Event] = []
         self._delivering = False
+        # Called once after each batch of delivered events: a store commits there.
+        self._batch_hook: Callable[[], None] | None = None
         self._add_queue("default", 100, FifoPolicy(), 0.9, 10_000, Pricing.ON_DEMAND, {})
+
+    @classmethod
+    def open(
+        cls,
+        store: Store,
+        clock: Clock | None = None,
+        *,
+        interrupted: Literal["requeue", "fail"] = "requeue",
+        policies: Mapping[str, Callable[[], Policy]] | None = None,
+        subscribers: Iterable[Callable[[Event], None]] = (),
+        acknowledge: bool = False,
+        retention: float = 90 * _DAY,
+        confirmation_timeout: float = 30 * _DAY,
+        failure_threshold_tasks: int = 1000,
+        failure_threshold_ratio: float = 0.5,
+        access_policy: AccessPolicy | None = None,
+        id_prefix: str = "job-",
+    ) -> Self:
+        """Rebuild a scheduler from ``store`` and journal every later change there.
+
+        An empty store gives a fresh scheduler. Otherwise every job, queue,
+        line order, hop timer, tag, task outcome, report and history is as it
+        was after the last journaled call. Work that was running is settled:
+        an Active job goes Active -> Pausing -> Paused and waits in its line
+        with its place kept (``interrupted="requeue"``), or goes Failing ->
+        Failed with reason code ``Interrupted`` (``interrupted="fail"``);
+        Pausing becomes Paused, Cancelling Cancelled, Failing Failed. Then
+        every queue starts what its slots allow. These changes are journaled
+        too, and delivered to ``subscribers`` (subscribed before they happen).
+
+        Args:
+            store: where the journal lives; it serves this scheduler only.
+            clock: must not read earlier than the store's last change.
+            interrupted: ``"requeue"`` or ``"fail"`` for work that was Active.
+            policies: factories for queues whose policy is neither ``"fifo"``
+                nor ``"priority"``, by queue name.
+            subscribers: callbacks to subscribe before recovery.
+            acknowledge: as for the constructor; the remaining settings too.
+            retention: as for the constructor.
+            confirmation_timeout: as for the constructor.
+            failure_threshold_tasks: as for the constructor.
+            failure_threshold_ratio: as for the constructor.
+            access_policy: as for the constructor.
+            id_prefix: as for the constructor.
+
+        Raises:
+            StoreError: the store cannot be read or already serves a scheduler,
+                or a custom policy has no factory.
+            CorruptStoreError: the store is damaged.
+            ValidationError: a setting is out of range, or the clock reads
+                earlier than the store's last change.
+        """
+        from .store._restore import open_scheduler
+
+        fresh = lambda: cls(  # noqa: E731 -- built only after the arguments are checked
+            clock,
+            acknowledge=acknowledge,
+            retention=retention,
+            confirmation_timeout=confirmation_timeout,
+            failure_threshold_tasks=failure_threshold_tasks,
+            failure_threshold_ratio=failure_threshold_ratio,
+            access_policy=access_policy,
+            id_prefix=id_prefix,
+        )
+        return open_scheduler(
+            store, fresh, interrupted=interrupted, policies=policies, subscribers=subscribers
+        )
 
     # ------------------------------------------------------------------ clock
 
@@ -225,9 +313,9 @@ class Scheduler:
             return  # the outer delivery loop will reach these events
         self._delivering = True
         first_error: BaseException | None = None
+        pending = self._pending
+        i = 0
         try:
-            pending = self._pending
-            i = 0
             while i < len(pending):
                 event = pending[i]
                 i += 1
@@ -237,8 +325,14 @@ class Scheduler:
                     except Exception as exc:
                         if first_error is None:
                             first_error = exc
-            pending.clear()
+            if i and self._batch_hook is not None:
+                try:
+                    self._batch_hook()
+                except Exception as exc:
+                    first_error = exc  # changes that were not journaled outrank a callback error
         finally:
+            # Even if a callback raised BaseException, never deliver an event twice.
+            del pending[:i]
             self._delivering = False
         if first_error is not None:
             raise first_error
@@ -281,9 +375,11 @@ class Scheduler:
         max_waiting = check_int("max_waiting", max_waiting, 1)
         plan = check_choice("pricing", pricing, Pricing)
         queue_tags = validate_tags(tags)
+        _check_unshared(policy, self._queues.values())
         pol = _make_policy(policy, preemption)
         self._add_queue(qname, slots, pol, share, max_waiting, plan, queue_tags)
         self._emit_queue(qname, "created")
+        self._flush()
         return self._queue_info(self._queues[qname])
 
     def _add_queue(
@@ -342,6 +438,7 @@ class Scheduler:
         if policy is not None or preemption is not None:
             spec: PolicySpec = policy if policy is not None else _policy_spec(q.policy)
             keep = isinstance(q.policy, PriorityPolicy) and q.policy.preemption
+            _check_unshared(spec, self._queues.values())
             new_policy = _make_policy(spec, keep if preemption is None else preemption)
         if plan is Pricing.RESERVED and q.pricing is not Pricing.RESERVED:
             for rec in self._live():
@@ -419,9 +516,10 @@ class Scheduler:
     def resume_queue(self, name: str) -> QueueInfo:
         """Reactivate a paused queue.
 
-        Jobs whose hop wait passed while it was paused: the one with no job
+        The queue first starts jobs as slots allow. Then, of the jobs still
+        waiting whose hop wait passed while it was paused, the one with no job
         ahead of it stays and runs here (its remaining hop rules are dropped);
-        every other one hops at once. Then the queue starts jobs as slots allow.
+        every other one hops at once.
         """
         q = self._queue(name)
         if not q.paused:
@@ -429,12 +527,26 @@ class Scheduler:
         q.paused = False
         now = self._clock.now()
         self._emit_queue(q.name, "resumed")
-        due = [(i, job) for i, job in enumerate(q.policy.waiting()) if _rec(job).hop_due]
+        # A job that can start here now has nobody ahead of it. Starting first
+        # also means no hop's own dispatch can start a job still to be decided.
+        self._dispatch(q, now)
+        # A wait may have passed with no poll() since: it is due all the same,
+        # or the outcome would depend on when the caller happened to poll.
+        due = [
+            (i, job) for i, job in enumerate(q.policy.waiting()) if _hop_overdue(_rec(job), now)
+        ]
         for position, job in due:
             rec = _rec(job)
+            if rec.status is not _S.READY or rec.queue != q.name:
+                continue  # started or moved since the list was taken
             rec.hop_due = False
+            rec.hop_token += 1  # its timer, if still queued, must not fire again
             if position == 0:
                 rec.hop_index = len(rec.hops)
+                if self._subscribers:
+                    self._emit(
+                        HopsDropped(now, rec.id, q.name, "first in line when its queue resumed")
+                    )
             else:
                 self._hop(rec, now)
         self._dispatch(q, now)
@@ -564,7 +676,7 @@ class Scheduler:
             report_scope=scope,
             tasks_total=total,
             task_keys=keys,
-            history=[(now, _S.NEW)],
+            history=[StatusChange(now, _S.NEW)],
         )
         self._jobs[rec.id] = rec
         self._created.append(rec)
@@ -579,6 +691,10 @@ class Scheduler:
             except Exception as exc:
                 reason = FailureReason("ManifestReadError", f"{type(exc).__name__}: {exc}")
                 self._fail_now(rec, reason, now)
+                self._flush()
+                return self._snapshot(rec)
+            if rec.status is not _S.PREPARING:
+                # The reader called back into the scheduler (and cancelled the job, say).
                 self._flush()
                 return self._snapshot(rec)
             rec.task_keys, rec.tasks_total = keys, total
@@ -615,7 +731,10 @@ class Scheduler:
         for i, rule in enumerate(hops):
             if not isinstance(rule, HopRule):
                 raise ValidationError(f"hops[{i}] must be a HopRule, got {type(rule).__name__}")
-            dest = self._queue(rule.queue)
+            try:
+                dest = self._queue(rule.queue)
+            except NotFound:
+                raise NotFound(f"hops[{i}].queue: unknown queue {rule.queue!r}") from None
             if dest.name == current:
                 raise ValidationError(
                     f"hops[{i}].queue must differ from the queue it hops from, got {current!r}"
@@ -687,6 +806,9 @@ class Scheduler:
             ValidationError: bad status, limit or token.
         """
         wanted = None if statuses is None else self._check_statuses(statuses)
+        for field, value in (("queue", queue), ("search", search)):
+            if value is not None and not isinstance(value, str):
+                raise ValidationError(f"{field} must be a str, got {type(value).__name__}")
         limit = check_int("limit", limit, 1, 1000)
         start = 0 if token is None else _parse_token(token)
         if self._purged_in_created > len(self._created) // 2:
@@ -721,6 +843,10 @@ class Scheduler:
     def _check_statuses(statuses: Iterable[JobStatus | str]) -> frozenset[JobStatus]:
         if isinstance(statuses, str):
             statuses = (statuses,)
+        elif not isinstance(statuses, Iterable):
+            raise ValidationError(
+                f"statuses must be a collection of statuses, got {type(statuses).__name__}"
+            )
         return frozenset(check_choice("statuses", s, JobStatus) for s in statuses)
 
     def position(self, job_id: str) -> QueuePosition | None:
@@ -954,7 +1080,7 @@ class Scheduler:
             self._emit(TaskRecorded(now, rec.id, record))
         if (
             ran >= self._threshold_tasks
-            and rec.failed > self._threshold_ratio * ran
+            and rec.failed * self._threshold_den > self._threshold_num * ran
             and rec.status in (_S.ACTIVE, _S.PAUSING, _S.PAUSED)
         ):
             percent = 100.0 * self._threshold_ratio
@@ -1075,6 +1201,8 @@ class Scheduler:
             rec = entry[2]
             if self._queues[rec.queue].paused:
                 rec.hop_due = True
+                if self._subscribers:
+                    self._emit(HopHeld(now, rec.id, rec.queue))
             else:
                 self._hop(rec, now)
         suspended = self._suspended
@@ -1103,7 +1231,7 @@ class Scheduler:
             rec,
             FailureReason(
                 "ConfirmationTimeout",
-                f"not confirmed within {self._confirmation_timeout:g} seconds",
+                f"not confirmed within {self._confirmation_timeout:.15g} seconds",
             ),
         )
         self._transition(rec, _S.READY, now, "confirmation timeout")
@@ -1130,6 +1258,9 @@ class Scheduler:
         ):
             # The destination cannot take the job now: it stays, and its chain ends.
             rec.hop_index = len(rec.hops)
+            if self._subscribers:
+                reason = f"queue {rule.queue!r} cannot take it"
+                self._emit(HopsDropped(now, rec.id, src.name, reason))
             return
         src.policy.discard(rec)
         src.ready -= 1
@@ -1164,7 +1295,7 @@ class Scheduler:
         if target not in TRANSITIONS[old]:
             raise InvalidTransition(rec.id, old, target)
         rec.status = target
-        rec.history.append((now, target))
+        rec.history.append(StatusChange(now, target))
         if self._subscribers:
             self._emit(JobTransitioned(now, rec.id, old, target, reason))
 
@@ -1190,6 +1321,12 @@ class Scheduler:
             head = policy.peek()
             if head is None:
                 return
+            if _rec(head).status not in _WAITING_LINE or _rec(head).queue != q.name:
+                # A policy bug; refuse before any counter changes.
+                raise InvariantViolation(
+                    f"policy of queue {q.name!r}: peek() returned job {_rec(head).id!r}, "
+                    f"which is {_rec(head).status} in queue {_rec(head).queue!r}, not waiting here"
+                )
             if q.holding < q.slots and (not head.deferred or q.deferred_holding < q.deferred_limit):
                 rec = _rec(head)
                 policy.discard(rec)
@@ -1238,6 +1375,11 @@ class Scheduler:
                 continue
             need_deferred = waiting.deferred and free_deferred <= 0
             for victim in policy.victims():
+                if _rec(victim).queue != q.name:
+                    raise InvariantViolation(
+                        f"policy of queue {q.name!r}: victims() named job {_rec(victim).id!r} "
+                        f"of queue {_rec(victim).queue!r}"
+                    )
                 if (
                     victim.priority < waiting.priority
                     and (victim.deferred or not need_deferred)
@@ -1387,10 +1529,10 @@ class Scheduler:
             created_at=rec.created_at,
             started_at=rec.started_at,
             finished_at=rec.finished_at,
-            tags=rec.tags,
+            tags=MappingProxyType(rec.tags),
             hops=rec.hops,
             hop_transitions=tuple(rec.hop_transitions or ()),
-            history=tuple(StatusChange(t, s) for t, s in rec.history),
+            history=tuple(rec.history),
             tasks_total=rec.tasks_total,
             tasks_succeeded=rec.succeeded,
             tasks_failed=rec.failed,
@@ -1440,6 +1582,23 @@ class Scheduler:
                 )
             if ready != q.ready or len(line) - ready != q.paused_jobs:
                 problems.append(f"queue {q.name!r}: line counters disagree with its policy")
+            if len(q.policy) != len(line):
+                problems.append(
+                    f"queue {q.name!r}: len() of its policy is {len(q.policy)}, "
+                    f"but waiting() yields {len(line)} jobs"
+                )
+            if q.policy.peek() is not (line[0] if line else None):
+                problems.append(f"queue {q.name!r}: peek() is not the first job of waiting()")
+            elif (
+                line
+                and not q.paused
+                and q.holding < q.slots
+                and (not line[0].deferred or q.deferred_holding < q.deferred_limit)
+            ):
+                problems.append(
+                    f"queue {q.name!r}: job {_rec(line[0]).id!r} waits at the head of the line "
+                    "while a slot is free"
+                )
             if q.ready > q.max_waiting + q.over_waiting:
                 problems.append(
                     f"queue {q.name!r}: {q.ready} waiting jobs exceed the cap of {q.max_waiting}"
@@ -1474,6 +1633,15 @@ def _rec(job: object) -> JobRecord:
     return job
 
 
+def _hop_overdue(rec: JobRecord, now: float) -> bool:
+    """Whether a Ready job's current hop wait has passed, polled or not."""
+    if rec.status is not _S.READY:
+        return False  # a preempted (Paused) job never hops
+    return rec.hop_due or (
+        rec.hop_index < len(rec.hops) and rec.ready_at + rec.hops[rec.hop_index].wait <= now
+    )
+
+
 def _hop_valid(entry: tuple[float, int, JobRecord, int]) -> bool:
     rec = entry[2]
     return rec.hop_token == entry[3] and rec.status is _S.READY
@@ -1500,7 +1668,8 @@ def _add_reason(rec: JobRecord, reason: FailureReason) -> None:
 def _has_task(rec: JobRecord, key: str) -> bool:
     if rec.task_keys is not None:
         return key in rec.task_keys
-    return key.isdigit() and key == str(int(key)) and int(key) < rec.tasks_total
+    # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
+    return key.isascii() and key.isdigit() and key == str(int(key)) and int(key) < rec.tasks_total
 
 
 def _check_tasks(
@@ -1565,6 +1734,13 @@ def _make_policy(spec: PolicySpec, preemption: bool) -> Policy:
     return spec
 
 
+def _check_unshared(policy: object, queues: Iterable[QueueRecord]) -> None:
+    # One instance orders one queue: shared, it would mix two lines.
+    for q in queues:
+        if q.policy is policy:
+            raise ValidationError(f"policy instance is already used by queue {q.name!r}")
+
+
 def _policy_spec(policy: Policy) -> PolicySpec:
     if isinstance(policy, FifoPolicy):
         return "fifo"
@@ -1596,14 +1772,15 @@ def _summary(rec: JobRecord) -> JobSummary:
 
 def _order_problems(q: QueueRecord, line: Sequence[object]) -> list[str]:
     recs = [_rec(j) for j in line]
-    if isinstance(q.policy, FifoPolicy):
+    order = declared_order(q.policy)
+    if order == "fifo":
         keys: list[tuple[int, ...]] = [(r.seq,) for r in recs]
-    elif isinstance(q.policy, PriorityPolicy):
+    elif order == "priority":
         keys = [(-r.priority, r.seq) for r in recs]
     else:
-        return []  # a user's policy declares its own order
+        return []  # a policy that declares no order orders its line its own way
     if any(a >= b for a, b in itertools.pairwise(keys)):
-        return [f"queue {q.name!r}: its line is out of {q.policy.name} order"]
+        return [f"queue {q.name!r}: its line is out of {order} order"]
     return []
 
 

@@ -1,0 +1,95 @@
+"""The journal: a subscriber that writes each public call's changes as one entry."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._events import Event
+from ._errors import StoreError
+from ._restore import attach_hook, dump_snapshot, encode_batch, usage_of
+
+if TYPE_CHECKING:
+    from .._scheduler import Scheduler
+    from ._base import Store
+
+__all__ = ["Journal"]
+
+
+class Journal:
+    """Collects a call's events and appends them to the store when the call ends.
+
+    The scheduler delivers a call's events (and those of calls made from its
+    subscribers) and then calls ``end_batch``, before the public call returns:
+    that is where the entry is encoded and appended, in one transaction.
+    Events are only collected on delivery, so the cost per event is one
+    ``list.append``.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        scheduler: Scheduler,
+        *,
+        last_time: float,
+        last_number: int,
+        since_snapshot: int,
+    ) -> None:
+        self.store = store
+        self.scheduler = scheduler
+        self.last_time = last_time  # time of the last journaled change (or snapshot)
+        self._last_number = last_number
+        self._since_snapshot = since_snapshot
+        self._events: list[Event] = []
+        self._usage: dict[Any, float] = usage_of(scheduler)
+        self._broken: BaseException | None = None
+
+    def start(self) -> None:
+        """Subscribe to the scheduler and hook the end of each batch."""
+        attach_hook(self.scheduler, self._events.append, self.end_batch)
+
+    def end_batch(self) -> None:
+        """Append the collected events' changes as one entry."""
+        events = self._events
+        if self._broken is not None:
+            events.clear()
+            raise self._refusal()
+        if not events:
+            return
+        try:
+            text = encode_batch(self.scheduler, events, self._usage)
+            time = events[-1].time
+        except BaseException as exc:
+            self._broken = exc
+            raise
+        finally:
+            events.clear()
+        try:
+            self._last_number = self.store.append(text)
+        except BaseException as exc:
+            self._broken = exc
+            raise
+        self.last_time = max(self.last_time, time)
+        self._since_snapshot += 1
+        self.maybe_compact()
+
+    def maybe_compact(self) -> None:
+        """Compact if the journal after the snapshot reached the store's threshold."""
+        every = self.store.compact_every
+        if every is not None and self._since_snapshot >= max(every, len(self.scheduler)):
+            self.compact()
+
+    def compact(self) -> None:
+        """Replace every entry so far with a snapshot of the scheduler's state."""
+        if self._broken is not None:
+            raise self._refusal()
+        time = max(self.last_time, self.scheduler.clock.now())
+        parts = dump_snapshot(self.scheduler, time)
+        self.store.replace(parts, self._last_number)
+        self.last_time = time
+        self._since_snapshot = 0
+
+    def _refusal(self) -> StoreError:
+        return StoreError(
+            f"store stopped journaling after a failed write ({self._broken!r}): "
+            "reopen it to continue from its last journaled state"
+        )

@@ -1,0 +1,382 @@
+"""A store in one SQLite file (stdlib ``sqlite3``, write-ahead log).
+
+Theory of operation: every journal entry is one row, inserted in its own
+transaction before the scheduler's call returns, so a process that dies loses
+nothing it reported as done. ``durability`` decides when a transaction reaches
+the disk itself:
+
+* ``"full"``: ``synchronous=FULL``, the log is synced at every commit: a power
+  loss loses nothing that was committed.
+* ``"batched"``: ``synchronous=NORMAL``, the log is synced once per batch of
+  commits: when ``batch_size`` commits are unsynced, when the oldest is
+  ``batch_interval`` seconds old (a background thread keeps that bound when the
+  scheduler is idle), on ``sync()`` and on ``close()``. A power loss may lose
+  the last batch; SQLite's write-ahead log guarantees that what remains is a
+  consistent prefix of the journal, never a corrupt one.
+
+The file is opened with an exclusive lock (one scheduler per file). A file is
+recognised by SQLite's ``application_id`` header field and its format version
+by ``user_version``; both are read from the header bytes before SQLite touches
+the file, so a foreign, damaged or newer file is refused unchanged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from typing import Final, Literal, final
+
+from .._errors import ValidationError
+from .._validate import check_int, check_positive_number
+from ._base import Store, StoredJournal
+from ._errors import CorruptStoreError, IncompatibleStoreError, StoreError
+
+__all__ = ["APPLICATION_ID", "FORMAT_VERSION", "SQLiteStore"]
+
+#: Written to SQLite's ``application_id`` header field: ``b"JobQ"``.
+APPLICATION_ID: Final = 0x4A6F6251
+#: The store format this version writes and reads; newer files are refused.
+FORMAT_VERSION: Final = 1
+
+_MAGIC: Final = b"SQLite format 3\x00"
+_SCHEMA: Final = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE journal (number INTEGER PRIMARY KEY, entry TEXT NOT NULL);
+CREATE TABLE snapshot (part INTEGER PRIMARY KEY, data TEXT NOT NULL);
+"""
+_TABLES: Final = frozenset({"meta", "journal", "snapshot"})
+_INSERT: Final = "INSERT INTO journal (number, entry) VALUES (?, ?)"
+
+Durability = Literal["full", "batched"]
+
+
+@final
+class SQLiteStore(Store):
+    """A journal in a SQLite file: survives crashes of the process and, by setting, of power.
+
+    The file is created if it does not exist (or is empty). Opening takes an
+    exclusive lock that lasts until ``close()``: a second store on the same
+    file, in this process or another, raises ``StoreError``.
+
+    Args:
+        path: the database file.
+        durability: ``"full"`` syncs every commit; ``"batched"`` syncs per batch
+            and may lose the last batch on power loss (never on a crash of the
+            process alone), never corrupting the file.
+        batch_size: with ``"batched"``, sync after this many commits at most.
+        batch_interval: with ``"batched"``, sync within this many seconds of a commit.
+        compact_every: see ``Store``.
+
+    Raises:
+        ValidationError: a setting is out of range.
+        CorruptStoreError: the file is not a jobqueue store, or is damaged.
+        IncompatibleStoreError: the file was written by a newer format.
+        StoreError: the file cannot be opened, or is locked by another store.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durability: Durability = "full",
+        batch_size: int = 1000,
+        batch_interval: float = 0.2,
+        compact_every: int | None = 10_000,
+    ) -> None:
+        super().__init__(compact_every=compact_every)
+        if durability not in ("full", "batched"):
+            raise ValidationError(f"durability must be 'full' or 'batched', got {durability!r}")
+        self._durability: Durability = durability
+        self._batch_size = check_int("batch_size", batch_size, 1)
+        self._batch_interval = check_positive_number("batch_interval", batch_interval)
+        self._path = os.fspath(path)
+        self._lock = threading.Condition()
+        self._closed = False
+        self._failed: str | None = None
+        self._unsynced = 0
+        self._oldest_unsynced = 0.0
+        self._syncer: threading.Thread | None = None
+        self._conn = self._connect()
+        self._next = 1
+
+    # ------------------------------------------------------------------ opening
+
+    def _connect(self) -> sqlite3.Connection:
+        exists = _check_header(self._path)
+        try:
+            conn = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False, timeout=0.0
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open store {self._path!r}: {exc}") from None
+        try:
+            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+            if exists:
+                _check_schema(conn, self._path)
+            else:
+                # The header fields go to the main file (not a log), in the
+                # same transaction as the tables: a file is ours entirely or
+                # not at all.
+                conn.executescript(
+                    "BEGIN;"
+                    + _SCHEMA
+                    + f"PRAGMA application_id={APPLICATION_ID};"
+                    + f"PRAGMA user_version={FORMAT_VERSION};"
+                    + f"INSERT INTO meta VALUES ('format', '{FORMAT_VERSION}');"
+                    + "COMMIT;"
+                )
+            # In exclusive mode the first write-ahead-log access takes the lock
+            # for good; it is held until close().
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                conn.close()
+                raise StoreError(f"cannot open store {self._path!r}: write-ahead log unavailable")
+            sync = "FULL" if self._durability == "full" else "NORMAL"
+            conn.execute(f"PRAGMA synchronous={sync}")
+            conn.execute("SELECT count(*) FROM meta").fetchone()
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "locked" in str(exc):
+                raise StoreError(
+                    f"store {self._path!r} is in use: another store holds its lock"
+                ) from None
+            raise StoreError(f"cannot open store {self._path!r}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise CorruptStoreError(f"store {self._path!r} is damaged: {exc}") from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    # ------------------------------------------------------------------ backend
+
+    def load(self) -> StoredJournal:
+        """Read the snapshot and the entries after it.
+
+        Raises:
+            StoreError: the store is closed.
+            CorruptStoreError: the file is damaged.
+        """
+        with self._lock:
+            self._check_usable()
+            try:
+                row = self._conn.execute(
+                    "SELECT value FROM meta WHERE key = 'snapshot_upto'"
+                ).fetchone()
+                upto = 0 if row is None else int(row[0])
+                parts = tuple(
+                    r[0] for r in self._conn.execute("SELECT data FROM snapshot ORDER BY part")
+                )
+                entries = tuple(
+                    (int(n), str(e))
+                    for n, e in self._conn.execute(
+                        "SELECT number, entry FROM journal WHERE number > ? ORDER BY number",
+                        (upto,),
+                    )
+                )
+            except (sqlite3.DatabaseError, ValueError) as exc:
+                raise CorruptStoreError(f"store {self._path!r} is damaged: {exc}") from None
+            self._next = max(upto, entries[-1][0] if entries else 0) + 1
+            return StoredJournal(parts, upto, entries)
+
+    def append(self, entry: str) -> int:
+        """Insert one entry in its own transaction; return its number.
+
+        Raises:
+            StoreError: the store is closed, or the write failed (the store then
+                refuses every later write).
+        """
+        with self._lock:
+            self._check_usable()
+            number = self._next
+            try:
+                self._conn.execute(_INSERT, (number, entry))
+            except sqlite3.Error as exc:
+                raise self._fail(exc) from None
+            self._next = number + 1
+            if self._durability == "batched":
+                self._unsynced += 1
+                now = time.monotonic()
+                if self._unsynced == 1:
+                    self._oldest_unsynced = now
+                    self._wake_syncer()
+                if (
+                    self._unsynced >= self._batch_size
+                    or now - self._oldest_unsynced >= self._batch_interval
+                ):
+                    self._sync_locked()
+            return number
+
+    def replace(self, snapshot: Sequence[str], upto: int) -> None:
+        """Store ``snapshot`` and drop the entries it covers, in one transaction."""
+        with self._lock:
+            self._check_usable()
+            conn = self._conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute("DELETE FROM snapshot")
+                    conn.executemany(
+                        "INSERT INTO snapshot (part, data) VALUES (?, ?)", enumerate(snapshot)
+                    )
+                    conn.execute(
+                        "INSERT OR REPLACE INTO meta VALUES ('snapshot_upto', ?)", (str(upto),)
+                    )
+                    conn.execute("DELETE FROM journal WHERE number <= ?", (upto,))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise self._fail(exc) from None
+            self._next = max(self._next, upto + 1)
+            if self._durability == "batched":
+                self._unsynced += 1
+                if self._unsynced == 1:
+                    self._oldest_unsynced = time.monotonic()
+                    self._wake_syncer()
+
+    def sync(self) -> None:
+        """Make every committed entry durable now (in ``"full"`` mode they already are).
+
+        Raises:
+            StoreError: the store is closed or the sync failed.
+        """
+        with self._lock:
+            self._check_usable()
+            if self._unsynced:
+                self._sync_locked()
+
+    def close(self) -> None:
+        """Sync, release the lock and close the file; later calls raise ``StoreError``.
+
+        Closing twice is harmless.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._lock.notify_all()
+            syncer = self._syncer
+        if syncer is not None:
+            syncer.join()
+        with self._lock:
+            try:
+                if self._unsynced and self._failed is None:
+                    self._sync_locked()
+            finally:
+                self._conn.close()
+
+    # ------------------------------------------------------------------ extras
+
+    @property
+    def path(self) -> str:
+        """The database file."""
+        return self._path
+
+    @property
+    def durability(self) -> Durability:
+        """``"full"`` or ``"batched"``."""
+        return self._durability
+
+    @property
+    def pending_sync(self) -> int:
+        """Commits not yet synced to disk (always 0 with ``"full"``)."""
+        return self._unsynced
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self._path!r}, durability={self._durability!r})"
+
+    # ------------------------------------------------------------------ internals
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise StoreError("store is closed")
+        if self._failed is not None:
+            raise StoreError(f"store failed earlier ({self._failed}): reopen it to recover")
+
+    def _fail(self, exc: sqlite3.Error) -> StoreError:
+        self._failed = f"{type(exc).__name__}: {exc}"
+        return StoreError(f"cannot write store {self._path!r}: {exc}")
+
+    def _sync_locked(self) -> None:
+        # A checkpoint syncs the write-ahead log before copying it into the
+        # database file, whatever the synchronous setting.
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        except sqlite3.Error as exc:
+            raise self._fail(exc) from None
+        self._unsynced = 0
+
+    def _wake_syncer(self) -> None:
+        if self._syncer is None:
+            self._syncer = threading.Thread(
+                target=self._sync_loop, name=f"jobqueue-store-sync:{self._path}", daemon=True
+            )
+            self._syncer.start()
+        else:
+            self._lock.notify()
+
+    def _sync_loop(self) -> None:
+        with self._lock:
+            while not self._closed:
+                if not self._unsynced or self._failed is not None:
+                    self._lock.wait()
+                    continue
+                delay = self._oldest_unsynced + self._batch_interval - time.monotonic()
+                if delay > 0:
+                    self._lock.wait(delay)
+                    continue
+                # A failure is recorded in _failed: the next call on the store reports it.
+                with contextlib.suppress(StoreError):
+                    self._sync_locked()
+                self._lock.notify_all()  # for whoever waits for the sync
+
+
+def _check_header(path: str) -> bool:
+    """Whether ``path`` holds a store; raise if it holds anything else. Reads only."""
+    try:
+        with open(path, "rb") as file:
+            header = file.read(100)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise StoreError(f"cannot read store {path!r}: {exc}") from None
+    if not header:
+        return False  # an empty file holds nothing to lose
+    if len(header) < 100 or not header.startswith(_MAGIC):
+        raise CorruptStoreError(f"{path!r} is not a jobqueue store: it is not a SQLite database")
+    application_id = int.from_bytes(header[68:72], "big")
+    if application_id != APPLICATION_ID:
+        raise CorruptStoreError(
+            f"{path!r} is not a jobqueue store: it is a SQLite database of another "
+            f"application (application_id {application_id:#010x})"
+        )
+    _check_version(path, int.from_bytes(header[60:64], "big"))
+    return True
+
+
+def _check_version(path: str, version: int) -> None:
+    if version > FORMAT_VERSION:
+        raise IncompatibleStoreError(
+            f"store {path!r} has format {version}, newer than format {FORMAT_VERSION} "
+            "that this version of jobqueue reads: open it with a newer jobqueue"
+        )
+    if version < 1:
+        raise CorruptStoreError(f"store {path!r} is damaged: format version {version}")
+
+
+def _check_schema(conn: sqlite3.Connection, path: str) -> None:
+    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if application_id != APPLICATION_ID:
+        raise CorruptStoreError(f"{path!r} is not a jobqueue store")
+    _check_version(path, conn.execute("PRAGMA user_version").fetchone()[0])
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables >= _TABLES:
+        missing = ", ".join(sorted(_TABLES - tables))
+        raise CorruptStoreError(f"store {path!r} is damaged: table(s) {missing} missing")
