@@ -55,8 +55,9 @@ class JobRecord:
     billing_tags_source: BillingTagsSource
     report_scope: ReportScope | None
     tasks_total: int
-    # Manifest keys; None when the manifest is a count (keys "0".."n-1").
-    task_keys: frozenset[str] | None
+    # Manifest keys in manifest order (a dict for O(1) lookup); None when the
+    # manifest is a count (keys "0".."n-1").
+    task_keys: dict[str, None] | None
     history: list[StatusChange]
     start_seq: int = 0
     hop_index: int = 0

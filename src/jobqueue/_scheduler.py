@@ -1092,6 +1092,13 @@ class Scheduler:
         self._flush()
         return self._snapshot(rec)
 
+    def task_keys(self, job_id: str) -> tuple[str, ...]:
+        """The job's manifest keys, in manifest order (``"0"``.. for a count)."""
+        rec = self._job(job_id)
+        if rec.task_keys is None:
+            return tuple(map(str, range(rec.tasks_total)))
+        return tuple(rec.task_keys)
+
     def tasks(self, job_id: str) -> tuple[TaskRecord, ...]:
         """The task outcomes recorded on a job, in the order they were recorded."""
         rec = self._job(job_id)
@@ -1674,7 +1681,7 @@ def _has_task(rec: JobRecord, key: str) -> bool:
 
 def _check_tasks(
     tasks: TaskSource,
-) -> tuple[frozenset[str] | None, int, Callable[[], Iterable[str]] | None]:
+) -> tuple[dict[str, None] | None, int, Callable[[], Iterable[str]] | None]:
     if tasks is None:
         return None, 0, None
     if isinstance(tasks, bool):
@@ -1691,18 +1698,18 @@ def _check_tasks(
     return keys, total, None
 
 
-def _manifest_keys(keys: Iterable[str]) -> tuple[frozenset[str], int]:
-    seen: set[str] = set()
+def _manifest_keys(keys: Iterable[str]) -> tuple[dict[str, None], int]:
+    seen: dict[str, None] = {}
     for key in keys:
         if not isinstance(key, str) or not key:
             raise ValidationError(f"task keys must be non-empty str, got {key!r}")
         if key in seen:
             raise ValidationError(f"task key {key!r} appears twice in the manifest")
-        seen.add(key)
-    return frozenset(seen), len(seen)
+        seen[key] = None
+    return seen, len(seen)
 
 
-def _read_manifest(reader: Callable[[], Iterable[str]]) -> tuple[frozenset[str], int]:
+def _read_manifest(reader: Callable[[], Iterable[str]]) -> tuple[dict[str, None], int]:
     return _manifest_keys(list(reader()))
 
 

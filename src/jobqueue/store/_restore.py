@@ -178,7 +178,7 @@ def _config(rec: JobRecord) -> list[Any]:
         rec.billing_tags_source,  # 10
         rec.report_scope,
         rec.tasks_total,
-        None if keys is None else sorted(keys),
+        None if keys is None else list(keys),
     ]
 
 
@@ -206,7 +206,7 @@ def _make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
         billing_tags_source=BillingTagsSource(cfg[10]),
         report_scope=None if cfg[11] is None else ReportScope(cfg[11]),
         tasks_total=cfg[12],
-        task_keys=None if keys is None else frozenset(keys),
+        task_keys=None if keys is None else dict.fromkeys(keys),
         history=[StatusChange(t, _STATUS[s]) for t, s in row[25]],
         start_seq=row[7],
         hop_index=row[8],
