@@ -165,10 +165,6 @@ def test_a_paused_queue_goes_on_billing_the_work_it_lets_finish() -> None:
     assert sched.get(job.id).billed_seconds == 9.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a run segment is billed under the plan in force when its slot is given back",
-)
 def test_changing_a_queues_plan_bills_each_part_of_a_run_under_its_own_plan() -> None:
     clock = ManualClock()
     sched = Scheduler(clock)

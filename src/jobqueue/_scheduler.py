@@ -450,6 +450,12 @@ class Scheduler:
                         "has acceleration 'enabled'"
                     )
         # All checks passed: apply.
+        if plan is not q.pricing:
+            # Bill what ran so far under the plan it ran under.
+            now = self._clock.now()
+            for rec in self._jobs.values():
+                if rec.holds_slot and rec.queue == q.name:
+                    self._settle(rec, q, now)
         q.slots = new_slots
         q.deferred_share = share
         q.deferred_limit = deferred_limit(new_slots, share)
@@ -1053,6 +1059,10 @@ class Scheduler:
                 not running (it has not started, or has finished).
         """
         rec = self._job(job_id)
+        if not isinstance(ok, bool):
+            raise ValidationError(f"ok must be a bool, got {type(ok).__name__}")
+        if not isinstance(error_code, str) or not isinstance(message, str):
+            raise ValidationError("error_code and message must be str")
         if rec.status not in _TASKS_ACCEPTED:
             raise ConflictError(
                 f"job {rec.id!r} is {rec.status}: task outcomes are accepted only while it runs"
@@ -1064,8 +1074,6 @@ class Scheduler:
             outcomes = rec.outcomes = {}
         elif key in outcomes:
             raise ConflictError(f"task {key!r} of job {rec.id!r} was already recorded")
-        if not isinstance(error_code, str) or not isinstance(message, str):
-            raise ValidationError("error_code and message must be str")
         status = TaskStatus.SUCCEEDED if ok else TaskStatus.FAILED
         record = TaskRecord(key, status, error_code, message)
         outcomes[key] = record
@@ -1435,7 +1443,12 @@ class Scheduler:
             q.leaving -= 1
             if rec.deferred:
                 q.leaving_deferred -= 1
+        self._settle(rec, q, now)
+
+    def _settle(self, rec: JobRecord, q: QueueRecord, now: float) -> None:
+        """Account the run time since ``rec.run_started_at``, billing it if on demand."""
         seconds = now - rec.run_started_at
+        rec.run_started_at = now
         rec.run_seconds += seconds
         if q.pricing is Pricing.ON_DEMAND:
             rec.billed_seconds += seconds

@@ -43,7 +43,7 @@ def check_int(field: str, value: object, lo: int, hi: int | None = None) -> int:
     if value < lo or (hi is not None and value > hi):
         limit = f">= {lo}" if hi is None else f"{lo}..{hi}"
         raise ValidationError(f"{field} must be {limit}, got {value}")
-    return value
+    return int(value)  # an IntEnum member is stored as the plain int
 
 
 def check_priority(value: object, field: str = "priority") -> int:

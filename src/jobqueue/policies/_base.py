@@ -9,14 +9,22 @@ which running jobs it would preempt, best victim first (``victims``). The
 policy never changes a job and holds no clock: the scheduler owns every
 decision that touches state, and enforces the safety rules itself (slots, the
 deferred share, "only a strictly higher priority preempts").
+
+Two optional attributes, outside the protocol so that every policy keeps
+conforming without them: ``order`` declares the order of the line (see
+``declared_order``), and ``properties`` names checks that ``jobqueue.testing``
+runs after every step of its harness.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, TypeAlias, runtime_checkable
 
-__all__ = ["Policy", "PolicyJob"]
+__all__ = ["LineOrder", "Policy", "PolicyJob", "declared_order"]
+
+#: An order a policy may declare for its line: ``"fifo"`` or ``"priority"``.
+LineOrder: TypeAlias = Literal["fifo", "priority"]
 
 
 class PolicyJob(Protocol):
@@ -130,3 +138,27 @@ class Policy(Protocol):
     def __len__(self) -> int:
         """Number of waiting jobs."""
         ...
+
+
+def declared_order(policy: object) -> LineOrder | None:
+    """The order ``policy`` declares for its line, or ``None`` if it declares none.
+
+    A policy declares an order with an optional ``order`` attribute (a class
+    attribute or a property): ``"fifo"`` promises that ``waiting()`` yields jobs
+    by entry into the queue (``seq``), ``"priority"`` by ``(-priority, seq)``.
+    ``Scheduler.check_invariants()`` checks each line against its declared order,
+    and the harness in ``jobqueue.testing`` checks that jobs start in it. Any
+    other value declares nothing: the policy orders its line its own way.
+
+    >>> from jobqueue.policies import FifoPolicy
+    >>> declared_order(FifoPolicy())
+    'fifo'
+    >>> declared_order(object()) is None
+    True
+    """
+    order = getattr(policy, "order", None)
+    if order == "fifo":
+        return "fifo"
+    if order == "priority":
+        return "priority"
+    return None

@@ -31,6 +31,11 @@ class FifoPolicy:
         """``"fifo"``."""
         return "fifo"
 
+    @property
+    def order(self) -> str:
+        """``"fifo"``: the line is in order of entry (see ``declared_order``)."""
+        return "fifo"
+
     def add(self, job: PolicyJob) -> None:
         """Append ``job``; O(1). A job re-entering (after preemption) regains its place."""
         seq = job.seq

@@ -41,6 +41,11 @@ class PriorityPolicy:
         return "priority+preemption" if self._preemption else "priority"
 
     @property
+    def order(self) -> str:
+        """``"priority"``: the line is in ``(-priority, seq)`` order (see ``declared_order``)."""
+        return "priority"
+
+    @property
     def preemption(self) -> bool:
         """Whether this policy preempts."""
         return self._preemption

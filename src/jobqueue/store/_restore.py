@@ -293,6 +293,13 @@ def encode_batch(sched: Scheduler, events: list[Event], usage: dict[Any, float])
                 queue_ops.append(["x", event.queue])
             else:
                 queue_ops.append(queue_op(q))
+                if event.change == "updated":
+                    # A pricing change settles the run time of the queue's
+                    # running jobs: their rows and the billing totals moved.
+                    for running in sched._jobs.values():
+                        if running.holds_slot and running.queue == event.queue:
+                            touched.setdefault(running.id, [None, None, False])
+                            released = True
         else:
             # PriorityChanged, TagsChanged, HopHeld, HopsDropped, and any
             # event a later version adds: the job's row carries the change.
