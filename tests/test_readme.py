@@ -7,6 +7,8 @@ import io
 import re
 from pathlib import Path
 
+import pytest
+
 from jobqueue import state_diagram
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -39,3 +41,26 @@ def test_readme_set_up_commands_are_the_ones_ci_runs() -> None:
     assert '.venv/bin/pip install -e ".[dev,bench,dask]"' in README.read_text(encoding="utf-8")
     assert '.venv/bin/pip install -e ".[dev,bench,dask]"' in ci
     assert ".venv/bin/python -m pytest" in ci
+
+
+def test_readme_runtime_example_runs() -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(_block("python", "## Running real work"), "README runtime", "exec"), {})
+    assert out.getvalue().splitlines() == ["Complete 3 1.0"]
+
+
+def test_readme_durability_example_runs_and_recovers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    exec(compile(_block("python", "## Durability"), "README durability", "exec"), {})
+    from jobqueue import Scheduler
+    from jobqueue.store import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "jobs.db")
+    try:
+        recovered = Scheduler.open(store)
+        assert [row.tasks_total for row in recovered.list_jobs()] == [2]
+    finally:
+        store.close()

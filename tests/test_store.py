@@ -23,7 +23,7 @@ from jobqueue import (
     Scheduler,
     ValidationError,
 )
-from jobqueue._events import HopHeld, HopsDropped  # exported from jobqueue once listed there
+from jobqueue import HopHeld, HopsDropped  
 from jobqueue.policies import FairSharePolicy
 from jobqueue.store import (
     APPLICATION_ID,

@@ -27,6 +27,8 @@ from ._errors import LimitExceededError as LimitExceededError
 from ._errors import NotFound as NotFound
 from ._errors import ValidationError as ValidationError
 from ._events import Event as Event
+from ._events import HopHeld as HopHeld
+from ._events import HopsDropped as HopsDropped
 from ._events import JobHopped as JobHopped
 from ._events import JobPurged as JobPurged
 from ._events import JobSubmitted as JobSubmitted
@@ -90,7 +92,9 @@ __all__ = [
     "Event",
     "FailureReason",
     "FifoPolicy",
+    "HopHeld",
     "HopRule",
+    "HopsDropped",
     "HopTransition",
     "InvalidTransition",
     "InvariantViolation",
