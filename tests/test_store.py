@@ -16,14 +16,15 @@ from helpers import fingerprint, job_ids
 from jobqueue import (
     Event,
     FailureReason,
+    HopHeld,
     HopRule,
+    HopsDropped,
     JobStatus,
     JobTransitioned,
     ManualClock,
     Scheduler,
     ValidationError,
 )
-from jobqueue import HopHeld, HopsDropped  
 from jobqueue.policies import FairSharePolicy
 from jobqueue.store import (
     APPLICATION_ID,
