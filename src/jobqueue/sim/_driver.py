@@ -1,0 +1,591 @@
+"""The discrete-event driver: a workload through the real scheduler on virtual time.
+
+Theory of operation
+-------------------
+The driver owns a ``ManualClock`` and a ``Scheduler`` and jumps from one
+event to the next: a job's arrival (``submit``), the end of a running job's
+work (``complete``), a task finishing (``record_task``), a queue action
+(``pause_queue``/``resume_queue``), or a scheduler timer (``poll`` at
+``next_deadline()``, for hop rules). Nothing else moves time.
+
+The scheduler decides everything else, and the driver learns of it from the
+event stream: a job becoming Active starts its work, a job entering Pausing
+(preempted) stops it, keeping the work left, which continues when the job is
+Active again (it then completes at resume time + remaining work). Each running
+job has exactly one pending entry, ``(time, seq, kind, job)``, in a heap; an
+entry whose ``seq`` is no longer the job's current one is stale (the job was
+paused or failed meanwhile) and is skipped when popped.
+
+At one instant, the driver handles, in this order: work that ends (in the
+order it was scheduled), the scheduler's due timers, queue actions (in
+workload order), then arrivals (in workload order).
+
+All calls into the scheduler go through ``_SchedulerPort``; it also turns the
+scheduler's events into the driver's four callbacks (started, paused,
+finished, hopped). A faster path into the core only has to replace that class.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import random
+from array import array
+from typing import Final, Protocol
+
+from .._clock import ManualClock
+from .._errors import ConflictError, LimitExceededError
+from .._events import Event, JobHopped, JobSubmitted, JobTransitioned
+from .._scheduler import Scheduler
+from .._states import JobStatus
+from ._result import (
+    COMPLETE,
+    FAILED,
+    REJECTED,
+    UNFINISHED,
+    HopRoute,
+    JobTable,
+    QueueStats,
+    RunSegment,
+    SimResult,
+    percentile,
+)
+from ._workload import JobSpec, QueueActionKind, Workload
+
+__all__ = ["Simulation", "simulate"]
+
+_NAN: Final = math.nan
+_INF: Final = math.inf
+_COMPLETE_WORK: Final = 0  # heap entry kinds
+_TASK_DONE: Final = 1
+# Job states inside the driver.
+_PENDING, _WAITING, _RUNNING, _DONE = range(4)
+_TASK_ERROR: Final = "SimulatedFailure"
+
+
+class _Sink(Protocol):
+    """What the port reports to: the driver's callbacks, jobs named by workload index."""
+
+    def started(self, i: int, t: float) -> None: ...
+
+    def paused(self, i: int, t: float) -> None: ...
+
+    def finished(self, i: int, t: float, failed: bool) -> None: ...
+
+    def hopped(self, i: int, t: float, source: str, destination: str) -> None: ...
+
+
+class _SchedulerPort:
+    """The driver's only way into the scheduler, and the scheduler's only way back.
+
+    Jobs are named by their workload index on this side; the port keeps the
+    scheduler ids. Per job the driver calls ``submit`` and ``complete`` (plus
+    ``record_task`` per task); the scheduler's events come back as calls on
+    the sink.
+    """
+
+    __slots__ = ("_index", "_sink", "_submitting", "clock", "ids", "scheduler")
+
+    def __init__(self, workload: Workload, sink: _Sink) -> None:
+        self.clock = ManualClock()
+        self.scheduler = Scheduler(self.clock)
+        self.ids: list[str | None] = [None] * len(workload.jobs)
+        self._index: dict[str, int] = {}  # unfinished jobs only
+        self._sink = sink
+        self._submitting = -1
+        for q in workload.queues:
+            # The built-in default queue exists already: reconfigure it instead.
+            configure = (
+                self.scheduler.update_queue if q.name == "default" else self.scheduler.create_queue
+            )
+            configure(
+                q.name,
+                slots=q.slots,
+                policy=q.policy,
+                preemption=q.preemption,
+                deferred_share=q.deferred_share,
+                max_waiting=q.max_waiting,
+                pricing=q.pricing,
+                tags=q.tags,
+            )
+        self.scheduler.subscribe(self._on_event)
+
+    def set_time(self, t: float) -> None:
+        self.clock.set(t)
+
+    def submit(self, i: int, spec: JobSpec) -> bool:
+        """Submit job ``i``; False if the scheduler refused it with a limit error."""
+        self._submitting = i
+        try:
+            job = self.scheduler.submit(
+                queue=spec.queue,
+                priority=spec.priority,
+                deferred=spec.deferred,
+                name=spec.name,
+                tags=spec.tags or None,
+                hops=spec.hops,
+                tasks=spec.tasks or None,
+                preemptible=spec.preemptible,
+                billing_tags_source=spec.billing_tags_source,
+            )
+        except LimitExceededError:
+            return False
+        self.ids[i] = job.id
+        return True
+
+    def complete(self, i: int) -> None:
+        job_id = self.ids[i]
+        assert job_id is not None
+        self.scheduler.complete(job_id)
+
+    def record_task(self, i: int, key: str, ok: bool) -> None:
+        job_id = self.ids[i]
+        assert job_id is not None
+        self.scheduler.record_task(
+            job_id,
+            key,
+            ok=ok,
+            error_code="" if ok else _TASK_ERROR,
+            message="" if ok else "simulated task failure",
+        )
+
+    def queue_action(self, queue: str, action: QueueActionKind) -> None:
+        if action is QueueActionKind.PAUSE:
+            self.scheduler.pause_queue(queue)
+        else:
+            self.scheduler.resume_queue(queue)
+
+    def next_deadline(self) -> float | None:
+        return self.scheduler.next_deadline()
+
+    def poll(self) -> None:
+        self.scheduler.poll()
+
+    def check_invariants(self) -> None:
+        self.scheduler.check_invariants()
+
+    def _on_event(self, event: Event) -> None:
+        kind = type(event)
+        if kind is JobTransitioned:
+            assert isinstance(event, JobTransitioned)
+            new = event.new
+            if new is JobStatus.ACTIVE:
+                self._sink.started(self._index[event.job_id], event.time)
+            elif new is JobStatus.PAUSING:
+                self._sink.paused(self._index[event.job_id], event.time)
+            elif new is JobStatus.COMPLETE or new is JobStatus.FAILED:
+                i = self._index.pop(event.job_id)
+                self._sink.finished(i, event.time, new is JobStatus.FAILED)
+        elif kind is JobSubmitted:
+            assert isinstance(event, JobSubmitted)
+            self._index[event.job_id] = self._submitting
+        elif kind is JobHopped:
+            assert isinstance(event, JobHopped)
+            i = self._index[event.job_id]
+            self._sink.hopped(i, event.time, event.source, event.destination)
+
+
+class _Driver:
+    """The state of one run: the event heap and per-job columns."""
+
+    def __init__(
+        self, workload: Workload, seed: int, record_segments: bool, check_invariants: bool
+    ) -> None:
+        self._workload = workload
+        self._seed = seed
+        self._rng = random.Random(seed)
+        self._check = check_invariants
+        jobs = workload.jobs
+        n = len(jobs)
+        self._queue_names = workload.queue_names
+        qindex = {name: k for k, name in enumerate(self._queue_names)}
+        self._qindex = qindex
+        self._sub_queue = array("H", (qindex[spec.queue] for spec in jobs))
+        self._queue = array("H", self._sub_queue)
+        self._remaining = array("d", (spec.duration for spec in jobs))
+        self._since = array("d", bytes(8 * n))
+        self._first_start = array("d", [_NAN]) * n
+        self._finish = array("d", [_NAN]) * n
+        self._wait = array("d", bytes(8 * n))
+        self._valid = array("q", [-1]) * n
+        self._hops = array("I", bytes(array("I").itemsize * n))
+        self._preemptions = array("I", bytes(array("I").itemsize * n))
+        self._state = bytearray(n)
+        self._outcome = bytearray([UNFINISHED]) * n
+        # Per job with tasks: [recorded, succeeded, failed].
+        self._tasks: dict[int, list[int]] = {i: [0, 0, 0] for i, s in enumerate(jobs) if s.tasks}
+        nq = len(self._queue_names)
+        self._busy = [0.0] * nq
+        self._q_preemptions = [0] * nq
+        self._hops_in = [0] * nq
+        self._hops_out = [0] * nq
+        self._routes: dict[tuple[str, str], int] = {}
+        self._segments: list[tuple[int, int, float, float]] | None = [] if record_segments else None
+        self._heap: list[tuple[float, int, int, int]] = []
+        self._seq = itertools.count()
+        self.port = _SchedulerPort(workload, self)
+
+    # ------------------------------------------------------------------ callbacks
+
+    def started(self, i: int, t: float) -> None:
+        if self._first_start[i] != self._first_start[i]:  # NaN: the first start
+            self._first_start[i] = t
+        self._wait[i] += t - self._since[i]
+        self._since[i] = t
+        self._state[i] = _RUNNING
+        self._schedule(i)
+
+    def _schedule(self, i: int) -> None:
+        """Push job ``i``'s next entry: its next task, or the end of its work."""
+        seq = next(self._seq)
+        self._valid[i] = seq
+        end = self._since[i] + self._remaining[i]
+        progress = self._tasks.get(i) if self._tasks else None
+        if progress is not None:
+            spec = self._workload.jobs[i]
+            done = progress[0]
+            if done < spec.tasks:
+                duration = spec.duration
+                worked = duration - self._remaining[i]
+                due = self._since[i] + (duration * (done + 1) / spec.tasks - worked)
+                if due < end:
+                    heapq.heappush(self._heap, (due, seq, _TASK_DONE, i))
+                    return
+        heapq.heappush(self._heap, (end, seq, _COMPLETE_WORK, i))
+
+    def _close_run(self, i: int, t: float) -> None:
+        ran = t - self._since[i]
+        self._remaining[i] -= ran
+        q = self._queue[i]
+        self._busy[q] += ran
+        if self._segments is not None:
+            self._segments.append((i, q, self._since[i], t))
+        self._since[i] = t
+        self._valid[i] = -1
+
+    def paused(self, i: int, t: float) -> None:
+        self._close_run(i, t)
+        self._state[i] = _WAITING
+        self._preemptions[i] += 1
+        self._q_preemptions[self._queue[i]] += 1
+
+    def finished(self, i: int, t: float, failed: bool) -> None:
+        if self._state[i] == _RUNNING:
+            self._close_run(i, t)
+            if not failed:
+                self._remaining[i] = 0.0  # the work is done, whatever rounding says
+        else:
+            self._wait[i] += t - self._since[i]
+        self._state[i] = _DONE
+        self._finish[i] = t
+        self._outcome[i] = FAILED if failed else COMPLETE
+
+    def hopped(self, i: int, t: float, source: str, destination: str) -> None:
+        self._hops[i] += 1
+        self._queue[i] = self._qindex[destination]
+        self._hops_out[self._qindex[source]] += 1
+        self._hops_in[self._qindex[destination]] += 1
+        route = (source, destination)
+        self._routes[route] = self._routes.get(route, 0) + 1
+
+    # ------------------------------------------------------------------ tasks
+
+    def _record_due_tasks(self, i: int, t: float, everything: bool) -> None:
+        """Record the tasks of job ``i`` finished by ``t`` (all of them if ``everything``)."""
+        spec = self._workload.jobs[i]
+        progress = self._tasks[i]
+        total = spec.tasks
+        if everything:
+            last = total
+        else:
+            worked = spec.duration - (self._remaining[i] - (t - self._since[i]))
+            last = min(total, max(progress[0] + 1, math.floor(worked * total / spec.duration)))
+        rate = spec.task_failure_rate
+        rng = self._rng.random
+        port = self.port
+        while progress[0] < last and self._state[i] == _RUNNING:
+            key = str(progress[0])
+            ok = rate == 0.0 or rng() >= rate
+            progress[0] += 1
+            progress[1 if ok else 2] += 1
+            port.record_task(i, key, ok)
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, until: float) -> SimResult:
+        workload = self._workload
+        jobs = workload.jobs
+        arrivals = [spec.arrival for spec in jobs]
+        if all(a <= b for a, b in itertools.pairwise(arrivals)):
+            order: range | list[int] = range(len(jobs))
+        else:
+            order = sorted(range(len(jobs)), key=arrivals.__getitem__)
+            arrivals = [arrivals[i] for i in order]
+        actions = sorted(workload.actions, key=lambda a: a.time)
+        timers = any(spec.hops for spec in jobs)
+        limit = until
+        n_arrivals = len(arrivals)
+        n_actions = len(actions)
+        start = min(arrivals[0] if arrivals else _INF, actions[0].time if actions else _INF)
+        if start == _INF:
+            start = 0.0
+        heap = self._heap
+        valid = self._valid
+        state = self._state
+        since = self._since
+        outcome = self._outcome
+        port = self.port
+        set_time = port.set_time
+        submit = port.submit
+        complete = port.complete
+        check = port.check_invariants if self._check else None
+        tasks = self._tasks
+        pop = heapq.heappop
+        k = 0  # next arrival
+        a = 0  # next action
+        last = start
+        while True:
+            th = heap[0][0] if heap else _INF
+            ta = arrivals[k] if k < n_arrivals else _INF
+            tx = actions[a].time if a < n_actions else _INF
+            if th == _INF and ta == _INF and tx == _INF:
+                break
+            td = _INF
+            if timers:
+                deadline = port.next_deadline()
+                if deadline is not None:
+                    td = deadline
+            if th <= ta and th <= tx and th <= td:
+                if th > limit:
+                    break
+                _, seq, kind, i = pop(heap)
+                if valid[i] != seq:
+                    continue  # the job paused or failed since this was scheduled
+                set_time(th)
+                last = th
+                if kind == _COMPLETE_WORK:
+                    if i in tasks:
+                        self._record_due_tasks(i, th, everything=True)
+                    if state[i] == _RUNNING:
+                        complete(i)
+                else:
+                    self._record_due_tasks(i, th, everything=False)
+                    if state[i] == _RUNNING and valid[i] == seq:
+                        self._schedule(i)
+            elif td <= ta and td <= tx:
+                if td > limit:
+                    break
+                set_time(td)
+                last = td
+                port.poll()
+            elif tx <= ta:
+                if tx > limit:
+                    break
+                action = actions[a]
+                a += 1
+                set_time(tx)
+                last = tx
+                port.queue_action(action.queue, action.action)
+            else:
+                if ta > limit:
+                    break
+                i = order[k]
+                k += 1
+                set_time(ta)
+                last = ta
+                state[i] = _WAITING
+                since[i] = ta
+                if not submit(i, jobs[i]):
+                    state[i] = _DONE
+                    outcome[i] = REJECTED
+            if check is not None:
+                check()
+        return self._result(start, last)
+
+    # ------------------------------------------------------------------ the result
+
+    def _result(self, start: float, end: float) -> SimResult:
+        state = self._state
+        for i in range(len(state)):
+            if state[i] == _WAITING:
+                self._wait[i] += end - self._since[i]
+            elif state[i] == _RUNNING:
+                self._close_run(i, end)
+        makespan = end - start
+        names = self._queue_names
+        nq = len(names)
+        submitted = [0] * nq
+        rejected = [0] * nq
+        completed = [0] * nq
+        failed = [0] * nq
+        unfinished = [0] * nq
+        waits: list[list[float]] = [[] for _ in range(nq)]
+        outcome = self._outcome
+        sub_queue = self._sub_queue
+        final_queue = self._queue
+        wait = self._wait
+        for i in range(len(outcome)):
+            code = outcome[i]
+            sq = sub_queue[i]
+            submitted[sq] += 1
+            if code == COMPLETE:
+                completed[final_queue[i]] += 1
+                waits[sq].append(wait[i])
+            elif code == FAILED:
+                failed[final_queue[i]] += 1
+                waits[sq].append(wait[i])
+            elif code == REJECTED:
+                rejected[sq] += 1
+            else:
+                unfinished[final_queue[i]] += 1
+        infos = {info.name: info for info in self.port.scheduler.list_queues()}
+        stats = []
+        for q, name in enumerate(names):
+            info = infos[name]
+            w = sorted(waits[q])
+            busy = self._busy[q]
+            stats.append(
+                QueueStats(
+                    name=name,
+                    slots=info.slots,
+                    policy=info.policy,
+                    pricing=info.pricing,
+                    submitted=submitted[q],
+                    rejected=rejected[q],
+                    completed=completed[q],
+                    failed=failed[q],
+                    unfinished=unfinished[q],
+                    wait_mean=math.fsum(w) / len(w) if w else None,
+                    wait_p50=percentile(w, 50) if w else None,
+                    wait_p90=percentile(w, 90) if w else None,
+                    wait_p99=percentile(w, 99) if w else None,
+                    wait_max=w[-1] if w else None,
+                    busy_seconds=busy,
+                    utilisation=busy / (info.slots * makespan) if makespan > 0 else 0.0,
+                    throughput=completed[q] / makespan if makespan > 0 else 0.0,
+                    hops_in=self._hops_in[q],
+                    hops_out=self._hops_out[q],
+                    preemptions=self._q_preemptions[q],
+                )
+            )
+        table = JobTable(
+            workload=self._workload,
+            queue_names=names,
+            ids=self.port.ids,
+            first_start=self._first_start,
+            finish=self._finish,
+            wait=self._wait,
+            remaining=self._remaining,
+            outcome=self._outcome,
+            queue=self._queue,
+            hops=self._hops,
+            preemptions=self._preemptions,
+            tasks={i: (p[1], p[2]) for i, p in self._tasks.items()},
+        )
+        segments = (
+            None
+            if self._segments is None
+            else tuple(RunSegment(i, names[q], s, e) for i, q, s, e in self._segments)
+        )
+        return SimResult(
+            workload=self._workload,
+            seed=self._seed,
+            start=start,
+            end=end,
+            jobs=table,
+            queues=tuple(stats),
+            hop_routes=tuple(HopRoute(s, d, n) for (s, d), n in self._routes.items()),
+            usage=self.port.scheduler.usage_report(),
+            segments=segments,
+        )
+
+
+class Simulation:
+    """One run of a workload through a fresh ``Scheduler`` on a ``ManualClock``.
+
+    >>> from jobqueue.sim import JobSpec, QueueSpec, Workload
+    >>> w = Workload([JobSpec(0.0, 5.0), JobSpec(1.0, 2.0)], [QueueSpec("default", slots=1)])
+    >>> result = Simulation(w).run()
+    >>> [(j.first_start, j.finish) for j in result.jobs]
+    [(0.0, 5.0), (5.0, 7.0)]
+
+    Args:
+        workload: what to run.
+        seed: seeds the task outcomes (``random.Random(seed)``); the workload
+            itself is already fixed.
+        record_segments: keep every stretch of slot use in the result (for
+            timelines; costs memory on big runs).
+        check_invariants: call ``Scheduler.check_invariants()`` after every
+            event (slow; for tests).
+
+    Raises:
+        TypeError: ``workload`` is not a ``Workload``.
+    """
+
+    __slots__ = ("_driver", "_ran")
+
+    def __init__(
+        self,
+        workload: Workload,
+        *,
+        seed: int = 0,
+        record_segments: bool = False,
+        check_invariants: bool = False,
+    ) -> None:
+        if not isinstance(workload, Workload):
+            raise TypeError(f"workload must be a Workload, got {type(workload).__name__}")
+        self._driver = _Driver(workload, seed, record_segments, check_invariants)
+        self._ran = False
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The scheduler the workload runs through (inspect it after ``run()``)."""
+        return self._driver.port.scheduler
+
+    @property
+    def clock(self) -> ManualClock:
+        """The virtual clock."""
+        return self._driver.port.clock
+
+    def job_id(self, index: int) -> str | None:
+        """The scheduler id of workload job ``index`` (``None`` until submitted, or if rejected)."""
+        return self._driver.port.ids[index]
+
+    def run(self, until: float | None = None) -> SimResult:
+        """Run the workload to the end (or to time ``until``) and return the result.
+
+        The run ends when no job runs and no arrival or queue action is left
+        (jobs still waiting in a paused queue stay unfinished), or before the
+        first event later than ``until``.
+
+        Raises:
+            ConflictError: this simulation already ran.
+        """
+        if self._ran:
+            raise ConflictError("this simulation already ran: create a new Simulation")
+        self._ran = True
+        return self._driver.run(_INF if until is None else float(until))
+
+
+def simulate(
+    workload: Workload,
+    *,
+    seed: int = 0,
+    until: float | None = None,
+    record_segments: bool = False,
+    check_invariants: bool = False,
+) -> SimResult:
+    """Run ``workload`` through a fresh scheduler on virtual time; see ``Simulation``.
+
+    >>> from jobqueue.sim import JobSpec, QueueSpec, Workload
+    >>> w = Workload([JobSpec(0.0, 5.0), JobSpec(1.0, 2.0)], [QueueSpec("default", slots=1)])
+    >>> simulate(w).queue("default").wait_max
+    4.0
+    """
+    return Simulation(
+        workload,
+        seed=seed,
+        record_segments=record_segments,
+        check_invariants=check_invariants,
+    ).run(until)
