@@ -81,7 +81,8 @@ class ManualClock:
         Raises:
             ValidationError: if ``t`` is earlier than the current time or not finite.
         """
-        t = _finite("t", t)
+        if type(t) is not float or not -math.inf < t < math.inf:  # NaN fails it too
+            t = _finite("t", t)
         if t < self._now:
             raise ValidationError(
                 f"clock cannot go backwards: t must be >= {self._now!r}, got {t!r}"

@@ -17,7 +17,6 @@ from ._model import (
     HopRule,
     HopTransition,
     Pricing,
-    StatusChange,
 )
 from ._reports import CompletionReport
 from ._states import JobStatus
@@ -58,7 +57,9 @@ class JobRecord:
     # Manifest keys in manifest order (a dict for O(1) lookup); None when the
     # manifest is a count (keys "0".."n-1").
     task_keys: dict[str, None] | None
-    history: list[StatusChange]
+    # (time, status) pairs: plain tuples, the cheapest record of a transition;
+    # snapshots turn them into ``StatusChange``.
+    history: list[tuple[float, JobStatus]]
     start_seq: int = 0
     hop_index: int = 0
     hop_token: int = 0

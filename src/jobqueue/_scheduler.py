@@ -204,6 +204,10 @@ class Scheduler:
         self._subscribers: list[Callable[[Event], None]] = []
         self._pending: list[Event] = []
         self._delivering = False
+        # In-package observers that need no event objects (the simulation
+        # driver): called synchronously on every transition and every hop.
+        self._watch: Callable[[JobRecord, JobStatus, float], None] | None = None
+        self._hop_watch: Callable[[JobRecord, str, str, float], None] | None = None
         # Called once after each batch of delivered events: a store commits there.
         self._batch_hook: Callable[[], None] | None = None
         self._add_queue("default", 100, FifoPolicy(), 0.9, 10_000, Pricing.ON_DEMAND, {})
@@ -309,7 +313,7 @@ class Scheduler:
         self._pending.append(event)
 
     def _flush(self) -> None:
-        if self._delivering:
+        if not self._pending or self._delivering:
             return  # the outer delivery loop will reach these events
         self._delivering = True
         first_error: BaseException | None = None
@@ -538,9 +542,7 @@ class Scheduler:
         self._dispatch(q, now)
         # A wait may have passed with no poll() since: it is due all the same,
         # or the outcome would depend on when the caller happened to poll.
-        due = [
-            (i, job) for i, job in enumerate(q.policy.waiting()) if _hop_overdue(_rec(job), now)
-        ]
+        due = [(i, job) for i, job in enumerate(q.policy.waiting()) if _hop_overdue(_rec(job), now)]
         for position, job in due:
             rec = _rec(job)
             if rec.status is not _S.READY or rec.queue != q.name:
@@ -637,16 +639,54 @@ class Scheduler:
             LimitExceededError: a non-deferred job with no free slot, or a full queue.
             AccessDenied: the access policy refuses ``create``.
         """
+        return self._snapshot(
+            self._submit(
+                queue=queue,
+                priority=priority,
+                deferred=deferred,
+                name=name,
+                description=description,
+                tags=tags,
+                hops=hops,
+                tasks=tasks,
+                confirmation_required=confirmation_required,
+                report=report,
+                preemptible=preemptible,
+                acceleration=acceleration,
+                billing_tags_source=billing_tags_source,
+                principal=principal,
+            )
+        )
+
+    def _submit(
+        self,
+        *,
+        queue: str = "default",
+        priority: int = 0,
+        deferred: bool = True,
+        name: str | None = None,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        hops: Sequence[HopRule] = (),
+        tasks: TaskSource = None,
+        confirmation_required: bool = False,
+        report: ReportScope | str | None = None,
+        preemptible: bool = True,
+        acceleration: Acceleration | str = Acceleration.DISABLED,
+        billing_tags_source: BillingTagsSource | str = BillingTagsSource.QUEUE,
+        principal: Principal | None = None,
+    ) -> JobRecord:
+        """The one submission path: ``submit`` and the simulation driver use it."""
         q = self._queue(queue)
         priority = check_priority(priority)
-        name = check_name(name)
+        name = None if name is None else check_name(name)
         description = check_description(description)
-        job_tags = validate_tags(tags)
+        job_tags = {} if tags is None else validate_tags(tags)
         accel = check_choice("acceleration", acceleration, Acceleration)
         source = check_choice("billing_tags_source", billing_tags_source, BillingTagsSource)
         scope = None if report is None else check_choice("report", report, ReportScope)
-        hop_rules = self._check_hops(q.name, hops, accel)
-        keys, total, reader = _check_tasks(tasks)
+        hop_rules = self._check_hops(q.name, hops, accel) if hops else ()
+        keys, total, reader = (None, 0, None) if tasks is None else _check_tasks(tasks)
         if accel is Acceleration.ENABLED and q.pricing is Pricing.RESERVED:
             raise ValidationError(f"acceleration 'enabled' cannot run in reserved queue {q.name!r}")
         if name is not None and name in self._names:
@@ -682,7 +722,7 @@ class Scheduler:
             report_scope=scope,
             tasks_total=total,
             task_keys=keys,
-            history=[StatusChange(now, _S.NEW)],
+            history=[(now, _S.NEW)],
         )
         self._jobs[rec.id] = rec
         self._created.append(rec)
@@ -698,11 +738,11 @@ class Scheduler:
                 reason = FailureReason("ManifestReadError", f"{type(exc).__name__}: {exc}")
                 self._fail_now(rec, reason, now)
                 self._flush()
-                return self._snapshot(rec)
+                return rec
             if rec.status is not _S.PREPARING:
                 # The reader called back into the scheduler (and cancelled the job, say).
                 self._flush()
-                return self._snapshot(rec)
+                return rec
             rec.task_keys, rec.tasks_total = keys, total
         if confirmation_required:
             self._transition(rec, _S.SUSPENDED, now)
@@ -711,7 +751,7 @@ class Scheduler:
         else:
             self._enter(rec, q, now)
         self._flush()
-        return self._snapshot(rec)
+        return rec
 
     def _check_room(self, q: QueueRecord) -> None:
         if q.ready >= q.max_waiting:
@@ -938,6 +978,10 @@ class Scheduler:
             InvalidTransition: the job is not Active or Pausing.
         """
         rec = self._job(job_id)
+        self._complete(rec)
+        return self._snapshot(rec)
+
+    def _complete(self, rec: JobRecord) -> None:
         check_transition(rec.id, rec.status, _S.COMPLETE)
         now = self._clock.now()
         if rec.status is _S.ACTIVE:
@@ -945,7 +989,6 @@ class Scheduler:
         self._transition(rec, _S.COMPLETE, now)
         self._release_and_finish(rec, now)
         self._flush()
-        return self._snapshot(rec)
 
     def fail(self, job_id: str, reason: str = "", *, code: str = "JobFailed") -> Job:
         """Report that a job failed: it goes Failing -> Failed, keeping the reason.
@@ -1298,6 +1341,8 @@ class Scheduler:
             rec.hop_transitions.append(transition)
         if self._subscribers:
             self._emit(JobHopped(now, rec.id, src.name, dest.name, rec.priority))
+        if self._hop_watch is not None:
+            self._hop_watch(rec, src.name, dest.name, now)
         self._set_hop_timer(rec, now)
         self._dispatch(src, now)
         self._dispatch(dest, now)
@@ -1310,9 +1355,11 @@ class Scheduler:
         if target not in TRANSITIONS[old]:
             raise InvalidTransition(rec.id, old, target)
         rec.status = target
-        rec.history.append(StatusChange(now, target))
+        rec.history.append((now, target))
         if self._subscribers:
             self._emit(JobTransitioned(now, rec.id, old, target, reason))
+        if self._watch is not None:
+            self._watch(rec, target, now)
 
     def _enter(self, rec: JobRecord, q: QueueRecord, now: float, reason: str = "") -> None:
         """Preparing/Suspended -> Ready; start at once or join the line."""
@@ -1552,7 +1599,7 @@ class Scheduler:
             tags=MappingProxyType(rec.tags),
             hops=rec.hops,
             hop_transitions=tuple(rec.hop_transitions or ()),
-            history=tuple(rec.history),
+            history=tuple(map(StatusChange._make, rec.history)),
             tasks_total=rec.tasks_total,
             tasks_succeeded=rec.succeeded,
             tasks_failed=rec.failed,

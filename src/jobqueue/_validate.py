@@ -48,6 +48,8 @@ def check_int(field: str, value: object, lo: int, hi: int | None = None) -> int:
 
 def check_priority(value: object, field: str = "priority") -> int:
     """An ``int`` in ``-2**31 .. 2**31-1``; ``bool`` is refused."""
+    if type(value) is int and PRIORITY_MIN <= value <= PRIORITY_MAX:
+        return value  # the common case, on every submission
     return check_int(field, value, PRIORITY_MIN, PRIORITY_MAX)
 
 
@@ -88,6 +90,8 @@ def check_name(value: object) -> str | None:
 
 def check_description(value: object) -> str:
     """A str of at most 256 characters."""
+    if value == "":
+        return ""
     if not isinstance(value, str):
         raise ValidationError(f"description must be a str, got {type(value).__name__}")
     if len(value) > MAX_DESCRIPTION:
@@ -99,6 +103,8 @@ def check_description(value: object) -> str:
 
 def check_choice(field: str, value: object, kind: type[E]) -> E:
     """A member of the enum ``kind``, or one of its values."""
+    if type(value) is kind:
+        return value
     try:
         return kind(value)
     except ValueError:

@@ -36,7 +36,8 @@ from typing import Final, Protocol
 
 from .._clock import ManualClock
 from .._errors import ConflictError, LimitExceededError
-from .._events import Event, JobHopped, JobSubmitted, JobTransitioned
+from .._model import Acceleration
+from .._record import JobRecord
 from .._scheduler import Scheduler
 from .._states import JobStatus
 from ._result import (
@@ -79,19 +80,21 @@ class _Sink(Protocol):
 class _SchedulerPort:
     """The driver's only way into the scheduler, and the scheduler's only way back.
 
-    Jobs are named by their workload index on this side; the port keeps the
-    scheduler ids. Per job the driver calls ``submit`` and ``complete`` (plus
-    ``record_task`` per task); the scheduler's events come back as calls on
-    the sink.
+    Jobs are named by their workload index on this side. The port uses the
+    scheduler's in-package fast path: ``_submit`` and ``_complete`` skip the
+    snapshots the public methods return, and the ``_watch``/``_hop_watch``
+    hooks report transitions and hops without building event objects. The
+    same validation and state machine run as for every other caller.
     """
 
-    __slots__ = ("_index", "_sink", "_submitting", "clock", "ids", "scheduler")
+    __slots__ = ("_index", "_recs", "_sink", "_submitting", "clock", "ids", "scheduler")
 
     def __init__(self, workload: Workload, sink: _Sink) -> None:
         self.clock = ManualClock()
         self.scheduler = Scheduler(self.clock)
         self.ids: list[str | None] = [None] * len(workload.jobs)
-        self._index: dict[str, int] = {}  # unfinished jobs only
+        self._recs: list[JobRecord | None] = [None] * len(workload.jobs)
+        self._index: dict[JobRecord, int] = {}  # unfinished jobs only
         self._sink = sink
         self._submitting = -1
         for q in workload.queues:
@@ -109,7 +112,8 @@ class _SchedulerPort:
                 pricing=q.pricing,
                 tags=q.tags,
             )
-        self.scheduler.subscribe(self._on_event)
+        self.scheduler._watch = self._on_transition
+        self.scheduler._hop_watch = self._on_hop
 
     def set_time(self, t: float) -> None:
         self.clock.set(t)
@@ -118,26 +122,32 @@ class _SchedulerPort:
         """Submit job ``i``; False if the scheduler refused it with a limit error."""
         self._submitting = i
         try:
-            job = self.scheduler.submit(
+            rec = self.scheduler._submit(
                 queue=spec.queue,
                 priority=spec.priority,
                 deferred=spec.deferred,
                 name=spec.name,
+                description="",
                 tags=spec.tags or None,
                 hops=spec.hops,
                 tasks=spec.tasks or None,
+                confirmation_required=False,
+                report=None,
                 preemptible=spec.preemptible,
+                acceleration=Acceleration.DISABLED,
                 billing_tags_source=spec.billing_tags_source,
+                principal=None,
             )
         except LimitExceededError:
             return False
-        self.ids[i] = job.id
+        self.ids[i] = rec.id
+        self._recs[i] = rec
         return True
 
     def complete(self, i: int) -> None:
-        job_id = self.ids[i]
-        assert job_id is not None
-        self.scheduler.complete(job_id)
+        rec = self._recs[i]
+        assert rec is not None
+        self.scheduler._complete(rec)
 
     def record_task(self, i: int, key: str, ok: bool) -> None:
         job_id = self.ids[i]
@@ -165,25 +175,25 @@ class _SchedulerPort:
     def check_invariants(self) -> None:
         self.scheduler.check_invariants()
 
-    def _on_event(self, event: Event) -> None:
-        kind = type(event)
-        if kind is JobTransitioned:
-            assert isinstance(event, JobTransitioned)
-            new = event.new
-            if new is JobStatus.ACTIVE:
-                self._sink.started(self._index[event.job_id], event.time)
-            elif new is JobStatus.PAUSING:
-                self._sink.paused(self._index[event.job_id], event.time)
-            elif new is JobStatus.COMPLETE or new is JobStatus.FAILED:
-                i = self._index.pop(event.job_id)
-                self._sink.finished(i, event.time, new is JobStatus.FAILED)
-        elif kind is JobSubmitted:
-            assert isinstance(event, JobSubmitted)
-            self._index[event.job_id] = self._submitting
-        elif kind is JobHopped:
-            assert isinstance(event, JobHopped)
-            i = self._index[event.job_id]
-            self._sink.hopped(i, event.time, event.source, event.destination)
+    def _on_transition(self, rec: JobRecord, new: JobStatus, now: float) -> None:
+        if new is _ACTIVE:
+            self._sink.started(self._index[rec], now)
+        elif new is _PREPARING:
+            self._index[rec] = self._submitting
+        elif new is _PAUSING:
+            self._sink.paused(self._index[rec], now)
+        elif new is _COMPLETE or new is _FAILED:
+            self._sink.finished(self._index.pop(rec), now, new is _FAILED)
+
+    def _on_hop(self, rec: JobRecord, source: str, destination: str, now: float) -> None:
+        self._sink.hopped(self._index[rec], now, source, destination)
+
+
+_ACTIVE: Final = JobStatus.ACTIVE
+_PREPARING: Final = JobStatus.PREPARING
+_PAUSING: Final = JobStatus.PAUSING
+_COMPLETE: Final = JobStatus.COMPLETE
+_FAILED: Final = JobStatus.FAILED
 
 
 class _Driver:

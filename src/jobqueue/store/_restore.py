@@ -60,7 +60,6 @@ from .._model import (
     HopRule,
     HopTransition,
     Pricing,
-    StatusChange,
 )
 from .._record import JobRecord, QueueRecord, deferred_limit
 from .._reports import CompletionReport
@@ -154,7 +153,7 @@ def job_row(rec: JobRecord, timer: int | None, finish: int | None, config: bool)
         rec.run_seconds,
         rec.billed_seconds,
         rec.progress,
-        [[c.time, c.status] for c in rec.history],  # 25
+        [[t, s] for t, s in rec.history],  # 25
         None if hopped is None else [[h.source, h.destination, h.time, h.priority] for h in hopped],
         timer,
         finish,
@@ -207,7 +206,7 @@ def _make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
         report_scope=None if cfg[11] is None else ReportScope(cfg[11]),
         tasks_total=cfg[12],
         task_keys=None if keys is None else dict.fromkeys(keys),
-        history=[StatusChange(t, _STATUS[s]) for t, s in row[25]],
+        history=[(t, _STATUS[s]) for t, s in row[25]],
         start_seq=row[7],
         hop_index=row[8],
         hop_token=row[9],
