@@ -33,7 +33,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, Literal, TypeAlias
+from typing import TYPE_CHECKING, Final, Literal, TypeAlias, cast
 
 import attrs
 
@@ -102,6 +102,8 @@ _BEFORE_START: Final = frozenset({_S.NEW, _S.PREPARING, _S.SUSPENDED, _S.READY, 
 _RUNNING: Final = frozenset({_S.ACTIVE, _S.PAUSING})
 _TASKS_ACCEPTED: Final = frozenset({_S.ACTIVE, _S.PAUSING, _S.PAUSED, _S.CANCELLING, _S.FAILING})
 _DAY: Final = 86_400.0
+# The transition table as a plain dict: the hot path skips the read-only proxy.
+_LEGAL: Final = dict(TRANSITIONS)
 
 #: A manifest: task keys, a task count, or a reader called in Preparing.
 TaskSource: TypeAlias = Sequence[str] | int | Callable[[], Iterable[str]] | None
@@ -199,7 +201,9 @@ class Scheduler:
         self._seq = itertools.count()
         self._hop_timers: list[tuple[float, int, JobRecord, int]] = []
         self._suspended: deque[tuple[float, JobRecord]] = deque()
-        self._finished: deque[tuple[float, JobRecord]] = deque()
+        # Finished jobs in finishing order (each knows its finished_at): no
+        # per-job tuple, since every retained job pays for this entry.
+        self._finished: deque[JobRecord] = deque()
         self._usage: dict[tuple[tuple[str, str], ...], float] = {}
         self._subscribers: list[Callable[[Event], None]] = []
         self._pending: list[Event] = []
@@ -685,7 +689,8 @@ class Scheduler:
         accel = check_choice("acceleration", acceleration, Acceleration)
         source = check_choice("billing_tags_source", billing_tags_source, BillingTagsSource)
         scope = None if report is None else check_choice("report", report, ReportScope)
-        hop_rules = self._check_hops(q.name, hops, accel) if hops else ()
+        # Only the default skips the checks: a falsy bad value ('', 0, None) must not.
+        hop_rules = () if hops == () else self._check_hops(q.name, hops, accel)
         keys, total, reader = (None, 0, None) if tasks is None else _check_tasks(tasks)
         if accel is Acceleration.ENABLED and q.pricing is Pricing.RESERVED:
             raise ValidationError(f"acceleration 'enabled' cannot run in reserved queue {q.name!r}")
@@ -982,7 +987,8 @@ class Scheduler:
         return self._snapshot(rec)
 
     def _complete(self, rec: JobRecord) -> None:
-        check_transition(rec.id, rec.status, _S.COMPLETE)
+        # Only an Active job has a policy entry to drop first; any status
+        # that cannot complete is refused by _transition before anything changes.
         now = self._clock.now()
         if rec.status is _S.ACTIVE:
             self._queues[rec.queue].policy.stopped(rec)
@@ -1238,7 +1244,7 @@ class Scheduler:
             t = suspended[0][0] + self._confirmation_timeout
             best = t if best is None else min(best, t)
         if self._finished:
-            t = self._finished[0][0] + self._retention
+            t = _finished_at(self._finished[0]) + self._retention
             best = t if best is None else min(best, t)
         return best
 
@@ -1270,8 +1276,8 @@ class Scheduler:
                 fired += 1
                 self._confirmation_timed_out(entry2[1], now)
         finished = self._finished
-        while finished and finished[0][0] + self._retention <= now:
-            rec = finished.popleft()[1]
+        while finished and _finished_at(finished[0]) + self._retention <= now:
+            rec = finished.popleft()
             fired += 1
             rec.purged = True
             self._purged_in_created += 1
@@ -1352,7 +1358,7 @@ class Scheduler:
     def _transition(self, rec: JobRecord, target: JobStatus, now: float, reason: str = "") -> None:
         """The one path every status change takes."""
         old = rec.status
-        if target not in TRANSITIONS[old]:
+        if target not in _LEGAL[old]:
             raise InvalidTransition(rec.id, old, target)
         rec.status = target
         rec.history.append((now, target))
@@ -1371,7 +1377,7 @@ class Scheduler:
         q.ready += 1
         q.policy.add(rec)
         self._dispatch(q, now)
-        if rec.status is _S.READY:
+        if rec.hops and rec.status is _S.READY:
             self._set_hop_timer(rec, now)
 
     def _dispatch(self, q: QueueRecord, now: float) -> None:
@@ -1383,14 +1389,14 @@ class Scheduler:
             head = policy.peek()
             if head is None:
                 return
-            if _rec(head).status not in _WAITING_LINE or _rec(head).queue != q.name:
+            rec = cast(JobRecord, head)  # policies hand back the records they were given
+            if rec.status not in _WAITING_LINE or rec.queue != q.name:
                 # A policy bug; refuse before any counter changes.
                 raise InvariantViolation(
-                    f"policy of queue {q.name!r}: peek() returned job {_rec(head).id!r}, "
-                    f"which is {_rec(head).status} in queue {_rec(head).queue!r}, not waiting here"
+                    f"policy of queue {q.name!r}: peek() returned job {rec.id!r}, "
+                    f"which is {rec.status} in queue {rec.queue!r}, not waiting here"
                 )
-            if q.holding < q.slots and (not head.deferred or q.deferred_holding < q.deferred_limit):
-                rec = _rec(head)
+            if q.holding < q.slots and (not rec.deferred or q.deferred_holding < q.deferred_limit):
                 policy.discard(rec)
                 if rec.status is _S.READY:
                     q.ready -= 1
@@ -1552,7 +1558,7 @@ class Scheduler:
         rec.hop_token += 1
         if rec.name is not None and self._names.get(rec.name) is rec:
             del self._names[rec.name]
-        self._finished.append((now, rec))
+        self._finished.append(rec)
         if rec.report_scope is not None and rec.outcomes:
             rec.report = self._build_report(rec, rec.report_scope)
 
@@ -1707,6 +1713,11 @@ def _hop_overdue(rec: JobRecord, now: float) -> bool:
     return rec.hop_due or (
         rec.hop_index < len(rec.hops) and rec.ready_at + rec.hops[rec.hop_index].wait <= now
     )
+
+
+def _finished_at(rec: JobRecord) -> float:
+    assert rec.finished_at is not None
+    return rec.finished_at
 
 
 def _hop_valid(entry: tuple[float, int, JobRecord, int]) -> bool:

@@ -359,7 +359,7 @@ def dump_snapshot(sched: Scheduler, time: float) -> list[str]:
         if rec.hop_token == token and rec.status is _S.READY
     )
     timer_rank = {job_id: i for i, (_, job_id) in enumerate(valid)}
-    finish_rank = {rec.id: i for i, (_, rec) in enumerate(sched._finished)}
+    finish_rank = {rec.id: i for i, rec in enumerate(sched._finished)}
     chunk: list[list[Any]] = []
     count = 0
     for rec in sched._jobs.values():
@@ -578,7 +578,7 @@ class _Loader:
         sched._suspended = deque(
             (r.suspended_at, r) for r in suspended if r.suspended_at is not None
         )
-        sched._finished = deque((r.finished_at, r) for r in finished if r.finished_at is not None)
+        sched._finished = deque(r for r in finished if r.finished_at is not None)
         sched._usage = dict(self.usage)
 
 
