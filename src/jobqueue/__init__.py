@@ -67,6 +67,7 @@ from ._tasks import FailureReason as FailureReason
 from ._tasks import ReportScope as ReportScope
 from ._tasks import TaskRecord as TaskRecord
 from ._tasks import TaskStatus as TaskStatus
+from .policies import FairSharePolicy as FairSharePolicy
 from .policies import FifoPolicy as FifoPolicy
 from .policies import Policy as Policy
 from .policies import PolicyJob as PolicyJob
@@ -91,6 +92,7 @@ __all__ = [
     "ConflictError",
     "Event",
     "FailureReason",
+    "FairSharePolicy",
     "FifoPolicy",
     "HopHeld",
     "HopRule",

@@ -2,7 +2,8 @@
 
 from ._base import Policy as Policy
 from ._base import PolicyJob as PolicyJob
+from ._fair import FairSharePolicy as FairSharePolicy
 from ._fifo import FifoPolicy as FifoPolicy
 from ._priority import PriorityPolicy as PriorityPolicy
 
-__all__ = ["FifoPolicy", "Policy", "PolicyJob", "PriorityPolicy"]
+__all__ = ["FairSharePolicy", "FifoPolicy", "Policy", "PolicyJob", "PriorityPolicy"]

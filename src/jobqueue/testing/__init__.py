@@ -1,0 +1,70 @@
+"""Property-test jobqueue and your own scheduling policies with hypothesis.
+
+This subpackage needs ``hypothesis`` (install ``jobqueue[testing]``); ``import
+jobqueue`` never imports it.
+
+* Strategies for valid input (``submissions``: job specs; ``queue_specs``;
+  ``workloads`` for ``jobqueue.sim``; ``operations``; and their parts) and
+  for invalid input paired with the exact error it must raise
+  (``invalid_submissions``, ``invalid_queue_specs``, ``invalid_priorities``).
+* A stateful harness, ``PolicyStateMachine``, that drives every public
+  operation at random on a ``ManualClock`` and checks, after each step,
+  ``Scheduler.check_invariants()``, the history properties of
+  ``HistoryChecker`` and the policy's own declared properties;
+  ``check_policy(MyPolicy)`` runs it inside a test function::
+
+      from jobqueue.testing import check_policy
+
+      def test_my_policy() -> None:
+          check_policy(MyPolicy)  # silent when every property holds
+"""
+
+from ._history import HistoryChecker as HistoryChecker
+from ._history import JobModel as JobModel
+from ._history import PropertyFailed as PropertyFailed
+from ._invalid import invalid_priorities as invalid_priorities
+from ._invalid import invalid_queue_specs as invalid_queue_specs
+from ._invalid import invalid_submissions as invalid_submissions
+from ._machine import PolicyStateMachine as PolicyStateMachine
+from ._machine import check_policy as check_policy
+from ._operations import Operation as Operation
+from ._operations import operations as operations
+from ._operations import run_operations as run_operations
+from ._strategies import hop_chains as hop_chains
+from ._strategies import hop_waits as hop_waits
+from ._strategies import job_names as job_names
+from ._strategies import priorities as priorities
+from ._strategies import queue_specs as queue_specs
+from ._strategies import submissions as submissions
+from ._strategies import tag_sets as tag_sets
+from ._strategies import task_sources as task_sources
+from ._strategies import workloads as workloads
+from ._values import InvalidCall as InvalidCall
+from ._values import ManifestReader as ManifestReader
+from ._values import Submission as Submission
+
+__all__ = [
+    "HistoryChecker",
+    "InvalidCall",
+    "JobModel",
+    "ManifestReader",
+    "Operation",
+    "PolicyStateMachine",
+    "PropertyFailed",
+    "Submission",
+    "check_policy",
+    "hop_chains",
+    "hop_waits",
+    "invalid_priorities",
+    "invalid_queue_specs",
+    "invalid_submissions",
+    "job_names",
+    "operations",
+    "priorities",
+    "queue_specs",
+    "run_operations",
+    "submissions",
+    "tag_sets",
+    "task_sources",
+    "workloads",
+]

@@ -1,0 +1,309 @@
+"""Hypothesis strategies for invalid input, each paired with the error it must raise.
+
+Each ``InvalidCall`` has exactly one bad argument; the rest are valid defaults,
+so the error and its exact message are determined. A well-behaved scheduler
+raises that error and is left exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from hypothesis import strategies as st
+
+from .._errors import ConflictError, JobQueueError, NotFound, ValidationError
+from .._model import HopRule
+from .._tags import MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS
+from .._validate import MAX_DESCRIPTION, MAX_NAME, PRIORITY_MAX, PRIORITY_MIN
+from ._strategies import job_names
+from ._values import InvalidCall
+
+__all__ = ["invalid_priorities", "invalid_queue_specs", "invalid_submissions"]
+
+_Case = tuple[Any, type[JobQueueError], str]
+_NAME_RULE = "may contain only 0-9, a-z, A-Z, '.', '_' and '-'"
+_TASKS_KINDS = "a sequence of keys, a count or a callable"
+
+
+def _type_name(value: object) -> str:
+    return type(value).__name__
+
+
+def _not_int() -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.booleans(),
+        st.floats(allow_nan=False),
+        st.text(max_size=3),
+        st.none(),
+    )
+
+
+@st.composite
+def _bad_int(draw: st.DrawFn, field: str, lo: int, hi: int | None) -> _Case:
+    """A value that ``check_int(field, value, lo, hi)`` refuses, and its message."""
+    if draw(st.booleans()):
+        value = draw(_not_int())
+        return value, ValidationError, f"{field} must be an int, got {_type_name(value)}"
+    below = st.integers(max_value=lo - 1)
+    value = draw(below if hi is None else below | st.integers(min_value=hi + 1))
+    limit = f">= {lo}" if hi is None else f"{lo}..{hi}"
+    return value, ValidationError, f"{field} must be {limit}, got {value}"
+
+
+def invalid_priorities(field: str = "priority") -> st.SearchStrategy[tuple[Any, str]]:
+    """Values every priority argument refuses, with the exact ``ValidationError`` message.
+
+    Non-ints (``bool`` included) and ints outside ``-2**31 .. 2**31-1``.
+    """
+    return _bad_int(field, PRIORITY_MIN, PRIORITY_MAX).map(lambda case: (case[0], case[2]))
+
+
+@st.composite
+def _bad_name(draw: st.DrawFn, field: str = "name") -> _Case:
+    kind = draw(st.sampled_from(["type", "empty", "long", "chars"]))
+    if kind == "type":
+        value: Any = draw(st.integers() | st.binary(max_size=3))
+        return value, ValidationError, f"{field} must be a str, got {_type_name(value)}"
+    if kind == "empty":
+        return "", ValidationError, f"name must be 1-{MAX_NAME} characters, got 0"
+    if kind == "long":
+        value = "n" * draw(st.integers(MAX_NAME + 1, MAX_NAME + 50))
+        return value, ValidationError, f"name must be 1-{MAX_NAME} characters, got {len(value)}"
+    bad = draw(st.characters(exclude_characters=_NAME_CHARS))
+    value = draw(job_names(20)) + bad
+    return value, ValidationError, f"name {_NAME_RULE}, got {value!r}"
+
+
+_NAME_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._-"
+
+
+@st.composite
+def _bad_description(draw: st.DrawFn) -> _Case:
+    if draw(st.booleans()):
+        value: Any = draw(st.integers() | st.none())
+        return value, ValidationError, f"description must be a str, got {_type_name(value)}"
+    value = "d" * draw(st.integers(MAX_DESCRIPTION + 1, MAX_DESCRIPTION + 50))
+    return (
+        value,
+        ValidationError,
+        f"description must be 0-{MAX_DESCRIPTION} characters, got {len(value)}",
+    )
+
+
+@st.composite
+def _bad_tags(draw: st.DrawFn, field: str = "tags") -> _Case:
+    kind = draw(
+        st.sampled_from(["type", "count", "key-type", "key-len", "value-type", "value-len"])
+    )
+    if kind == "type":
+        value: Any = draw(st.lists(st.text(max_size=2), max_size=2) | st.integers())
+        message = f"{field} must be a mapping of str to str, got {_type_name(value)}"
+        return value, ValidationError, message
+    if kind == "count":
+        n = draw(st.integers(MAX_TAGS + 1, MAX_TAGS + 5))
+        value = {f"k{i}": "v" for i in range(n)}
+        return value, ValidationError, f"{field} may hold at most {MAX_TAGS} entries, got {n}"
+    good: dict[Any, Any] = {f"ok{i}": "v" for i in range(draw(st.integers(0, 3)))}
+    if kind == "key-type":
+        key: Any = draw(st.integers())
+        good[key] = "v"
+        return good, ValidationError, f"tag key must be a str, got {_type_name(key)}"
+    if kind == "key-len":
+        key = "k" * draw(st.sampled_from([0, MAX_TAG_KEY + 1, MAX_TAG_KEY + 7]))
+        good[key] = "v"
+        message = f"tag key must be 1-{MAX_TAG_KEY} characters, got {len(key)}"
+        return good, ValidationError, message
+    key = draw(st.text(alphabet="xyz", min_size=1, max_size=5))
+    if kind == "value-type":
+        bad: Any = draw(st.integers() | st.none())
+        good[key] = bad
+        message = f"tag value for key {key!r} must be a str, got {_type_name(bad)}"
+        return good, ValidationError, message
+    bad = "v" * draw(st.integers(MAX_TAG_VALUE + 1, MAX_TAG_VALUE + 9))
+    good[key] = bad
+    message = f"tag value for key {key!r} must be 0-{MAX_TAG_VALUE} characters, got {len(bad)}"
+    return good, ValidationError, message
+
+
+def _bad_choice(field: str, allowed: Sequence[str]) -> st.SearchStrategy[_Case]:
+    listed = ", ".join(repr(a) for a in allowed)
+    return (
+        st.text(max_size=8)
+        .filter(lambda v: v not in allowed)
+        .map(lambda v: (v, ValidationError, f"{field} must be one of {listed}, got {v!r}"))
+    )
+
+
+@st.composite
+def _bad_hops(draw: st.DrawFn, source: str, queues: tuple[str, ...]) -> _Case:
+    others = [q for q in queues if q != source]
+    kinds = ["type", "item", "unknown", "same"]
+    if others:
+        kinds += ["wait", "priority"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "type":
+        value: Any = draw(st.text(max_size=3) | st.integers() | st.none())
+        message = f"hops must be a sequence of HopRule, got {_type_name(value)}"
+        return value, ValidationError, message
+    if kind == "item":
+        item: Any = draw(st.text(max_size=3) | st.integers())
+        return [item], ValidationError, f"hops[0] must be a HopRule, got {_type_name(item)}"
+    if kind == "unknown":
+        name = draw(job_names(12).filter(lambda n: n not in queues))
+        return [HopRule(name, 1.0)], NotFound, f"hops[0].queue: unknown queue {name!r}"
+    if kind == "same":
+        message = f"hops[0].queue must differ from the queue it hops from, got {source!r}"
+        return [HopRule(source, 1.0)], ValidationError, message
+    dest = draw(st.sampled_from(others))
+    if kind == "wait":
+        if draw(st.booleans()):
+            wait: Any = draw(st.booleans() | st.text(max_size=2) | st.none())
+            message = f"hops[0].wait must be a number, got {_type_name(wait)}"
+        else:
+            wait = draw(
+                st.sampled_from([0, 0.0, -1, float("inf"), float("nan")]) | st.floats(max_value=0.0)
+            )
+            message = f"hops[0].wait must be a finite number > 0, got {wait!r}"
+        return [HopRule(dest, wait)], ValidationError, message
+    value, error, message = draw(_bad_int("hops[0].priority", PRIORITY_MIN, PRIORITY_MAX))
+    if value is None:  # None means "keep the job's priority": valid
+        value, message = True, "hops[0].priority must be an int, got bool"
+    return [HopRule(dest, 1.0, value)], error, message
+
+
+@st.composite
+def _bad_tasks(draw: st.DrawFn) -> _Case:
+    kind = draw(st.sampled_from(["bool", "negative", "type", "duplicate", "key"]))
+    if kind == "bool":
+        value: Any = draw(st.booleans())
+        return value, ValidationError, f"tasks must be {_TASKS_KINDS}, got bool"
+    if kind == "negative":
+        n = draw(st.integers(max_value=-1))
+        return n, ValidationError, f"tasks must be >= 0, got {n}"
+    if kind == "type":
+        value = draw(st.text(max_size=3) | st.floats(allow_nan=False) | st.just({"a"}))
+        return value, ValidationError, f"tasks must be {_TASKS_KINDS}, got {_type_name(value)}"
+    if kind == "duplicate":
+        key = draw(st.text(min_size=1, max_size=4))
+        return [key, key], ValidationError, f"task key {key!r} appears twice in the manifest"
+    bad: Any = draw(st.just("") | st.integers() | st.none())
+    return ["ok", bad], ValidationError, f"task keys must be non-empty str, got {bad!r}"
+
+
+def invalid_submissions(
+    queues: Sequence[str] = ("default",), *, queue: str | None = None
+) -> st.SearchStrategy[InvalidCall]:
+    """``submit`` calls with one invalid argument, each with its error and exact message.
+
+    Covers the queue, priority, name, description, tags, hops, tasks, report,
+    acceleration and billing-tags-source arguments.
+
+    Args:
+        queues: the queues that exist on the scheduler (hops may name them).
+        queue: the submission queue for the valid arguments (the first of
+            ``queues`` by default).
+    """
+    names = tuple(queues)
+    source = names[0] if queue is None else queue
+    fields: list[tuple[str, st.SearchStrategy[_Case]]] = [
+        (
+            "queue",
+            job_names(12)
+            .filter(lambda n: n not in names)
+            .map(lambda n: (n, NotFound, f"unknown queue {n!r}")),
+        ),
+        ("priority", _bad_int("priority", PRIORITY_MIN, PRIORITY_MAX)),
+        ("name", _bad_name()),
+        ("description", _bad_description()),
+        ("tags", _bad_tags()),
+        ("hops", _bad_hops(source, names)),
+        ("tasks", _bad_tasks()),
+        ("report", _bad_choice("report", ["all", "failed"])),
+        ("acceleration", _bad_choice("acceleration", ["disabled", "enabled", "preferred"])),
+        ("billing_tags_source", _bad_choice("billing_tags_source", ["queue", "job"])),
+    ]
+
+    def call(field: str) -> Callable[[_Case], InvalidCall]:
+        def make(case: _Case) -> InvalidCall:
+            value, error, message = case
+            kwargs = {"queue": source, field: value}
+            return InvalidCall("submit", (), kwargs, field, error, message)
+
+        return make
+
+    return st.one_of([strategy.map(call(field)) for field, strategy in fields])
+
+
+def invalid_queue_specs(existing: Sequence[str] = ("default",)) -> st.SearchStrategy[InvalidCall]:
+    """``create_queue`` calls with one invalid argument, each with its error and exact message.
+
+    Covers the name (malformed, or taken by one of ``existing``), slots,
+    deferred share, waiting cap, pricing, policy, preemption and tags.
+
+    Args:
+        existing: the queues that exist on the scheduler.
+    """
+    taken = tuple(existing)
+    fresh = "new-queue"
+    while fresh in taken:
+        fresh += "-"
+
+    @st.composite
+    def bad_share(draw: st.DrawFn) -> _Case:
+        if draw(st.booleans()):
+            value: Any = draw(st.text(max_size=2) | st.none() | st.booleans())
+            message = f"deferred_share must be a number, got {_type_name(value)}"
+            return value, ValidationError, message
+        value = draw(
+            st.floats(max_value=0.0)
+            | st.floats(min_value=1.0, exclude_min=True)
+            | st.just(float("nan"))
+        )
+        return value, ValidationError, f"deferred_share must be in (0, 1], got {value!r}"
+
+    @st.composite
+    def bad_queue_name(draw: st.DrawFn) -> _Case:
+        if len(taken) > 0 and draw(st.booleans()):
+            name = draw(st.sampled_from(taken))
+            return name, ConflictError, f"queue {name!r} already exists"
+        value, error, message = draw(_bad_name())
+        if not isinstance(value, str):
+            message = f"queue name must be a str, got {_type_name(value)}"
+        return value, error, message
+
+    fields: list[tuple[str, st.SearchStrategy[_Case]]] = [
+        ("name", bad_queue_name()),
+        ("slots", _bad_int("slots", 1, None)),
+        ("deferred_share", bad_share()),
+        ("max_waiting", _bad_int("max_waiting", 1, None)),
+        ("pricing", _bad_choice("pricing", ["on_demand", "reserved"])),
+        (
+            "policy",
+            st.text(max_size=8)
+            .filter(lambda v: v not in ("fifo", "priority"))
+            .map(
+                lambda v: (
+                    v,
+                    ValidationError,
+                    f"policy must be 'fifo', 'priority' or a Policy, got {v!r}",
+                )
+            ),
+        ),
+        (
+            "preemption",
+            st.just((True, ValidationError, "preemption needs policy 'priority', got 'fifo'")),
+        ),
+        ("tags", _bad_tags()),
+    ]
+
+    def call(field: str) -> Callable[[_Case], InvalidCall]:
+        def make(case: _Case) -> InvalidCall:
+            value, error, message = case
+            if field == "name":
+                return InvalidCall("create_queue", (value,), {}, field, error, message)
+            return InvalidCall("create_queue", (fresh,), {field: value}, field, error, message)
+
+        return make
+
+    return st.one_of([strategy.map(call(field)) for field, strategy in fields])
