@@ -64,3 +64,22 @@ def test_readme_durability_example_runs_and_recovers(
         assert [row.tasks_total for row in recovered.list_jobs()] == [2]
     finally:
         store.close()
+
+
+def test_readme_policy_example_is_the_example_file_and_passes_the_harness() -> None:
+    block = _block("python", "## Test your own policy")
+    example = (README.parent / "examples" / "custom_policy.py").read_text(encoding="utf-8")
+    assert block in example
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(block, "README policy", "exec"), {"__name__": "__main__"})
+    assert out.getvalue() == "NewestFirst passed every check\n"
+
+
+def test_readme_simulation_example_runs() -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(_block("python", "## Simulation and the demo"), "README sim", "exec"), {})
+    completed, utilisation = out.getvalue().split()
+    assert completed == "1000"
+    assert 0.7 < float(utilisation) < 0.9
