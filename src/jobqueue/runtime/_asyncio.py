@@ -23,7 +23,7 @@ from .._states import TERMINAL
 from .._validate import check_int
 from ._base import RuntimeBase, State
 from ._common import RuntimeStateError, release
-from ._engine import Lane, Mode, StopWork, Work
+from ._engine import ContextBase, Lane, Mode, StopWork, Work
 
 __all__ = ["AsyncJobContext", "AsyncioRuntime"]
 
@@ -35,7 +35,7 @@ _QUANTUM = 0.005
 _MAX_SLEEP = 60.0  # re-read the wall clock at least this often, in case it jumped
 
 
-class AsyncJobContext:
+class AsyncJobContext(ContextBase["AsyncioRuntime"]):
     """What a job function receives from an ``AsyncioRuntime``.
 
     A job function runs the whole job itself. It should ``await checkpoint()``
@@ -44,31 +44,8 @@ class AsyncJobContext:
     exception that the runtime catches; let it propagate).
     """
 
-    __slots__ = ("_runtime", "_work")
+    __slots__ = ()
 
-    def __init__(self, runtime: AsyncioRuntime, work: Work) -> None:
-        self._runtime = runtime
-        self._work = work
-
-    @property
-    def job_id(self) -> str:
-        """The job's id."""
-        return self._work.job_id
-
-    @property
-    def job(self) -> Job:
-        """A fresh snapshot of the job."""
-        return self._runtime.get(self._work.job_id)
-
-    @property
-    def tasks(self) -> tuple[str, ...]:
-        """The job's task keys, in manifest order (empty for a job without tasks)."""
-        return self._work.manifest.all()
-
-    @property
-    def stop_requested(self) -> bool:
-        """Whether the next ``checkpoint()`` will pause or stop, as far as is known now."""
-        return self._work.mode is not Mode.RUN
 
     async def checkpoint(self) -> None:
         """Return at once while the job runs; otherwise pause here or stop.

@@ -35,7 +35,7 @@ import logging
 import math
 from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
@@ -47,7 +47,7 @@ from .._tasks import FailureReason
 from ._common import Manifest, SubmitOptions
 from ._progress import Progress
 
-__all__ = ["Backend", "Engine", "Lane", "Mode", "StopWork", "Work", "describe"]
+__all__ = ["Backend", "ContextBase", "Engine", "Lane", "Mode", "StopWork", "Work", "describe"]
 
 log = logging.getLogger("jobqueue.runtime")
 
@@ -620,3 +620,40 @@ class Engine:
             if work.parked:
                 work.mode = Mode.STOP
                 self._unpark(work)
+
+
+class _Runtime(Protocol):
+    def get(self, job_id: str) -> Job: ...
+
+
+R = TypeVar("R", bound=_Runtime)
+
+
+class ContextBase(Generic[R]):
+    """What every job function's context offers, whatever the runtime."""
+
+    __slots__ = ("_runtime", "_work")
+
+    def __init__(self, runtime: R, work: Work) -> None:
+        self._runtime = runtime
+        self._work = work
+
+    @property
+    def job_id(self) -> str:
+        """The job's id."""
+        return self._work.job_id
+
+    @property
+    def job(self) -> Job:
+        """A fresh snapshot of the job."""
+        return self._runtime.get(self._work.job_id)
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The job's task keys, in manifest order (empty for a job without tasks)."""
+        return self._work.manifest.all()
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether the next ``checkpoint()`` will pause or stop, as far as is known now."""
+        return self._work.mode is not Mode.RUN

@@ -12,7 +12,7 @@ from .._errors import ValidationError
 from .._model import Job
 from .._scheduler import Scheduler
 from .._validate import check_int
-from ._engine import Lane, Mode, StopWork, Work
+from ._engine import ContextBase, Lane, Mode, StopWork, Work
 from ._threaded import ThreadedRuntime
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ log = logging.getLogger("jobqueue.runtime")
 _QUANTUM = 0.01
 
 
-class JobContext:
+class JobContext(ContextBase["ThreadRuntime"]):
     """What a job function receives from a ``ThreadRuntime``.
 
     A job function runs the whole job itself. It should call ``checkpoint()``
@@ -37,31 +37,8 @@ class JobContext:
     raises an exception that the runtime catches; let it propagate).
     """
 
-    __slots__ = ("_runtime", "_work")
+    __slots__ = ()
 
-    def __init__(self, runtime: ThreadRuntime, work: Work) -> None:
-        self._runtime = runtime
-        self._work = work
-
-    @property
-    def job_id(self) -> str:
-        """The job's id."""
-        return self._work.job_id
-
-    @property
-    def job(self) -> Job:
-        """A fresh snapshot of the job."""
-        return self._runtime.get(self._work.job_id)
-
-    @property
-    def tasks(self) -> tuple[str, ...]:
-        """The job's task keys, in manifest order (empty for a job without tasks)."""
-        return self._work.manifest.all()
-
-    @property
-    def stop_requested(self) -> bool:
-        """Whether the next ``checkpoint()`` will pause or stop, as far as is known now."""
-        return self._work.mode is not Mode.RUN
 
     def checkpoint(self) -> None:
         """Return at once while the job runs; otherwise pause here or stop.
