@@ -7,7 +7,9 @@ job through the read-only ``PolicyJob`` protocol. Records are identity-hashed
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from fractions import Fraction
+from typing import cast
 
 import attrs
 
@@ -23,12 +25,17 @@ from ._states import JobStatus
 from ._tasks import FailureReason, ReportScope, TaskRecord
 from .policies import Policy
 
-__all__ = ["JobRecord", "QueueRecord", "deferred_limit"]
+__all__ = ["JobRecord", "QueueRecord", "deferred_limit", "history_pairs"]
 
 
 def deferred_limit(slots: int, share: float) -> int:
     """``max(1, floor(share * slots))``, computed exactly (0.29 * 100 is 29, not 28)."""
     return max(1, int(Fraction(repr(share)) * slots))
+
+
+def history_pairs(history: list[float | JobStatus]) -> Iterator[tuple[float, JobStatus]]:
+    """The (time, status) pairs of a flat history list."""
+    return zip(cast(list[float], history[0::2]), cast(list[JobStatus], history[1::2]), strict=True)
 
 
 @attrs.define(eq=False, slots=True)
@@ -57,9 +64,9 @@ class JobRecord:
     # Manifest keys in manifest order (a dict for O(1) lookup); None when the
     # manifest is a count (keys "0".."n-1").
     task_keys: dict[str, None] | None
-    # (time, status) pairs: plain tuples, the cheapest record of a transition;
-    # snapshots turn them into ``StatusChange``.
-    history: list[tuple[float, JobStatus]]
+    # Flat: time, status, time, status, ... Half the memory of a list of
+    # pairs, and every finished job keeps it; read it with history_pairs().
+    history: list[float | JobStatus]
     start_seq: int = 0
     hop_index: int = 0
     hop_token: int = 0

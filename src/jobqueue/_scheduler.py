@@ -72,7 +72,7 @@ from ._model import (
     QueueInfo,
     StatusChange,
 )
-from ._record import JobRecord, QueueRecord, deferred_limit
+from ._record import JobRecord, QueueRecord, deferred_limit, history_pairs
 from ._reports import CompletionReport
 from ._states import TERMINAL, TRANSITIONS, JobStatus, check_transition
 from ._tags import validate_tags
@@ -102,6 +102,9 @@ _BEFORE_START: Final = frozenset({_S.NEW, _S.PREPARING, _S.SUSPENDED, _S.READY, 
 _RUNNING: Final = frozenset({_S.ACTIVE, _S.PAUSING})
 _TASKS_ACCEPTED: Final = frozenset({_S.ACTIVE, _S.PAUSING, _S.PAUSED, _S.CANCELLING, _S.FAILING})
 _DAY: Final = 86_400.0
+# The tag set of every job submitted without tags: one shared dict instead of
+# one per job. Tag sets are only ever replaced, never changed in place.
+_NO_TAGS: Final[dict[str, str]] = {}
 # The transition table as a plain dict: the hot path skips the read-only proxy.
 _LEGAL: Final = dict(TRANSITIONS)
 
@@ -685,7 +688,7 @@ class Scheduler:
         priority = check_priority(priority)
         name = None if name is None else check_name(name)
         description = check_description(description)
-        job_tags = {} if tags is None else validate_tags(tags)
+        job_tags = _NO_TAGS if tags is None else validate_tags(tags)
         accel = check_choice("acceleration", acceleration, Acceleration)
         source = check_choice("billing_tags_source", billing_tags_source, BillingTagsSource)
         scope = None if report is None else check_choice("report", report, ReportScope)
@@ -727,7 +730,7 @@ class Scheduler:
             report_scope=scope,
             tasks_total=total,
             task_keys=keys,
-            history=[(now, _S.NEW)],
+            history=[now, _S.NEW],
         )
         self._jobs[rec.id] = rec
         self._created.append(rec)
@@ -1361,7 +1364,7 @@ class Scheduler:
         if target not in _LEGAL[old]:
             raise InvalidTransition(rec.id, old, target)
         rec.status = target
-        rec.history.append((now, target))
+        rec.history += (now, target)
         if self._subscribers:
             self._emit(JobTransitioned(now, rec.id, old, target, reason))
         if self._watch is not None:
@@ -1502,9 +1505,12 @@ class Scheduler:
         """Account the run time since ``rec.run_started_at``, billing it if on demand."""
         seconds = now - rec.run_started_at
         rec.run_started_at = now
-        rec.run_seconds += seconds
+        run = rec.run_seconds + seconds
+        rec.run_seconds = run
         if q.pricing is Pricing.ON_DEMAND:
-            rec.billed_seconds += seconds
+            billed = rec.billed_seconds + seconds
+            # Usually equal: share one float object rather than keep two.
+            rec.billed_seconds = run if billed == run else billed
             if rec.billing_tags_source is BillingTagsSource.QUEUE:
                 sub = self._queues.get(rec.submission_queue)
                 tags = sub.tags if sub is not None else {}
@@ -1605,7 +1611,7 @@ class Scheduler:
             tags=MappingProxyType(rec.tags),
             hops=rec.hops,
             hop_transitions=tuple(rec.hop_transitions or ()),
-            history=tuple(map(StatusChange._make, rec.history)),
+            history=tuple(map(StatusChange._make, history_pairs(rec.history))),
             tasks_total=rec.tasks_total,
             tasks_succeeded=rec.succeeded,
             tasks_failed=rec.failed,
@@ -1635,6 +1641,8 @@ class Scheduler:
             InvariantViolation: describing the first broken invariant.
         """
         problems: list[str] = []
+        if _NO_TAGS:
+            problems.append(f"the shared empty tag set was changed in place: {_NO_TAGS!r}")
         seen: set[int] = set()
         for q in self._queues.values():
             holders = [r for r in self._jobs.values() if r.queue == q.name and r.holds_slot]
@@ -1864,7 +1872,7 @@ def _order_problems(q: QueueRecord, line: Sequence[object]) -> list[str]:
 
 def _history_problems(rec: JobRecord) -> list[str]:
     problems = []
-    history = rec.history
+    history = list(history_pairs(rec.history))
     if not history or history[0][1] is not _S.NEW or history[-1][1] is not rec.status:
         problems.append(f"job {rec.id!r}: history does not run from New to {rec.status}")
     for (t0, a), (t1, b) in itertools.pairwise(history):
@@ -1886,7 +1894,7 @@ def _hop_problems(rec: JobRecord) -> list[str]:
 
 
 def _first_ready(rec: JobRecord) -> float:
-    for t, status in rec.history:
+    for t, status in history_pairs(rec.history):
         if status is _S.READY:
             return t
     return rec.created_at

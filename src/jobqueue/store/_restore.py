@@ -61,7 +61,7 @@ from .._model import (
     HopTransition,
     Pricing,
 )
-from .._record import JobRecord, QueueRecord, deferred_limit
+from .._record import JobRecord, QueueRecord, deferred_limit, history_pairs
 from .._reports import CompletionReport
 from .._scheduler import Scheduler, _add_reason, _make_policy
 from .._states import TERMINAL, JobStatus
@@ -153,7 +153,7 @@ def job_row(rec: JobRecord, timer: int | None, finish: int | None, config: bool)
         rec.run_seconds,
         rec.billed_seconds,
         rec.progress,
-        [[t, s] for t, s in rec.history],  # 25
+        [[t, s] for t, s in history_pairs(rec.history)],  # 25
         None if hopped is None else [[h.source, h.destination, h.time, h.priority] for h in hopped],
         timer,
         finish,
@@ -206,7 +206,7 @@ def _make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
         report_scope=None if cfg[11] is None else ReportScope(cfg[11]),
         tasks_total=cfg[12],
         task_keys=None if keys is None else dict.fromkeys(keys),
-        history=[(t, _STATUS[s]) for t, s in row[25]],
+        history=[x for t, s in row[25] for x in (t, _STATUS[s])],
         start_seq=row[7],
         hop_index=row[8],
         hop_token=row[9],
