@@ -70,23 +70,6 @@ class AsyncJobContext(ContextBase["AsyncioRuntime"]):
         if not work.dispatching:
             raise StopWork
 
-    def progress(self, fraction: float) -> None:
-        """Report the job's progress, a fraction in [0, 1] (see ``Job.progress``).
-
-        Raises:
-            ValidationError: ``fraction`` is not a number in [0, 1].
-        """
-        self._runtime._op(self._runtime._engine.set_progress, self._work, fraction)
-
-    def record_task(
-        self, key: str, *, ok: bool = True, error_code: str = "", message: str = ""
-    ) -> Job:
-        """Record one task's outcome (``Scheduler.record_task``)."""
-        job_id = self._work.job_id
-        return self._runtime.call(
-            lambda s: s.record_task(job_id, key, ok=ok, error_code=error_code, message=message)
-        )
-
 
 class AsyncioRuntime(RuntimeBase):
     """Run each Active job's work as coroutines on the running event loop.

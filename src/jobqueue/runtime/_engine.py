@@ -622,8 +622,17 @@ class Engine:
                 self._unpark(work)
 
 
+_T = TypeVar("_T")
+
+
 class _Runtime(Protocol):
+    _engine: Engine
+
     def get(self, job_id: str) -> Job: ...
+
+    def call(self, fn: Callable[[Scheduler], _T]) -> _T: ...
+
+    def _op(self, fn: Callable[..., _T], *args: Any) -> _T: ...
 
 
 R = TypeVar("R", bound=_Runtime)
@@ -657,3 +666,20 @@ class ContextBase(Generic[R]):
     def stop_requested(self) -> bool:
         """Whether the next ``checkpoint()`` will pause or stop, as far as is known now."""
         return self._work.mode is not Mode.RUN
+
+    def progress(self, fraction: float) -> None:
+        """Report the job's progress, a fraction in [0, 1] (see ``Job.progress``).
+
+        Raises:
+            ValidationError: ``fraction`` is not a number in [0, 1].
+        """
+        self._runtime._op(self._runtime._engine.set_progress, self._work, fraction)
+
+    def record_task(
+        self, key: str, *, ok: bool = True, error_code: str = "", message: str = ""
+    ) -> Job:
+        """Record one task's outcome (``Scheduler.record_task``)."""
+        job_id = self._work.job_id
+        return self._runtime.call(
+            lambda s: s.record_task(job_id, key, ok=ok, error_code=error_code, message=message)
+        )

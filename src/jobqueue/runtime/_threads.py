@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from .._errors import ValidationError
-from .._model import Job
 from .._scheduler import Scheduler
 from .._validate import check_int
 from ._engine import ContextBase, Lane, Mode, StopWork, Work
@@ -60,23 +59,6 @@ class JobContext(ContextBase["ThreadRuntime"]):
             if work.dispatching:
                 return
         raise StopWork
-
-    def progress(self, fraction: float) -> None:
-        """Report the job's progress, a fraction in [0, 1] (see ``Job.progress``).
-
-        Raises:
-            ValidationError: ``fraction`` is not a number in [0, 1].
-        """
-        self._runtime._op(self._runtime._engine.set_progress, self._work, fraction)
-
-    def record_task(
-        self, key: str, *, ok: bool = True, error_code: str = "", message: str = ""
-    ) -> Job:
-        """Record one task's outcome (``Scheduler.record_task``)."""
-        job_id = self._work.job_id
-        return self._runtime.call(
-            lambda s: s.record_task(job_id, key, ok=ok, error_code=error_code, message=message)
-        )
 
 
 class ThreadRuntime(ThreadedRuntime):
