@@ -629,3 +629,21 @@ def test_a_queue_with_a_pending_hop_to_it_cannot_be_deleted_until_the_job_leaves
         sched.delete_queue("b")
     sched.cancel(job)
     sched.delete_queue("b")
+
+
+def test_a_hop_out_of_a_queue_over_its_lowered_cap_counts_against_the_excess() -> None:
+    # White-box: the allowance for jobs admitted under a higher cap shrinks as
+    # they leave the line, hops included, so check_invariants stays strict.
+    clock = ManualClock()
+    sched = Scheduler(clock)
+    sched.create_queue("src", slots=1, max_waiting=5)
+    sched.create_queue("dst", slots=1)
+    sched.submit(queue="src")  # holds the only slot
+    waiting = [sched.submit(queue="src", hops=[HopRule("dst", wait=10.0)]) for _ in range(3)]
+    sched.update_queue("src", max_waiting=1)  # 3 wait, 2 above the new cap
+    assert sched._queues["src"].over_waiting == 2
+    clock.set(10.0)
+    sched.poll()  # all three hop out
+    assert [sched.get(j.id).queue for j in waiting] == ["dst", "dst", "dst"]
+    assert sched._queues["src"].over_waiting == 0
+    sched.check_invariants()

@@ -1331,6 +1331,8 @@ class Scheduler:
             return
         src.policy.discard(rec)
         src.ready -= 1
+        if src.over_waiting:
+            src.over_waiting -= 1
         if rule.priority is not None and rule.priority != rec.priority:
             old = rec.priority
             rec.priority = rule.priority
