@@ -1155,3 +1155,47 @@ def test_list_jobs_pages_with_a_token() -> None:
     assert ([r.id for r in third], third.next_token) == (["job-5"], None)
     active = sched.list_jobs(statuses={S.ACTIVE, "Suspended"})
     assert [r.id for r in active] == ["job-1", "job-3", "job-5"]
+
+
+def test_a_snapshot_reports_every_field_of_the_job() -> None:
+    # Snapshots are built positionally for speed: each field must land in its place.
+    clock = ManualClock(10.0)
+    sched = Scheduler(clock)
+    sched.create_queue("od", pricing="on_demand", tags={"Team": "a"})
+    sched.update_queue("default", slots=1)
+    sched.submit()  # takes the only slot, so the job below waits and hops
+    job = sched.submit(
+        priority=7,
+        name="j-1",
+        description="about it",
+        tags={"k": "v"},
+        hops=[HopRule("od", 5.0, priority=9)],
+        tasks=["a", "b"],
+        report="all",
+        acceleration="preferred",
+        billing_tags_source="queue",
+    )
+    clock.advance(5.0)
+    sched.poll()
+    clock.advance(2.0)
+    sched.record_task(job.id, "a", ok=True)
+    sched.record_task(job.id, "b", ok=False, error_code="E", message="bad")
+    got = sched.fail(job.id, "broke", code="Boom")
+    assert got.id == job.id and got.name == "j-1" and got.description == "about it"
+    assert (got.status, got.priority) == (S.FAILED, 9)
+    assert (got.submission_queue, got.queue) == ("default", "od")
+    assert (got.deferred, got.preemptible, got.confirmation_required) == (True, True, False)
+    assert (got.created_at, got.started_at, got.finished_at) == (10.0, 15.0, 17.0)
+    assert dict(got.tags) == {"k": "v"}
+    assert got.hops == (HopRule("od", 5.0, 9),)
+    assert [(h.source, h.destination, h.time, h.priority) for h in got.hop_transitions] == [
+        ("default", "od", 15.0, 9)
+    ]
+    assert got.history[-1] == StatusChange(17.0, S.FAILED)
+    assert all(type(change) is StatusChange for change in got.history)
+    assert (got.tasks_total, got.tasks_succeeded, got.tasks_failed) == (2, 1, 1)
+    assert got.failure_reasons == (FailureReason("Boom", "broke"),)
+    assert got.report is not None and got.report.value == "all"
+    assert (got.acceleration.value, got.accelerated) == ("preferred", True)
+    assert got.billing_tags_source.value == "queue"
+    assert (got.run_seconds, got.billed_seconds, got.progress) == (2.0, 2.0, 1.0)

@@ -40,7 +40,10 @@ def history_pairs(history: list[float | JobStatus]) -> Iterator[tuple[float, Job
 
 @attrs.define(eq=False, slots=True)
 class JobRecord:
-    """Everything the scheduler knows about one job."""
+    """Everything the scheduler knows about one job.
+
+    ``Scheduler._submit`` builds it positionally, in this field order.
+    """
 
     id: str
     index: int  # creation number: orders listing and paging

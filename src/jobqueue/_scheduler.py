@@ -32,6 +32,7 @@ import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
+from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Literal, TypeAlias, cast
 
@@ -105,6 +106,13 @@ _DAY: Final = 86_400.0
 # The tag set of every job submitted without tags: one shared dict instead of
 # one per job. Tag sets are only ever replaced, never changed in place.
 _NO_TAGS: Final[dict[str, str]] = {}
+_NO_TAGS_VIEW: Final = MappingProxyType(_NO_TAGS)
+# StatusChange from a (time, status) pair of a flat history, without a
+# Python-level call.
+_status_change: Final = cast(
+    "Callable[[tuple[float | JobStatus, float | JobStatus]], StatusChange]",
+    partial(tuple.__new__, StatusChange),
+)
 # The transition table as a plain dict: the hot path skips the read-only proxy.
 _LEGAL: Final = dict(TRANSITIONS)
 
@@ -212,8 +220,10 @@ class Scheduler:
         self._pending: list[Event] = []
         self._delivering = False
         # In-package observers that need no event objects (the simulation
-        # driver): called synchronously on every transition and every hop.
-        self._watch: Callable[[JobRecord, JobStatus, float], None] | None = None
+        # driver): called synchronously on each transition into a watched
+        # status, and on every hop. Keyed by status so that the statuses
+        # nobody watches cost no call.
+        self._watch: dict[JobStatus, Callable[[JobRecord, float], None]] = {}
         self._hop_watch: Callable[[JobRecord, str, str, float], None] | None = None
         # Called once after each batch of delivered events: a store commits there.
         self._batch_hook: Callable[[], None] | None = None
@@ -648,26 +658,25 @@ class Scheduler:
         """
         return self._snapshot(
             self._submit(
-                queue=queue,
-                priority=priority,
-                deferred=deferred,
-                name=name,
-                description=description,
-                tags=tags,
-                hops=hops,
-                tasks=tasks,
-                confirmation_required=confirmation_required,
-                report=report,
-                preemptible=preemptible,
-                acceleration=acceleration,
-                billing_tags_source=billing_tags_source,
-                principal=principal,
+                queue,
+                priority,
+                deferred,
+                name,
+                description,
+                tags,
+                hops,
+                tasks,
+                confirmation_required,
+                report,
+                preemptible,
+                acceleration,
+                billing_tags_source,
+                principal,
             )
         )
 
     def _submit(
         self,
-        *,
         queue: str,
         priority: int,
         deferred: bool,
@@ -683,7 +692,11 @@ class Scheduler:
         billing_tags_source: BillingTagsSource | str,
         principal: Principal | None,
     ) -> JobRecord:
-        """The one submission path: ``submit`` and the simulation driver use it."""
+        """The one submission path: ``submit`` and the simulation driver use it.
+
+        Positional, like the record below: keyword matching of this many
+        arguments costs more than the rest of a submission's bookkeeping.
+        """
         q = self._queue(queue)
         priority = check_priority(priority)
         name = None if name is None else check_name(name)
@@ -710,27 +723,27 @@ class Scheduler:
         now = self._clock.now()
         index = next(self._counter)
         rec = JobRecord(
-            id=f"{self._id_prefix}{index}",
-            index=index,
-            name=name,
-            description=description,
-            status=_S.NEW,
-            priority=priority,
-            seq=next(self._seq),
-            submission_queue=q.name,
-            queue=q.name,
-            deferred=bool(deferred),
-            preemptible=bool(preemptible),
-            confirmation_required=bool(confirmation_required),
-            created_at=now,
-            tags=job_tags,
-            hops=hop_rules,
-            acceleration=accel,
-            billing_tags_source=source,
-            report_scope=scope,
-            tasks_total=total,
-            task_keys=keys,
-            history=[now, _S.NEW],
+            f"{self._id_prefix}{index}",
+            index,
+            name,
+            description,
+            _S.NEW,
+            priority,
+            next(self._seq),
+            q.name,
+            q.name,
+            bool(deferred),
+            bool(preemptible),
+            bool(confirmation_required),
+            now,
+            job_tags,
+            hop_rules,
+            accel,
+            source,
+            scope,
+            total,
+            keys,
+            [now, _S.NEW],
         )
         self._jobs[rec.id] = rec
         self._created.append(rec)
@@ -1369,8 +1382,10 @@ class Scheduler:
         rec.history += (now, target)
         if self._subscribers:
             self._emit(JobTransitioned(now, rec.id, old, target, reason))
-        if self._watch is not None:
-            self._watch(rec, target, now)
+        if self._watch:
+            hook = self._watch.get(target)
+            if hook is not None:
+                hook(rec, now)
 
     def _enter(self, rec: JobRecord, q: QueueRecord, now: float, reason: str = "") -> None:
         """Preparing/Suspended -> Ready; start at once or join the line."""
@@ -1596,35 +1611,41 @@ class Scheduler:
     # ------------------------------------------------------------------ snapshots
 
     def _snapshot(self, rec: JobRecord) -> Job:
+        # Every public call returns one of these, so it is built positionally
+        # (in Job's field order), its history paired by C-level calls only.
+        history = rec.history
+        tags = rec.tags
+        hopped = rec.hop_transitions
+        reasons = rec.failure_reasons
         return Job(
-            id=rec.id,
-            name=rec.name,
-            description=rec.description,
-            status=rec.status,
-            priority=rec.priority,
-            submission_queue=rec.submission_queue,
-            queue=rec.queue,
-            deferred=rec.deferred,
-            preemptible=rec.preemptible,
-            confirmation_required=rec.confirmation_required,
-            created_at=rec.created_at,
-            started_at=rec.started_at,
-            finished_at=rec.finished_at,
-            tags=MappingProxyType(rec.tags),
-            hops=rec.hops,
-            hop_transitions=tuple(rec.hop_transitions or ()),
-            history=tuple(map(StatusChange._make, history_pairs(rec.history))),
-            tasks_total=rec.tasks_total,
-            tasks_succeeded=rec.succeeded,
-            tasks_failed=rec.failed,
-            failure_reasons=tuple(rec.failure_reasons or ()),
-            report=rec.report_scope,
-            acceleration=rec.acceleration,
-            accelerated=rec.accelerated,
-            billing_tags_source=rec.billing_tags_source,
-            run_seconds=rec.run_seconds,
-            billed_seconds=rec.billed_seconds,
-            progress=rec.progress,
+            rec.id,
+            rec.name,
+            rec.description,
+            rec.status,
+            rec.priority,
+            rec.submission_queue,
+            rec.queue,
+            rec.deferred,
+            rec.preemptible,
+            rec.confirmation_required,
+            rec.created_at,
+            rec.started_at,
+            rec.finished_at,
+            _NO_TAGS_VIEW if tags is _NO_TAGS else MappingProxyType(tags),
+            rec.hops,
+            () if hopped is None else tuple(hopped),
+            tuple(map(_status_change, zip(history[0::2], history[1::2], strict=True))),
+            rec.tasks_total,
+            rec.succeeded,
+            rec.failed,
+            () if reasons is None else tuple(reasons),
+            rec.report_scope,
+            rec.acceleration,
+            rec.accelerated,
+            rec.billing_tags_source,
+            rec.run_seconds,
+            rec.billed_seconds,
+            rec.progress,
         )
 
     # ------------------------------------------------------------------ invariants

@@ -113,7 +113,15 @@ class _SchedulerPort:
                 pricing=q.pricing,
                 tags=q.tags,
             )
-        self.scheduler._watch = self._on_transition
+        self.scheduler._watch.update(
+            {
+                _PREPARING: self._on_submitted,
+                _ACTIVE: self._on_started,
+                _PAUSING: self._on_paused,
+                _COMPLETE: self._on_completed,
+                _FAILED: self._on_failed,
+            }
+        )
         self.scheduler._hop_watch = self._on_hop
 
     def set_time(self, t: float) -> None:
@@ -124,20 +132,20 @@ class _SchedulerPort:
         self._submitting = i
         try:
             rec = self.scheduler._submit(
-                queue=spec.queue,
-                priority=spec.priority,
-                deferred=spec.deferred,
-                name=spec.name,
-                description="",
-                tags=spec.tags or None,
-                hops=spec.hops,
-                tasks=spec.tasks or None,
-                confirmation_required=False,
-                report=None,
-                preemptible=spec.preemptible,
-                acceleration=Acceleration.DISABLED,
-                billing_tags_source=spec.billing_tags_source,
-                principal=None,
+                spec.queue,
+                spec.priority,
+                spec.deferred,
+                spec.name,
+                "",  # description
+                spec.tags or None,
+                spec.hops,
+                spec.tasks or None,
+                False,  # confirmation_required
+                None,  # report
+                spec.preemptible,
+                Acceleration.DISABLED,
+                spec.billing_tags_source,
+                None,  # principal
             )
         except LimitExceededError:
             return False
@@ -176,15 +184,20 @@ class _SchedulerPort:
     def check_invariants(self) -> None:
         self.scheduler.check_invariants()
 
-    def _on_transition(self, rec: JobRecord, new: JobStatus, now: float) -> None:
-        if new is _ACTIVE:
-            self._sink.started(self._index[rec], now)
-        elif new is _PREPARING:
-            self._index[rec] = self._submitting
-        elif new is _PAUSING:
-            self._sink.paused(self._index[rec], now)
-        elif new is _COMPLETE or new is _FAILED:
-            self._sink.finished(self._index.pop(rec), now, new is _FAILED)
+    def _on_submitted(self, rec: JobRecord, now: float) -> None:
+        self._index[rec] = self._submitting
+
+    def _on_started(self, rec: JobRecord, now: float) -> None:
+        self._sink.started(self._index[rec], now)
+
+    def _on_paused(self, rec: JobRecord, now: float) -> None:
+        self._sink.paused(self._index[rec], now)
+
+    def _on_completed(self, rec: JobRecord, now: float) -> None:
+        self._sink.finished(self._index.pop(rec), now, False)
+
+    def _on_failed(self, rec: JobRecord, now: float) -> None:
+        self._sink.finished(self._index.pop(rec), now, True)
 
     def _on_hop(self, rec: JobRecord, source: str, destination: str, now: float) -> None:
         self._sink.hopped(self._index[rec], now, source, destination)
