@@ -22,6 +22,7 @@ Run from the repository root (needs the ``bench`` extra, i.e. simpy)::
     python benchmarks/bench_sim.py                      # 10k and 100k jobs
     python benchmarks/bench_sim.py --sizes 10000,100000,1000000 --repeat 3 \\
         --memory all --profile 100000                  # the full run (tens of minutes)
+    python benchmarks/bench_sim.py --gc off             # what the cyclic collector costs
 """
 
 from __future__ import annotations
@@ -128,15 +129,25 @@ def first_difference(a: Times, b: Times) -> str | None:
     return None
 
 
-def timed(fn: Callable[[], Times], repeat: int) -> tuple[float, Times]:
-    """Median wall seconds over ``repeat`` runs, and the last run's result."""
+def timed(fn: Callable[[], Times], repeat: int, collector: bool = True) -> tuple[float, Times]:
+    """Median wall seconds over ``repeat`` runs, and the last run's result.
+
+    With ``collector=False`` the cyclic collector is off while a run is timed
+    (it collects between runs, untimed), which shows what its passes over the
+    objects a run keeps cost.
+    """
     times = []
     result: Times = ([], [])
     for _ in range(repeat):
         gc.collect()
-        began = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - began)
+        if not collector:
+            gc.disable()
+        try:
+            began = time.perf_counter()
+            result = fn()
+            times.append(time.perf_counter() - began)
+        finally:
+            gc.enable()
     return statistics.median(times), result
 
 
@@ -210,6 +221,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--profile", type=int, metavar="N", help="also print cProfile's top 20 for FIFO at N jobs"
     )
+    parser.add_argument(
+        "--gc",
+        choices=("on", "off"),
+        default="on",
+        help="'off' times every implementation with the cyclic collector off (default: on)",
+    )
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     variants: list[Variant] = []
@@ -226,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"Python {platform.python_version()}, simpy {simpy.__version__}, "
         f"{platform.machine()}, seed {args.seed}, {SLOTS} slots, load {LOAD}, "
-        f"median of {args.repeat}"
+        f"median of {args.repeat}, cyclic collector {args.gc}"
     )
     print()
     speed_rows = []
@@ -239,7 +256,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             seconds: dict[str, float] = {}
             results: dict[str, Times] = {}
             for impl in IMPLEMENTATIONS:
-                seconds[impl], results[impl] = timed(runner(impl, variant, inputs), args.repeat)
+                seconds[impl], results[impl] = timed(
+                    runner(impl, variant, inputs), args.repeat, collector=args.gc == "on"
+                )
             checks = []
             for impl in ("simpy", "heapq"):
                 diff = first_difference(results["jobqueue"], results[impl])

@@ -32,3 +32,17 @@ def test_bench_sim_smoke() -> None:
     assert [row.split(" | ")[0] for row in speed] == ["| fifo", "| priority", "| preemptive"]
     assert len(rows) == 4  # three speed rows and one memory row (FIFO)
     assert "DIFFERS" not in done.stdout
+
+
+def test_bench_sim_times_with_the_collector_off_on_request() -> None:
+    done = subprocess.run(
+        [sys.executable, str(BENCH), "--sizes", "200", "--memory", "none", "--gc", "off"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cyclic collector off" in done.stdout
+    speed = [line for line in done.stdout.splitlines() if line.endswith("| identical |")]
+    assert len(speed) == 3

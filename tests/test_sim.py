@@ -6,6 +6,7 @@ expected value is exact and compared with ``==``.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import itertools
 import json
@@ -683,3 +684,43 @@ def test_saved_json_is_readable(tmp_path: Path) -> None:
         ],
         "actions": [],
     }
+
+
+def _many_jobs(n: int) -> Workload:
+    return Workload(
+        [JobSpec(float(i), 2.0) for i in range(n)], [QueueSpec("default", slots=1, max_waiting=n)]
+    )
+
+
+def test_a_run_leaves_the_jobs_it_keeps_in_the_oldest_collector_generation() -> None:
+    # Otherwise the first young-generation collection after the run rescans them all.
+    gc.collect()
+    assert gc.isenabled()
+    sim = Simulation(_many_jobs(2000))
+    sim.run()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    assert gc.get_count()[0] < gc.get_threshold()[0]
+    oldest = {id(obj) for obj in gc.get_objects(generation=2)}
+    kept = [sim.scheduler._jobs[job_id] for job_id in list(sim.scheduler._jobs)[:50]]
+    assert all(id(rec) in oldest for rec in kept)
+
+
+def test_a_run_leaves_objects_the_application_froze_frozen() -> None:
+    gc.collect()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        simulate(_many_jobs(200))
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_a_run_leaves_a_disabled_collector_disabled() -> None:
+    gc.disable()
+    try:
+        simulate(_many_jobs(50))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -346,6 +346,14 @@ class _Driver:
         try:
             return self._run(until)
         finally:
+            if gc.get_freeze_count() == 0:
+                # Still young, the run's survivors would all be rescanned by the
+                # next young-generation collection, a pause as long as a full one.
+                # They live as long as the result, so move them to the oldest
+                # generation at once (an O(1) list splice). Skipped when the
+                # application froze objects itself: unfreeze would thaw those.
+                gc.freeze()
+                gc.unfreeze()
             if collecting:
                 gc.enable()
 
