@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import shutil
@@ -375,6 +376,51 @@ def test_billing_totals_survive_recovery() -> None:
     assert reopen(store, clock).usage_report() == sched.usage_report()
 
 
+def test_billing_totals_survive_recovery_with_many_tag_sets() -> None:
+    # Past a few dozen totals the journal looks only at the keys of the jobs a
+    # call touched; a reserved queue bills nothing at all.
+    store = MemoryStore()
+    clock = ManualClock()
+    sched = Scheduler.open(store, clock)
+    sched.create_queue("billed", slots=200)
+    sched.create_queue("flat", slots=10, pricing="reserved")
+    for _ in range(2):  # the second round moves totals that exist already
+        jobs = [
+            sched.submit(queue=queue, billing_tags_source="job", tags={"cost": f"c{i}"})
+            for i in range(100)
+            for queue in ("billed", "flat")
+        ]
+        for job in jobs:
+            clock.advance(1.0)
+            sched.complete(job.id)
+        assert reopen(store, clock).usage_report() == sched.usage_report()
+    assert len(sched.usage_report()) == 100
+    assert all(r.seconds > 0 for r in sched.usage_report())
+
+
+def test_a_total_moved_by_a_job_purged_in_the_same_call_survives_recovery() -> None:
+    store = MemoryStore()
+    clock = ManualClock()
+    sched = Scheduler.open(store, clock, retention=10.0)
+    sched.create_queue("billed", slots=200)
+    for i in range(100):  # many totals already journaled
+        job = sched.submit(queue="billed", billing_tags_source="job", tags={"cost": f"c{i}"})
+        sched.complete(job.id)
+    job = sched.submit(queue="billed", billing_tags_source="job", tags={"cost": "c7"})
+    clock.advance(3.0)
+
+    def purge_at_once(event: Event) -> None:
+        # A subscriber's calls are part of the entry of the call that delivered the event.
+        if isinstance(event, JobTransitioned) and event.new is S.COMPLETE:
+            clock.advance(10.0)
+            sched.poll()
+
+    sched.subscribe(purge_at_once)
+    sched.complete(job.id)
+    assert job.id not in job_ids(sched)
+    assert reopen(store, clock, retention=10.0).usage_report() == sched.usage_report()
+
+
 def test_purges_after_recovery_happen_in_finishing_order() -> None:
     store = MemoryStore()
     clock = ManualClock()
@@ -557,7 +603,7 @@ def test_a_new_file_carries_the_application_id_and_format(tmp_path: Path) -> Non
     header = path.read_bytes()[:100]
     assert header[:16] == b"SQLite format 3\x00"
     assert int.from_bytes(header[68:72], "big") == APPLICATION_ID == 0x4A6F6251
-    assert int.from_bytes(header[60:64], "big") == FORMAT_VERSION == 1
+    assert int.from_bytes(header[60:64], "big") == FORMAT_VERSION == 2
 
 
 def refused(path: Path, error: type[Exception], message: str) -> None:
@@ -605,13 +651,13 @@ def test_a_store_from_a_newer_format_is_refused_untouched(tmp_path: Path) -> Non
     with SQLiteStore(path) as store:
         Scheduler.open(store, ManualClock()).submit()
     conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 2")
+    conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()
     refused(
         path,
         IncompatibleStoreError,
-        f"store {str(path)!r} has format 2, newer than format 1 that this version of "
+        f"store {str(path)!r} has format 3, newer than format 2 that this version of "
         "jobqueue reads: open it with a newer jobqueue",
     )
 
@@ -645,6 +691,71 @@ def test_a_damaged_entry_is_reported_with_its_number(tmp_path: Path) -> None:
         Scheduler.open(store, ManualClock())
     assert str(info.value).startswith("store is damaged: journal entry 2 cannot be read (")
     assert path.read_bytes() == before
+
+
+def _with_paired_histories(text: str) -> str:
+    """An entry or snapshot part as written before histories were flat lists."""
+    data = json.loads(text)
+    for op in data:
+        if isinstance(op, list) and op and op[0] == "j":
+            flat = op[25]
+            assert not any(isinstance(x, list) for x in flat)  # as written today
+            op[25] = [[t, s] for t, s in zip(flat[0::2], flat[1::2], strict=True)]
+    return json.dumps(data)
+
+
+def test_a_store_written_with_paired_histories_opens_the_same(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    clock = ManualClock()
+    with SQLiteStore(path, compact_every=None) as store:
+        sched = Scheduler.open(store, clock, retention=1e9)
+        ids = workload(sched, clock, seed=5, steps=150)
+        store.compact()  # jobs in the snapshot, and in entries after it
+        rng = random.Random(6)
+        for _ in range(150):
+            step(sched, clock, rng, ids)
+    copy_files(path, tmp_path / "paired.db")
+    conn = sqlite3.connect(tmp_path / "paired.db")
+    for table, key, column in (("journal", "number", "entry"), ("snapshot", "part", "data")):
+        rows = conn.execute(f"SELECT {key}, {column} FROM {table}").fetchall()
+        rewritten = [(_with_paired_histories(text), k) for k, text in rows]
+        changed = [
+            text
+            for (text, _), (_, old) in zip(rewritten, rows, strict=True)
+            if text != json.dumps(json.loads(old))
+        ]
+        assert changed, f"no job rows in the {table} table"
+        conn.executemany(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", rewritten)
+    conn.execute("PRAGMA user_version = 1")  # paired histories are format 1
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'format'")
+    conn.commit()
+    conn.close()
+    with SQLiteStore(path) as flat, SQLiteStore(tmp_path / "paired.db") as paired:
+        recovered = Scheduler.open(paired, clock, retention=1e9)
+        assert fingerprint(recovered) == fingerprint(Scheduler.open(flat, clock, retention=1e9))
+    assert any(len(recovered.get(job_id).history) > 3 for job_id in ids)
+    # Opened by this version, the file is stamped with its format, so that an
+    # older version refuses the flat entries now written rather than misread them.
+    header = (tmp_path / "paired.db").read_bytes()[:100]
+    assert int.from_bytes(header[60:64], "big") == FORMAT_VERSION
+    conn = sqlite3.connect(tmp_path / "paired.db")
+    assert conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() == ("2",)
+    conn.close()
+
+
+def test_a_history_of_odd_length_is_damage(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    with SQLiteStore(path) as store:
+        Scheduler.open(store, ManualClock()).submit()
+    conn = sqlite3.connect(path)
+    entry = json.loads(conn.execute("SELECT entry FROM journal WHERE number = 1").fetchone()[0])
+    entry[1][25].pop()
+    conn.execute("UPDATE journal SET entry = ? WHERE number = 1", (json.dumps(entry),))
+    conn.commit()
+    conn.close()
+    with SQLiteStore(path) as store, pytest.raises(CorruptStoreError) as info:
+        Scheduler.open(store, ManualClock())
+    assert str(info.value).startswith("store is damaged: its state cannot be rebuilt (")
 
 
 def test_a_truncated_file_is_refused_untouched(tmp_path: Path) -> None:

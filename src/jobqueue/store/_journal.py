@@ -68,14 +68,17 @@ class Journal:
         except BaseException as exc:
             self._broken = exc
             raise
-        self.last_time = max(self.last_time, time)
+        if time > self.last_time:
+            self.last_time = time
         self._since_snapshot += 1
         self.maybe_compact()
 
     def maybe_compact(self) -> None:
         """Compact if the journal after the snapshot reached the store's threshold."""
         every = self.store.compact_every
-        if every is not None and self._since_snapshot >= max(every, len(self.scheduler)):
+        since = self._since_snapshot
+        # The threshold is max(every, jobs kept); counting the jobs is the dearer test.
+        if every is not None and since >= every and since >= len(self.scheduler):
             self.compact()
 
     def compact(self) -> None:

@@ -28,31 +28,36 @@ class MemoryStore(Store):
         super().__init__(compact_every=compact_every)
         self._snapshot: tuple[str, ...] = ()
         self._upto = 0
-        self._entries: list[tuple[int, str]] = []
-        self._next = 1
+        # Entries are numbered consecutively from _first: keeping the bare
+        # texts spares a tuple per entry, and the cyclic collector's work on it.
+        self._entries: list[str] = []
+        self._first = 1
         self._closed = False
 
     def load(self) -> StoredJournal:
         """Return the snapshot and the entries after it."""
         self._check_open()
-        return StoredJournal(self._snapshot, self._upto, tuple(self._entries))
+        entries = tuple(enumerate(self._entries, self._first))
+        return StoredJournal(self._snapshot, self._upto, entries)
 
     def append(self, entry: str) -> int:
         """Add one entry; return its number."""
-        self._check_open()
+        if self._closed:
+            self._check_open()
         if not isinstance(entry, str):
             raise StoreError(f"entry must be a str, got {type(entry).__name__}")
-        number = self._next
-        self._next = number + 1
-        self._entries.append((number, entry))
-        return number
+        entries = self._entries
+        entries.append(entry)
+        return self._first + len(entries) - 1
 
     def replace(self, snapshot: Sequence[str], upto: int) -> None:
         """Keep ``snapshot`` and drop the entries numbered ``<= upto``."""
         self._check_open()
         self._snapshot = tuple(snapshot)
         self._upto = upto
-        self._entries = [e for e in self._entries if e[0] > upto]
+        drop = min(max(upto - self._first + 1, 0), len(self._entries))
+        del self._entries[:drop]
+        self._first += drop
 
     def close(self) -> None:
         """Refuse every later read and write; the contents stay for ``copy()``."""
@@ -64,7 +69,7 @@ class MemoryStore(Store):
         other._snapshot = self._snapshot
         other._upto = self._upto
         other._entries = list(self._entries)
-        other._next = self._next
+        other._first = self._first
         return other
 
     def __len__(self) -> int:

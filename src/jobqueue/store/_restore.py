@@ -19,19 +19,26 @@ order in which hop timers were set (it breaks ties between equal deadlines)
 and the order in which jobs finished (it orders purges). A mark is the
 position of the event in its entry; the entry's number makes it global.
 
-Encoding: an entry is a JSON array ``[time, op, op, ...]``; each op is an array
-whose first element names it:
+Encoding: an entry is one compact JSON text (no spaces), an array
+``[time, op, op, ...]`` with its ops in this order: queues, jobs, task
+outcomes, reports, purges, billing totals. Each op is an array whose first
+element names it:
 
 * ``["q", name, slots, share, max_waiting, kind, preemption, pricing, tags, paused, custom]``
 * ``["x", name]`` -- queue deleted
-* ``["j", id, <state fields>, timer_mark, finish_mark, config | null]`` (see ``job_row``)
+* ``["j", id, <state fields>, timer_mark, finish_mark, config | null]`` (see ``job_row``);
+  the history field is flat, ``[time, status, time, status, ...]``, as the
+  record keeps it. Stores written before it was flat hold pairs,
+  ``[[time, status], ...]``; both forms are read.
 * ``["t", job_id, key, status, error_code, message]`` -- one task outcome
 * ``["r", job_id, report_json]`` -- the completion report
 * ``["p", job_id]`` -- purged
-* ``["u", [[tag, value], ...], seconds]`` -- billed seconds for one set of billing tags
+* ``["u", [[tag, value], ...], seconds]`` -- billed seconds for one set of billing
+  tags, written only when that total moved
 
-A snapshot is a header ``[time, next_index]`` followed by parts that are JSON
-arrays of the same ops.
+Statuses, pricing and the other enumerations are written as their string
+values. A snapshot is a header ``[time, next_index]`` followed by parts that
+are JSON arrays of the same ops.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ import itertools
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeVar, cast
 
 from .._errors import ValidationError
 from .._events import (
@@ -61,7 +68,7 @@ from .._model import (
     HopTransition,
     Pricing,
 )
-from .._record import JobRecord, QueueRecord, deferred_limit, history_pairs
+from .._record import JobRecord, QueueRecord, deferred_limit
 from .._reports import CompletionReport
 from .._scheduler import Scheduler, _add_reason, _make_policy
 from .._states import TERMINAL, JobStatus
@@ -78,12 +85,50 @@ __all__ = [
     "recover_interrupted",
 ]
 
+
+def _json_chunks() -> Callable[[object, int], Iterable[str]]:
+    """``json.dumps(value, separators=(",", ":"))`` in pieces, built for many small values.
+
+    ``JSONEncoder.encode`` builds a new C encoder on every call, a fifth of
+    the cost of encoding an entry. This builds it once, with the arguments
+    ``JSONEncoder`` gives it; it falls back to ``JSONEncoder.encode`` where the
+    accelerator is missing or does not write the same text. Call it as
+    ``"".join(_CHUNKS(value, 0))``.
+    """
+    plain = json.JSONEncoder(separators=(",", ":"), check_circular=False)
+
+    def fallback(value: object, _level: int) -> Iterable[str]:
+        return (plain.encode(value),)
+
+    probe = [0.1, -2, "é\n", JobStatus.NEW, None, True, {"k": []}, (1.5e300,)]
+    try:
+        from _json import encode_basestring_ascii, make_encoder
+
+        chunks = make_encoder(
+            None, plain.default, encode_basestring_ascii, None, ":", ",", False, False, True
+        )
+        if "".join(chunks(probe, 0)) != plain.encode(probe):
+            return fallback
+    except (ImportError, TypeError):
+        return fallback
+    return cast(Callable[[object, int], Iterable[str]], chunks)
+
+
+_CHUNKS: Final = _json_chunks()
+
+
+def _encode(value: object) -> str:
+    return "".join(_CHUNKS(value, 0))
+
+
 _S = JobStatus
+_READY: Final = JobStatus.READY  # a module constant: an enum member lookup costs 50 ns
+_PAUSED: Final = JobStatus.PAUSED
 _STATUS: Final = {s.value: s for s in JobStatus}
 _TASK_STATUS: Final = {s.value: s for s in TaskStatus}
-_ENCODE: Final = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 _INTERRUPTED: Final = frozenset({_S.ACTIVE, _S.PAUSING, _S.CANCELLING, _S.FAILING})
 _CHUNK: Final = 1000  # jobs per snapshot part
+_FEW_KEYS: Final = 64  # billing totals compared whole rather than by touched job
 
 SchedulerT = TypeVar("SchedulerT", bound=Scheduler)
 Mark = tuple[int, int]
@@ -124,6 +169,8 @@ def job_row(rec: JobRecord, timer: int | None, finish: int | None, config: bool)
     """A job's state as a ``"j"`` op; ``config`` adds what never changes after submission.
 
     Field positions are read back by ``_make_record``; keep the two in step.
+    The history goes as the record keeps it, flat; the statuses are ``str``
+    enums, which JSON writes as their values.
     """
     reasons = rec.failure_reasons
     hopped = rec.hop_transitions
@@ -153,7 +200,7 @@ def job_row(rec: JobRecord, timer: int | None, finish: int | None, config: bool)
         rec.run_seconds,
         rec.billed_seconds,
         rec.progress,
-        [[t, s] for t, s in history_pairs(rec.history)],  # 25
+        rec.history,  # 25
         None if hopped is None else [[h.source, h.destination, h.time, h.priority] for h in hopped],
         timer,
         finish,
@@ -163,6 +210,7 @@ def job_row(rec: JobRecord, timer: int | None, finish: int | None, config: bool)
 
 def _config(rec: JobRecord) -> list[Any]:
     keys = rec.task_keys
+    hops = rec.hops
     return [
         rec.index,
         rec.name,
@@ -172,13 +220,28 @@ def _config(rec: JobRecord) -> list[Any]:
         rec.preemptible,  # 5
         rec.confirmation_required,
         rec.created_at,
-        [[h.queue, h.wait, h.priority] for h in rec.hops],
+        [[h.queue, h.wait, h.priority] for h in hops] if hops else [],
         rec.acceleration,
         rec.billing_tags_source,  # 10
         rec.report_scope,
         rec.tasks_total,
         None if keys is None else list(keys),
     ]
+
+
+def _history(stored: list[Any]) -> list[float | JobStatus]:
+    """A record's flat history from a row's ``[t, s, t, s, ...]``.
+
+    Stores written before the flat form hold pairs, ``[[t, s], [t, s], ...]``:
+    they still open.
+    """
+    if stored and isinstance(stored[0], list):
+        return [x for t, s in stored for x in (t, _STATUS[s])]
+    if len(stored) % 2:
+        raise ValueError(f"history has an odd length {len(stored)}")
+    history: list[float | JobStatus] = list(stored)
+    history[1::2] = [_STATUS[s] for s in stored[1::2]]
+    return history
 
 
 def _make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
@@ -206,7 +269,7 @@ def _make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
         report_scope=None if cfg[11] is None else ReportScope(cfg[11]),
         tasks_total=cfg[12],
         task_keys=None if keys is None else dict.fromkeys(keys),
-        history=[x for t, s in row[25] for x in (t, _STATUS[s])],
+        history=_history(row[25]),
         start_seq=row[7],
         hop_index=row[8],
         hop_token=row[9],
@@ -245,53 +308,49 @@ def encode_batch(sched: Scheduler, events: list[Event], usage: dict[Any, float])
     ``usage`` is the journal's copy of the billing totals already written; it
     is brought up to date. O(events + touched jobs' history).
     """
+    # The entry's order: time, queues, jobs, task outcomes, reports, purges, totals.
+    ops: list[Any] = [events[-1].time]
     touched: dict[str, list[Any]] = {}  # job id -> [timer mark, finish mark, new]
-    queue_ops: list[list[Any]] = []
     task_ops: list[list[Any]] = []
     purge_ops: list[list[Any]] = []
     released = False
     keys_moved = False  # tags that billing keys come from may have changed
+    # Most frequent kinds first; ``type(event) is`` is the cheapest test mypy narrows on.
     for i, event in enumerate(events):
-        kind = type(event)
-        if kind is JobTransitioned:
-            assert isinstance(event, JobTransitioned)
-            info = touched.get(event.job_id)
+        if type(event) is JobTransitioned:
+            job_id = event.job_id
+            info = touched.get(job_id)
             if info is None:
-                info = touched[event.job_id] = [None, None, False]
+                info = touched[job_id] = [None, None, False]
             new = event.new
-            if new is _S.READY:
+            if new is _READY:
                 info[0] = i
             elif new in TERMINAL:
                 info[1] = i
                 released = True
-            elif new is _S.PAUSED:
+            elif new is _PAUSED:
                 released = True
-        elif kind is JobSubmitted:
-            assert isinstance(event, JobSubmitted)
+        elif type(event) is JobSubmitted:
             touched[event.job_id] = [None, None, True]
-        elif kind is JobHopped:
-            assert isinstance(event, JobHopped)
+        elif type(event) is JobHopped:
             info = touched.get(event.job_id)
             if info is None:
                 info = touched[event.job_id] = [None, None, False]
             info[0] = i
-        elif kind is TaskRecorded:
-            assert isinstance(event, TaskRecorded)
+        elif type(event) is TaskRecorded:
             if event.job_id not in touched:
                 touched[event.job_id] = [None, None, False]
             r = event.record
             task_ops.append(["t", event.job_id, r.key, r.status, r.error_code, r.message])
-        elif kind is JobPurged:
-            assert isinstance(event, JobPurged)
+        elif type(event) is JobPurged:
             purge_ops.append(["p", event.job_id])
-        elif kind is QueueEvent:
-            assert isinstance(event, QueueEvent)
+        elif type(event) is QueueEvent:
             keys_moved = True
             q = sched._queues.get(event.queue)
             if event.change == "deleted" or q is None:
-                queue_ops.append(["x", event.queue])
+                ops.append(["x", event.queue])
             else:
-                queue_ops.append(queue_op(q))
+                ops.append(queue_op(q))
                 if event.change == "updated":
                     # A pricing change settles the run time of the queue's
                     # running jobs: their rows and the billing totals moved.
@@ -302,46 +361,64 @@ def encode_batch(sched: Scheduler, events: list[Event], usage: dict[Any, float])
         else:
             # PriorityChanged, TagsChanged, HopHeld, HopsDropped, and any
             # event a later version adds: the job's row carries the change.
-            keys_moved = keys_moved or kind is TagsChanged
-            job_id = getattr(event, "job_id", None)
-            if isinstance(job_id, str) and job_id not in touched:
-                touched[job_id] = [None, None, False]
-    ops: list[Any] = [events[-1].time]
-    ops.extend(queue_ops)
+            keys_moved = keys_moved or type(event) is TagsChanged
+            named = getattr(event, "job_id", None)
+            if isinstance(named, str) and named not in touched:
+                touched[named] = [None, None, False]
     jobs = sched._jobs
-    report_ops = []
+    report_ops = None
     for job_id, (timer, finish, new) in touched.items():
         rec = jobs.get(job_id)
         if rec is None:
             continue  # purged in this call
         ops.append(job_row(rec, timer, finish, new))
         if finish is not None and rec.report is not None:
+            if report_ops is None:
+                report_ops = []
             report_ops.append(["r", job_id, rec.report.to_json()])
-    ops.extend(task_ops)
-    ops.extend(report_ops)
-    ops.extend(purge_ops)
+    if task_ops:
+        ops.extend(task_ops)
+    if report_ops:
+        ops.extend(report_ops)
+    if purge_ops:
+        ops.extend(purge_ops)
     if released:
-        ops.extend(_usage_ops(sched, touched, usage, keys_moved))
-    return _ENCODE(ops)
+        live = sched._usage
+        # A release moves no total in a reserved queue or when no run time
+        # passed; with few totals, comparing them whole is cheaper than
+        # working out whose moved.
+        if keys_moved or len(live) > _FEW_KEYS or live != usage:
+            _usage_ops(sched, touched, usage, keys_moved, ops)
+    return "".join(_CHUNKS(ops, 0))
 
 
 def _usage_ops(
-    sched: Scheduler, touched: Mapping[str, object], usage: dict[Any, float], keys_moved: bool
-) -> list[list[Any]]:
+    sched: Scheduler,
+    touched: Mapping[str, object],
+    usage: dict[Any, float],
+    keys_moved: bool,
+    ops: list[Any],
+) -> None:
+    """Append a ``"u"`` op to ``ops`` for each billing total that moved."""
     live = sched._usage
-    if keys_moved or len(live) != len(usage):
-        changed = [k for k, v in live.items() if usage.get(k) != v]
-    else:
+    keys: Iterable[Any] = live
+    if not keys_moved and len(live) == len(usage) and len(live) > _FEW_KEYS:
         # No tag set changed and no key is new: only the keys of the jobs this
         # call touched can have moved. O(touched) instead of O(keys).
-        candidates = {_billing_key(sched, rec) for j in touched if (rec := sched._jobs.get(j))}
-        changed = [k for k in candidates if k in live and usage.get(k) != live[k]]
-    ops = []
-    for key in changed:
-        seconds = live[key]
-        usage[key] = seconds
-        ops.append(["u", key, seconds])
-    return ops
+        jobs = sched._jobs
+        candidates = set()
+        for job_id in touched:
+            rec = jobs.get(job_id)
+            if rec is None:
+                break  # purged since its release: its key is unknown, scan them all
+            candidates.add(_billing_key(sched, rec))
+        else:
+            keys = candidates
+    for key in keys:
+        seconds = live.get(key)
+        if seconds is not None and usage.get(key) != seconds:
+            usage[key] = seconds
+            ops.append(["u", key, seconds])
 
 
 def dump_snapshot(sched: Scheduler, time: float) -> list[str]:
@@ -349,10 +426,10 @@ def dump_snapshot(sched: Scheduler, time: float) -> list[str]:
     # Peek at the id counter without losing a number.
     next_index = next(sched._counter)
     sched._counter = itertools.count(next_index)
-    parts = [_ENCODE([time, next_index])]
+    parts = [_encode([time, next_index])]
     head: list[list[Any]] = [queue_op(q) for q in sched._queues.values()]
     head.extend(["u", key, seconds] for key, seconds in sched._usage.items())
-    parts.append(_ENCODE(head))
+    parts.append(_encode(head))
     valid = sorted(
         (seq, rec.id)
         for _, seq, rec, token in sched._hop_timers
@@ -373,11 +450,11 @@ def dump_snapshot(sched: Scheduler, time: float) -> list[str]:
             chunk.append(["r", rec.id, rec.report.to_json()])
         count += 1
         if count == _CHUNK:
-            parts.append(_ENCODE(chunk))
+            parts.append(_encode(chunk))
             chunk = []
             count = 0
     if chunk:
-        parts.append(_ENCODE(chunk))
+        parts.append(_encode(chunk))
     return parts
 
 

@@ -39,8 +39,10 @@ __all__ = ["APPLICATION_ID", "FORMAT_VERSION", "SQLiteStore"]
 
 #: Written to SQLite's ``application_id`` header field: ``b"JobQ"``.
 APPLICATION_ID: Final = 0x4A6F6251
-#: The store format this version writes and reads; newer files are refused.
-FORMAT_VERSION: Final = 1
+#: The store format this version writes; newer files are refused. Format 1
+#: (histories as pairs) is read too, and stamped 2 when opened, since the
+#: entries written from then on are read only by versions that know format 2.
+FORMAT_VERSION: Final = 2
 
 _MAGIC: Final = b"SQLite format 3\x00"
 _SCHEMA: Final = """
@@ -94,7 +96,10 @@ class SQLiteStore(Store):
         self._batch_size = check_int("batch_size", batch_size, 1)
         self._batch_interval = check_positive_number("batch_interval", batch_interval)
         self._path = os.fspath(path)
-        self._lock = threading.Condition()
+        # The condition shares this lock; append() takes the lock directly, as
+        # the condition's own ``with`` costs two Python-level calls per entry.
+        self._mutex = threading.RLock()
+        self._lock = threading.Condition(self._mutex)
         self._closed = False
         self._failed: str | None = None
         self._unsynced = 0
@@ -117,6 +122,7 @@ class SQLiteStore(Store):
             conn.execute("PRAGMA locking_mode=EXCLUSIVE")
             if exists:
                 _check_schema(conn, self._path)
+                _upgrade(conn)
             else:
                 # The header fields go to the main file (not a log), in the
                 # same transaction as the tables: a file is ours entirely or
@@ -191,8 +197,9 @@ class SQLiteStore(Store):
             StoreError: the store is closed, or the write failed (the store then
                 refuses every later write).
         """
-        with self._lock:
-            self._check_usable()
+        with self._mutex:
+            if self._closed or self._failed is not None:
+                self._check_usable()
             number = self._next
             try:
                 self._conn.execute(_INSERT, (number, entry))
@@ -369,6 +376,17 @@ def _check_version(path: str, version: int) -> None:
         )
     if version < 1:
         raise CorruptStoreError(f"store {path!r} is damaged: format version {version}")
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Stamp an older format's file with this one, header and meta row in one transaction."""
+    if conn.execute("PRAGMA user_version").fetchone()[0] < FORMAT_VERSION:
+        conn.executescript(
+            "BEGIN;"
+            + f"PRAGMA user_version={FORMAT_VERSION};"
+            + f"INSERT OR REPLACE INTO meta VALUES ('format', '{FORMAT_VERSION}');"
+            + "COMMIT;"
+        )
 
 
 def _check_schema(conn: sqlite3.Connection, path: str) -> None:
