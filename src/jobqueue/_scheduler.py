@@ -107,11 +107,9 @@ _DAY: Final = 86_400.0
 # one per job. Tag sets are only ever replaced, never changed in place.
 _NO_TAGS: Final[dict[str, str]] = {}
 _NO_TAGS_VIEW: Final = MappingProxyType(_NO_TAGS)
-# StatusChange from a (time, status) pair of a flat history, without a
-# Python-level call.
+# StatusChange from a (time, status) pair without a Python-level call.
 _status_change: Final = cast(
-    "Callable[[tuple[float | JobStatus, float | JobStatus]], StatusChange]",
-    partial(tuple.__new__, StatusChange),
+    "Callable[[tuple[float, JobStatus]], StatusChange]", partial(tuple.__new__, StatusChange)
 )
 # The transition table as a plain dict: the hot path skips the read-only proxy.
 _LEGAL: Final = dict(TRANSITIONS)
@@ -1612,8 +1610,7 @@ class Scheduler:
 
     def _snapshot(self, rec: JobRecord) -> Job:
         # Every public call returns one of these, so it is built positionally
-        # (in Job's field order), its history paired by C-level calls only.
-        history = rec.history
+        # (in Job's field order), with no Python-level call per history entry.
         tags = rec.tags
         hopped = rec.hop_transitions
         reasons = rec.failure_reasons
@@ -1634,7 +1631,7 @@ class Scheduler:
             _NO_TAGS_VIEW if tags is _NO_TAGS else MappingProxyType(tags),
             rec.hops,
             () if hopped is None else tuple(hopped),
-            tuple(map(_status_change, zip(history[0::2], history[1::2], strict=True))),
+            tuple(map(_status_change, history_pairs(rec.history))),
             rec.tasks_total,
             rec.succeeded,
             rec.failed,

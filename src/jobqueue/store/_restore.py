@@ -383,13 +383,8 @@ def encode_batch(sched: Scheduler, events: list[Event], usage: dict[Any, float])
     if purge_ops:
         ops.extend(purge_ops)
     if released:
-        live = sched._usage
-        # A release moves no total in a reserved queue or when no run time
-        # passed; with few totals, comparing them whole is cheaper than
-        # working out whose moved.
-        if keys_moved or len(live) > _FEW_KEYS or live != usage:
-            _usage_ops(sched, touched, usage, keys_moved, ops)
-    return "".join(_CHUNKS(ops, 0))
+        _usage_ops(sched, touched, usage, keys_moved, ops)
+    return _encode(ops)
 
 
 def _usage_ops(
@@ -401,6 +396,11 @@ def _usage_ops(
 ) -> None:
     """Append a ``"u"`` op to ``ops`` for each billing total that moved."""
     live = sched._usage
+    if not keys_moved and len(live) <= _FEW_KEYS and live == usage:
+        # A release moves no total in a reserved queue or when no run time
+        # passed; with few totals, comparing them whole is cheaper than
+        # working out whose moved.
+        return
     keys: Iterable[Any] = live
     if not keys_moved and len(live) == len(usage) and len(live) > _FEW_KEYS:
         # No tag set changed and no key is new: only the keys of the jobs this
