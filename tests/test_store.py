@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 import json
+import os
+import pickle
 import random
 import re
 import shutil
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -242,6 +245,48 @@ def test_active_work_can_fail_as_interrupted() -> None:
     report = recovered.report(a.id)
     assert report is not None and report.status is S.FAILED
     assert recovered.get(b.id).status is S.ACTIVE
+
+
+class Team(enum.StrEnum):
+    RED = "red"
+
+
+class Text(str):
+    """A str subclass whose ``str()`` is not its value."""
+
+    def __str__(self) -> str:
+        return "not the value"
+
+
+def test_str_subclasses_are_journaled_as_their_values(tmp_path: Path) -> None:
+    clock = ManualClock()
+    with SQLiteStore(tmp_path / "jobs.db") as store:
+        sched = Scheduler.open(store, clock)
+        sched.create_queue(Team.RED, slots=1, tags={Text("team"): Team.RED})
+        sched.create_queue(Text("blue"), slots=1)
+        job = sched.submit(
+            queue=Team.RED,
+            name=Text("n1"),
+            description=Text("d"),
+            tags={Text("k"): Team.RED},
+            tasks=[Text("a"), Text("b")],
+            hops=[HopRule(Text("blue"), 1.0)],
+        )
+        sched.record_task(job.id, Text("a"), ok=False, error_code=Text("E"), message=Text("m"))
+        sched.fail(job.id, Text("why"), code=Text("C"))
+        live = fingerprint(sched)
+    with SQLiteStore(tmp_path / "jobs.db") as store:
+        recovered = Scheduler.open(store, clock)
+        assert fingerprint(recovered) == live
+        got = recovered.get(job.id)
+        assert (got.queue, got.name, got.description, dict(got.tags)) == (
+            "red",
+            "n1",
+            "d",
+            {"k": "red"},
+        )
+        assert {type(got.queue), type(got.name), type(got.description)} == {str}
+        assert {type(x) for x in [*got.tags, *got.tags.values()]} == {str}
 
 
 def test_acknowledged_transitions_complete_on_recovery() -> None:
@@ -555,19 +600,19 @@ class FlakyStore(Store):
 
     def __init__(self) -> None:
         super().__init__(compact_every=None)
-        self.entries: list[tuple[int, str]] = []
+        self.entries: list[tuple[int, bytes]] = []
         self.full = False
 
     def load(self) -> StoredJournal:
         return StoredJournal((), 0, tuple(self.entries))
 
-    def append(self, entry: str) -> int:
+    def append(self, entry: bytes) -> int:
         if self.full:
             raise StoreError("disk full")
         self.entries.append((len(self.entries) + 1, entry))
         return len(self.entries)
 
-    def replace(self, snapshot: Sequence[str], upto: int) -> None:
+    def replace(self, snapshot: Sequence[bytes], upto: int) -> None:
         raise NotImplementedError
 
 
@@ -603,7 +648,7 @@ def test_a_new_file_carries_the_application_id_and_format(tmp_path: Path) -> Non
     header = path.read_bytes()[:100]
     assert header[:16] == b"SQLite format 3\x00"
     assert int.from_bytes(header[68:72], "big") == APPLICATION_ID == 0x4A6F6251
-    assert int.from_bytes(header[60:64], "big") == FORMAT_VERSION == 2
+    assert int.from_bytes(header[60:64], "big") == FORMAT_VERSION == 3
 
 
 def refused(path: Path, error: type[Exception], message: str) -> None:
@@ -651,13 +696,13 @@ def test_a_store_from_a_newer_format_is_refused_untouched(tmp_path: Path) -> Non
     with SQLiteStore(path) as store:
         Scheduler.open(store, ManualClock()).submit()
     conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 3")
+    conn.execute("PRAGMA user_version = 4")
     conn.commit()
     conn.close()
     refused(
         path,
         IncompatibleStoreError,
-        f"store {str(path)!r} has format 3, newer than format 2 that this version of "
+        f"store {str(path)!r} has format 4, newer than format 3 that this version of "
         "jobqueue reads: open it with a newer jobqueue",
     )
 
@@ -676,14 +721,28 @@ def test_a_store_missing_its_tables_is_damaged(tmp_path: Path) -> None:
         SQLiteStore(path)
 
 
-def test_a_damaged_entry_is_reported_with_its_number(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda entry: entry[:-9],  # cut short
+        lambda entry: entry + b".",  # a byte after its end
+        lambda entry: b'[0.0, ["j"',  # a JSON text (as formats 1 and 2 wrote), cut short
+        lambda entry: pickle.dumps(os.system, 5),  # names a global: it could run code
+        lambda entry: pickle.dumps([0.0, ["j", JobStatus.READY]], 5),  # an enum's class
+    ],
+    ids=["cut", "stray-byte", "json-cut", "global", "enum-class"],
+)
+def test_a_damaged_entry_is_reported_with_its_number(
+    tmp_path: Path, damage: Callable[[bytes], bytes]
+) -> None:
     path = tmp_path / "jobs.db"
     with SQLiteStore(path) as store:
         sched = Scheduler.open(store, ManualClock())
         sched.submit()
         sched.submit()
     conn = sqlite3.connect(path)
-    conn.execute("UPDATE journal SET entry = '[0.0, [\"j\"' WHERE number = 2")
+    (entry,) = conn.execute("SELECT entry FROM journal WHERE number = 2").fetchone()
+    conn.execute("UPDATE journal SET entry = ? WHERE number = 2", (damage(entry),))
     conn.commit()
     conn.close()
     before = path.read_bytes()
@@ -693,18 +752,20 @@ def test_a_damaged_entry_is_reported_with_its_number(tmp_path: Path) -> None:
     assert path.read_bytes() == before
 
 
-def _with_paired_histories(text: str) -> str:
-    """An entry or snapshot part as written before histories were flat lists."""
-    data = json.loads(text)
-    for op in data:
-        if isinstance(op, list) and op and op[0] == "j":
-            flat = op[25]
-            assert not any(isinstance(x, list) for x in flat)  # as written today
-            op[25] = [[t, s] for t, s in zip(flat[0::2], flat[1::2], strict=True)]
-    return json.dumps(data)
+def _as_json(entry: bytes, paired: bool) -> str:
+    """An entry or snapshot part as formats 1 (``paired``) and 2 wrote it: a JSON text."""
+    data = pickle.loads(entry)
+    if paired:
+        for op in data:
+            if isinstance(op, list) and op and op[0] == "j":
+                flat = op[25]
+                assert not any(isinstance(x, list) for x in flat)  # as written today
+                op[25] = [[t, s] for t, s in zip(flat[0::2], flat[1::2], strict=True)]
+    return json.dumps(data, separators=(",", ":"))
 
 
-def test_a_store_written_with_paired_histories_opens_the_same(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_store_written_as_json_opens_the_same(tmp_path: Path, version: int) -> None:
     path = tmp_path / "jobs.db"
     clock = ManualClock()
     with SQLiteStore(path, compact_every=None) as store:
@@ -714,33 +775,36 @@ def test_a_store_written_with_paired_histories_opens_the_same(tmp_path: Path) ->
         rng = random.Random(6)
         for _ in range(150):
             step(sched, clock, rng, ids)
-    copy_files(path, tmp_path / "paired.db")
-    conn = sqlite3.connect(tmp_path / "paired.db")
+    old = tmp_path / "old.db"
+    copy_files(path, old)
+    conn = sqlite3.connect(old)
     for table, key, column in (("journal", "number", "entry"), ("snapshot", "part", "data")):
         rows = conn.execute(f"SELECT {key}, {column} FROM {table}").fetchall()
-        rewritten = [(_with_paired_histories(text), k) for k, text in rows]
-        changed = [
-            text
-            for (text, _), (_, old) in zip(rewritten, rows, strict=True)
-            if text != json.dumps(json.loads(old))
-        ]
-        assert changed, f"no job rows in the {table} table"
+        assert any(b"\x8c\x01j" in blob for _, blob in rows), f"no job rows in the {table} table"
+        rewritten = [(_as_json(blob, paired=version == 1), k) for k, blob in rows]
         conn.executemany(f"UPDATE {table} SET {column} = ? WHERE {key} = ?", rewritten)
-    conn.execute("PRAGMA user_version = 1")  # paired histories are format 1
-    conn.execute("UPDATE meta SET value = '1' WHERE key = 'format'")
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.execute(f"UPDATE meta SET value = '{version}' WHERE key = 'format'")
     conn.commit()
     conn.close()
-    with SQLiteStore(path) as flat, SQLiteStore(tmp_path / "paired.db") as paired:
-        recovered = Scheduler.open(paired, clock, retention=1e9)
-        assert fingerprint(recovered) == fingerprint(Scheduler.open(flat, clock, retention=1e9))
+    with SQLiteStore(path) as new, SQLiteStore(old) as written_as_json:
+        assert written_as_json.load().entries[0][1].startswith(b"[")  # JSON, handed over as bytes
+        recovered = Scheduler.open(written_as_json, clock, retention=1e9)
+        assert fingerprint(recovered) == fingerprint(Scheduler.open(new, clock, retention=1e9))
+        extra = recovered.submit()  # a pickle after the JSON texts
     assert any(len(recovered.get(job_id).history) > 3 for job_id in ids)
     # Opened by this version, the file is stamped with its format, so that an
-    # older version refuses the flat entries now written rather than misread them.
-    header = (tmp_path / "paired.db").read_bytes()[:100]
+    # older version refuses the entries now written rather than misread them.
+    header = old.read_bytes()[:100]
     assert int.from_bytes(header[60:64], "big") == FORMAT_VERSION
-    conn = sqlite3.connect(tmp_path / "paired.db")
-    assert conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() == ("2",)
+    conn = sqlite3.connect(old)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone() == ("3",)
     conn.close()
+    with SQLiteStore(old) as reopened:
+        again = Scheduler.open(reopened, clock, retention=1e9)
+        again.check_invariants()
+        assert again.get(extra.id).submission_queue == extra.submission_queue
+        assert len(again) == len(recovered)
 
 
 def test_a_history_of_odd_length_is_damage(tmp_path: Path) -> None:
@@ -748,9 +812,9 @@ def test_a_history_of_odd_length_is_damage(tmp_path: Path) -> None:
     with SQLiteStore(path) as store:
         Scheduler.open(store, ManualClock()).submit()
     conn = sqlite3.connect(path)
-    entry = json.loads(conn.execute("SELECT entry FROM journal WHERE number = 1").fetchone()[0])
+    entry = pickle.loads(conn.execute("SELECT entry FROM journal WHERE number = 1").fetchone()[0])
     entry[1][25].pop()
-    conn.execute("UPDATE journal SET entry = ? WHERE number = 1", (json.dumps(entry),))
+    conn.execute("UPDATE journal SET entry = ? WHERE number = 1", (pickle.dumps(entry, 5),))
     conn.commit()
     conn.close()
     with SQLiteStore(path) as store, pytest.raises(CorruptStoreError) as info:

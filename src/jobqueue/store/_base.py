@@ -1,12 +1,12 @@
 """The store protocol: a snapshot plus a journal of entries after it.
 
-Theory of operation: a store holds text. A *journal entry* is everything one
+Theory of operation: a store holds bytes. A *journal entry* is everything one
 public call of the scheduler changed, encoded by the scheduler's journal (see
 ``_journal``); the store appends it in one transaction before the call returns.
 A *snapshot* is the whole state at some entry number ``upto``; compaction
 writes one and drops the entries it covers, so that recovery reads a snapshot
 and the few entries after it. A store never interprets what it holds: backends
-differ only in where the text lives and when it reaches stable storage.
+differ only in where the bytes live and when it reaches stable storage.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ class StoredJournal:
     Attributes:
         snapshot: the snapshot's parts, in order (empty if none was written).
         upto: the number of the last entry the snapshot covers (0 if none).
-        entries: ``(number, text)`` of every entry after ``upto``, in order.
+        entries: ``(number, entry)`` of every entry after ``upto``, in order.
     """
 
-    snapshot: tuple[str, ...]
+    snapshot: tuple[bytes, ...]
     upto: int
-    entries: tuple[tuple[int, str], ...]
+    entries: tuple[tuple[int, bytes], ...]
 
 
 class Store(abc.ABC):
@@ -81,7 +81,7 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def append(self, entry: str) -> int:
+    def append(self, entry: bytes) -> int:
         """Add one entry in one transaction, before returning; return its number.
 
         Numbers increase by one from 1 and never repeat, even after compaction.
@@ -92,7 +92,7 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
-    def replace(self, snapshot: Sequence[str], upto: int) -> None:
+    def replace(self, snapshot: Sequence[bytes], upto: int) -> None:
         """Atomically store ``snapshot`` and drop every entry numbered ``<= upto``.
 
         Raises:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._events import Event
 from ._errors import StoreError
-from ._restore import attach_hook, dump_snapshot, encode_batch, usage_of
+from ._restore import Encoder, attach_hook, dump_snapshot, encode_batch, usage_of
 
 if TYPE_CHECKING:
     from .._scheduler import Scheduler
@@ -42,6 +42,7 @@ class Journal:
         self._events: list[Event] = []
         self._usage: dict[Any, float] = usage_of(scheduler)
         self._broken: BaseException | None = None
+        self._encode = Encoder()
 
     def start(self) -> None:
         """Subscribe to the scheduler and hook the end of each batch."""
@@ -56,7 +57,7 @@ class Journal:
         if not events:
             return
         try:
-            text = encode_batch(self.scheduler, events, self._usage)
+            entry = encode_batch(self.scheduler, events, self._usage, self._encode)
             time = events[-1].time
         except BaseException as exc:
             self._broken = exc
@@ -64,7 +65,7 @@ class Journal:
         finally:
             events.clear()
         try:
-            self._last_number = self.store.append(text)
+            self._last_number = self.store.append(entry)
         except BaseException as exc:
             self._broken = exc
             raise
@@ -86,7 +87,7 @@ class Journal:
         if self._broken is not None:
             raise self._refusal()
         time = max(self.last_time, self.scheduler.clock.now())
-        parts = dump_snapshot(self.scheduler, time)
+        parts = dump_snapshot(self.scheduler, time, self._encode)
         self.store.replace(parts, self._last_number)
         self.last_time = time
         self._since_snapshot = 0

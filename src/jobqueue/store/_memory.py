@@ -26,11 +26,11 @@ class MemoryStore(Store):
 
     def __init__(self, *, compact_every: int | None = 10_000) -> None:
         super().__init__(compact_every=compact_every)
-        self._snapshot: tuple[str, ...] = ()
+        self._snapshot: tuple[bytes, ...] = ()
         self._upto = 0
         # Entries are numbered consecutively from _first: keeping the bare
-        # texts spares a tuple per entry, and the cyclic collector's work on it.
-        self._entries: list[str] = []
+        # entries spares a tuple per entry, and the cyclic collector's work on it.
+        self._entries: list[bytes] = []
         self._first = 1
         self._closed = False
 
@@ -40,17 +40,17 @@ class MemoryStore(Store):
         entries = tuple(enumerate(self._entries, self._first))
         return StoredJournal(self._snapshot, self._upto, entries)
 
-    def append(self, entry: str) -> int:
+    def append(self, entry: bytes) -> int:
         """Add one entry; return its number."""
         if self._closed:
             self._check_open()
-        if not isinstance(entry, str):
-            raise StoreError(f"entry must be a str, got {type(entry).__name__}")
+        if not isinstance(entry, bytes):
+            raise StoreError(f"entry must be bytes, got {type(entry).__name__}")
         entries = self._entries
         entries.append(entry)
         return self._first + len(entries) - 1
 
-    def replace(self, snapshot: Sequence[str], upto: int) -> None:
+    def replace(self, snapshot: Sequence[bytes], upto: int) -> None:
         """Keep ``snapshot`` and drop the entries numbered ``<= upto``."""
         self._check_open()
         self._snapshot = tuple(snapshot)

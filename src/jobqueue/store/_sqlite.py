@@ -39,16 +39,17 @@ __all__ = ["APPLICATION_ID", "FORMAT_VERSION", "SQLiteStore"]
 
 #: Written to SQLite's ``application_id`` header field: ``b"JobQ"``.
 APPLICATION_ID: Final = 0x4A6F6251
-#: The store format this version writes; newer files are refused. Format 1
-#: (histories as pairs) is read too, and stamped 2 when opened, since the
-#: entries written from then on are read only by versions that know format 2.
-FORMAT_VERSION: Final = 2
+#: The store format this version writes; newer files are refused. Formats 1
+#: (JSON texts, histories as pairs) and 2 (JSON texts) are read too, and
+#: stamped 3 when opened, since the entries written from then on (pickles) are
+#: read only by versions that know format 3.
+FORMAT_VERSION: Final = 3
 
 _MAGIC: Final = b"SQLite format 3\x00"
 _SCHEMA: Final = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE journal (number INTEGER PRIMARY KEY, entry TEXT NOT NULL);
-CREATE TABLE snapshot (part INTEGER PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE journal (number INTEGER PRIMARY KEY, entry BLOB NOT NULL);
+CREATE TABLE snapshot (part INTEGER PRIMARY KEY, data BLOB NOT NULL);
 """
 _TABLES: Final = frozenset({"meta", "journal", "snapshot"})
 _INSERT: Final = "INSERT INTO journal (number, entry) VALUES (?, ?)"
@@ -176,10 +177,11 @@ class SQLiteStore(Store):
                 ).fetchone()
                 upto = 0 if row is None else int(row[0])
                 parts = tuple(
-                    r[0] for r in self._conn.execute("SELECT data FROM snapshot ORDER BY part")
+                    _blob(r[0])
+                    for r in self._conn.execute("SELECT data FROM snapshot ORDER BY part")
                 )
                 entries = tuple(
-                    (int(n), str(e))
+                    (int(n), _blob(e))
                     for n, e in self._conn.execute(
                         "SELECT number, entry FROM journal WHERE number > ? ORDER BY number",
                         (upto,),
@@ -190,7 +192,7 @@ class SQLiteStore(Store):
             self._next = max(upto, entries[-1][0] if entries else 0) + 1
             return StoredJournal(parts, upto, entries)
 
-    def append(self, entry: str) -> int:
+    def append(self, entry: bytes) -> int:
         """Insert one entry in its own transaction; return its number.
 
         Raises:
@@ -219,7 +221,7 @@ class SQLiteStore(Store):
                     self._sync_locked()
             return number
 
-    def replace(self, snapshot: Sequence[str], upto: int) -> None:
+    def replace(self, snapshot: Sequence[bytes], upto: int) -> None:
         """Store ``snapshot`` and drop the entries it covers, in one transaction."""
         with self._lock:
             self._check_usable()
@@ -343,6 +345,15 @@ class SQLiteStore(Store):
                 with contextlib.suppress(StoreError):
                     self._sync_locked()
                 self._lock.notify_all()  # for whoever waits for the sync
+
+
+def _blob(value: object) -> bytes:
+    # Formats 1 and 2 stored JSON texts (SQLite hands them back as str).
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode()
+    raise ValueError(f"an entry must be bytes, got {type(value).__name__}")
 
 
 def _check_header(path: str) -> bool:
