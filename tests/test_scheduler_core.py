@@ -14,11 +14,13 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import attrs
 import pytest
 from helpers import fingerprint, job_ids, transitions
 from hypothesis import given
 from hypothesis import strategies as st
 
+import jobqueue
 from jobqueue import (
     TRANSITIONS,
     ConflictError,
@@ -828,6 +830,42 @@ def test_a_raising_subscriber_does_not_stop_delivery_and_its_error_is_raised() -
     sched.complete("job-1")
     assert transitions(log)[-1] == (0.0, "job-1", "Active", "Complete")
     assert len(log) == 5
+
+
+def test_events_cut_off_by_a_base_exception_come_with_the_next_call() -> None:
+    sched = Scheduler(ManualClock())
+    log: list[Event] = []
+
+    def interrupted(event: Event) -> None:
+        log.append(event)
+        if len(log) == 2:
+            raise KeyboardInterrupt
+
+    sched.subscribe(interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sched.submit()
+    assert [type(e) for e in log] == [JobSubmitted, JobTransitioned]
+    sched.complete("job-1")
+    # The two events it cut off, then the completion's: each exactly once.
+    assert [type(e) for e in log] == [JobSubmitted] + [JobTransitioned] * 4
+    assert [t[2:] for t in transitions(log)] == [
+        ("New", "Preparing"),
+        ("Preparing", "Ready"),
+        ("Ready", "Active"),
+        ("Active", "Complete"),
+    ]
+    sched.check_invariants()
+
+
+def test_every_event_names_its_job_or_queue_right_after_its_time() -> None:
+    # Events are recorded raw, as (kind, *fields), and the journal reads the
+    # job or queue an event is about from the same place in all of them.
+    exported = [getattr(jobqueue, name) for name in jobqueue.__all__]
+    kinds = [k for k in exported if isinstance(k, type) and issubclass(k, Event) and k is not Event]
+    assert len(kinds) == 10
+    for kind in kinds:
+        names = [field.name for field in attrs.fields(kind)]
+        assert names[:2] == ["time", "queue" if kind is QueueEvent else "job_id"]
 
 
 def test_only_the_first_subscriber_error_is_raised() -> None:

@@ -616,6 +616,29 @@ class FlakyStore(Store):
         raise NotImplementedError
 
 
+def test_changes_whose_delivery_a_base_exception_cut_off_are_still_journaled() -> None:
+    store = MemoryStore()
+    clock = ManualClock()
+    sched = Scheduler.open(store, clock)
+    seen: list[Event] = []
+
+    def interrupted(event: Event) -> None:
+        seen.append(event)
+        if len(seen) == 1:
+            raise KeyboardInterrupt
+
+    sched.subscribe(interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sched.submit()
+    assert len(store) == 0  # the submission is journaled once its delivery ends
+    clock.advance(1.0)
+    sched.submit(confirmation_required=True)
+    assert len(seen) == 7  # the first submission's four events, each once; the second's three
+    recovered = crash(store, sched, clock)
+    assert fingerprint(recovered) == fingerprint(sched)
+    assert len(recovered) == 2
+
+
 def test_after_a_failed_write_the_journal_refuses_until_reopened() -> None:
     store = FlakyStore()
     clock = ManualClock()

@@ -8,6 +8,7 @@ hop, priority change, tag change, task outcome and purge.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, TypeAlias
 
 import attrs
 
@@ -27,6 +28,12 @@ __all__ = [
     "TagsChanged",
     "TaskRecorded",
 ]
+
+
+#: An event as the scheduler records it, ``(event class, *fields)`` with the
+#: fields in the class's order: ``time`` first, then the ``job_id`` (or, for
+#: ``QueueEvent``, the ``queue``). ``kind(*raw[1:])`` builds the event.
+RawEvent: TypeAlias = tuple[Any, ...]
 
 
 @attrs.frozen

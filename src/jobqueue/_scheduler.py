@@ -58,6 +58,7 @@ from ._events import (
     JobTransitioned,
     PriorityChanged,
     QueueEvent,
+    RawEvent,
     TagsChanged,
     TaskRecorded,
 )
@@ -215,16 +216,23 @@ class Scheduler:
         self._finished: deque[JobRecord] = deque()
         self._usage: dict[tuple[tuple[str, str], ...], float] = {}
         self._subscribers: list[Callable[[Event], None]] = []
-        self._pending: list[Event] = []
+        # A call's events, recorded while anyone listens (a subscriber or the
+        # batch hook) in their raw form, ``(event class, *fields)``: a tuple
+        # costs a tenth of a frozen event, and the event itself is built only
+        # for subscribers, when it is delivered.
+        self._pending: list[RawEvent] = []
+        self._listening = False
         self._delivering = False
+        self._delivered = 0  # of _pending, by a delivery a BaseException cut short
         # In-package observers that need no event objects (the simulation
         # driver): called synchronously on each transition into a watched
         # status, and on every hop. Keyed by status so that the statuses
         # nobody watches cost no call.
         self._watch: dict[JobStatus, Callable[[JobRecord, float], None]] = {}
         self._hop_watch: Callable[[JobRecord, str, str, float], None] | None = None
-        # Called once after each batch of delivered events: a store commits there.
-        self._batch_hook: Callable[[], None] | None = None
+        # Called with each batch of raw events once they are delivered: the
+        # journal encodes them and its store commits there.
+        self._batch_hook: Callable[[Sequence[RawEvent]], None] | None = None
         self._add_queue("default", 100, FifoPolicy(), 0.9, 10_000, Pricing.ON_DEMAND, {})
 
     @classmethod
@@ -317,15 +325,22 @@ class Scheduler:
         the first exception is raised afterwards.
         """
         self._subscribers.append(callback)
+        self._listening = True
 
         def unsubscribe() -> None:
             if callback in self._subscribers:
                 self._subscribers.remove(callback)
+                self._listening = bool(self._subscribers) or self._batch_hook is not None
 
         return unsubscribe
 
-    def _emit(self, event: Event) -> None:
-        self._pending.append(event)
+    def _hook_batches(self, hook: Callable[[Sequence[RawEvent]], None]) -> None:
+        """Call ``hook`` with every batch of raw events, after their delivery."""
+        self._batch_hook = hook
+        self._listening = True
+
+    def _emit(self, kind: type[Event], *fields: object) -> None:
+        self._pending.append((kind, *fields))
 
     def _flush(self) -> None:
         if not self._pending or self._delivering:
@@ -333,25 +348,30 @@ class Scheduler:
         self._delivering = True
         first_error: BaseException | None = None
         pending = self._pending
-        i = 0
+        i = self._delivered
         try:
-            while i < len(pending):
-                event = pending[i]
+            while i < len(pending) and self._subscribers:
+                raw = pending[i]
                 i += 1
+                event = raw[0](*raw[1:])
                 for callback in tuple(self._subscribers):
                     try:
                         callback(event)
                     except Exception as exc:
                         if first_error is None:
                             first_error = exc
-            if i and self._batch_hook is not None:
+            if self._batch_hook is not None:
                 try:
-                    self._batch_hook()
+                    self._batch_hook(pending)
                 except Exception as exc:
                     first_error = exc  # changes that were not journaled outrank a callback error
+            pending.clear()
+            i = 0
         finally:
-            # Even if a callback raised BaseException, never deliver an event twice.
-            del pending[:i]
+            # If a callback raised BaseException, the events it cut off are
+            # delivered by the next call, and the batch hook still gets them
+            # all; no event is delivered twice.
+            self._delivered = i
             self._delivering = False
         if first_error is not None:
             raise first_error
@@ -566,9 +586,9 @@ class Scheduler:
             rec.hop_token += 1  # its timer, if still queued, must not fire again
             if position == 0:
                 rec.hop_index = len(rec.hops)
-                if self._subscribers:
+                if self._listening:
                     self._emit(
-                        HopsDropped(now, rec.id, q.name, "first in line when its queue resumed")
+                        HopsDropped, now, rec.id, q.name, "first in line when its queue resumed"
                     )
             else:
                 self._hop(rec, now)
@@ -577,8 +597,8 @@ class Scheduler:
         return self._queue_info(q)
 
     def _emit_queue(self, name: str, change: str) -> None:
-        if self._subscribers:
-            self._emit(QueueEvent(self._clock.now(), name, change))
+        if self._listening:
+            self._emit(QueueEvent, self._clock.now(), name, change)
 
     def _queue(self, name: str) -> QueueRecord:
         try:
@@ -747,8 +767,8 @@ class Scheduler:
         self._created.append(rec)
         if name is not None:
             self._names[name] = rec
-        if self._subscribers:
-            self._emit(JobSubmitted(now, rec.id, q.name, priority, rec.deferred, name))
+        if self._listening:
+            self._pending.append((JobSubmitted, now, rec.id, q.name, priority, rec.deferred, name))
         self._transition(rec, _S.PREPARING, now)
         if reader is not None:
             try:
@@ -1074,8 +1094,8 @@ class Scheduler:
         if priority != old:
             now = self._clock.now()
             self._set_priority(rec, priority)
-            if self._subscribers:
-                self._emit(PriorityChanged(now, rec.id, old, priority))
+            if self._listening:
+                self._emit(PriorityChanged, now, rec.id, old, priority)
             self._dispatch(self._queues[rec.queue], now)
             self._flush()
         return self._snapshot(rec)
@@ -1147,8 +1167,8 @@ class Scheduler:
         ran = rec.succeeded + rec.failed
         rec.progress = ran / rec.tasks_total
         now = self._clock.now()
-        if self._subscribers:
-            self._emit(TaskRecorded(now, rec.id, record))
+        if self._listening:
+            self._emit(TaskRecorded, now, rec.id, record)
         if (
             ran >= self._threshold_tasks
             and rec.failed * self._threshold_den > self._threshold_num * ran
@@ -1216,11 +1236,13 @@ class Scheduler:
         if old == new:
             return
         rec.tags = new
-        if self._subscribers:
+        if self._listening:
             self._emit(
-                TagsChanged(
-                    self._clock.now(), rec.id, MappingProxyType(old), MappingProxyType(dict(new))
-                )
+                TagsChanged,
+                self._clock.now(),
+                rec.id,
+                MappingProxyType(old),
+                MappingProxyType(dict(new)),
             )
         self._flush()
 
@@ -1279,8 +1301,8 @@ class Scheduler:
             rec = entry[2]
             if self._queues[rec.queue].paused:
                 rec.hop_due = True
-                if self._subscribers:
-                    self._emit(HopHeld(now, rec.id, rec.queue))
+                if self._listening:
+                    self._emit(HopHeld, now, rec.id, rec.queue)
             else:
                 self._hop(rec, now)
         suspended = self._suspended
@@ -1296,8 +1318,8 @@ class Scheduler:
             rec.purged = True
             self._purged_in_created += 1
             del self._jobs[rec.id]
-            if self._subscribers:
-                self._emit(JobPurged(now, rec.id))
+            if self._listening:
+                self._emit(JobPurged, now, rec.id)
         self._flush()
         return fired
 
@@ -1336,9 +1358,9 @@ class Scheduler:
         ):
             # The destination cannot take the job now: it stays, and its chain ends.
             rec.hop_index = len(rec.hops)
-            if self._subscribers:
+            if self._listening:
                 reason = f"queue {rule.queue!r} cannot take it"
-                self._emit(HopsDropped(now, rec.id, src.name, reason))
+                self._emit(HopsDropped, now, rec.id, src.name, reason)
             return
         src.policy.discard(rec)
         src.ready -= 1
@@ -1347,8 +1369,8 @@ class Scheduler:
         if rule.priority is not None and rule.priority != rec.priority:
             old = rec.priority
             rec.priority = rule.priority
-            if self._subscribers:
-                self._emit(PriorityChanged(now, rec.id, old, rule.priority))
+            if self._listening:
+                self._emit(PriorityChanged, now, rec.id, old, rule.priority)
         rec.queue = dest.name
         rec.seq = next(self._seq)
         rec.hop_index += 1
@@ -1361,8 +1383,8 @@ class Scheduler:
             rec.hop_transitions = [transition]
         else:
             rec.hop_transitions.append(transition)
-        if self._subscribers:
-            self._emit(JobHopped(now, rec.id, src.name, dest.name, rec.priority))
+        if self._listening:
+            self._emit(JobHopped, now, rec.id, src.name, dest.name, rec.priority)
         if self._hop_watch is not None:
             self._hop_watch(rec, src.name, dest.name, now)
         self._set_hop_timer(rec, now)
@@ -1378,8 +1400,9 @@ class Scheduler:
             raise InvalidTransition(rec.id, old, target)
         rec.status = target
         rec.history += (now, target)
-        if self._subscribers:
-            self._emit(JobTransitioned(now, rec.id, old, target, reason))
+        if self._listening:
+            # Inline: the hottest event, three per submission.
+            self._pending.append((JobTransitioned, now, rec.id, old, target, reason))
         if self._watch:
             hook = self._watch.get(target)
             if hook is not None:

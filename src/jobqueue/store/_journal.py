@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .._events import Event
+from .._events import RawEvent
 from ._errors import StoreError
 from ._restore import Encoder, attach_hook, dump_snapshot, encode_batch, usage_of
 
@@ -16,13 +18,12 @@ __all__ = ["Journal"]
 
 
 class Journal:
-    """Collects a call's events and appends them to the store when the call ends.
+    """Encodes each batch of a call's events and appends it to the store.
 
     The scheduler delivers a call's events (and those of calls made from its
-    subscribers) and then calls ``end_batch``, before the public call returns:
-    that is where the entry is encoded and appended, in one transaction.
-    Events are only collected on delivery, so the cost per event is one
-    ``list.append``.
+    subscribers) and then hands the whole batch, in raw form, to
+    ``end_batch``, before the public call returns: that is where the entry is
+    encoded and appended, in one transaction.
     """
 
     def __init__(
@@ -39,47 +40,39 @@ class Journal:
         self.last_time = last_time  # time of the last journaled change (or snapshot)
         self._last_number = last_number
         self._since_snapshot = since_snapshot
-        self._events: list[Event] = []
         self._usage: dict[Any, float] = usage_of(scheduler)
         self._broken: BaseException | None = None
         self._encode = Encoder()
+        every = store.compact_every
+        self._compact_every = math.inf if every is None else every
 
     def start(self) -> None:
-        """Subscribe to the scheduler and hook the end of each batch."""
-        attach_hook(self.scheduler, self._events.append, self.end_batch)
+        """Hook the end of each batch of the scheduler's events."""
+        attach_hook(self.scheduler, self.end_batch)
 
-    def end_batch(self) -> None:
-        """Append the collected events' changes as one entry."""
-        events = self._events
+    def end_batch(self, events: Sequence[RawEvent]) -> None:
+        """Append the batch's changes as one entry."""
         if self._broken is not None:
-            events.clear()
             raise self._refusal()
-        if not events:
-            return
         try:
-            entry = encode_batch(self.scheduler, events, self._usage, self._encode)
-            time = events[-1].time
+            self._last_number = self.store.append(
+                encode_batch(self.scheduler, events, self._usage, self._encode)
+            )
         except BaseException as exc:
             self._broken = exc
             raise
-        finally:
-            events.clear()
-        try:
-            self._last_number = self.store.append(entry)
-        except BaseException as exc:
-            self._broken = exc
-            raise
+        time = events[-1][1]
         if time > self.last_time:
             self.last_time = time
         self._since_snapshot += 1
-        self.maybe_compact()
+        if self._since_snapshot >= self._compact_every:
+            self.maybe_compact()
 
     def maybe_compact(self) -> None:
         """Compact if the journal after the snapshot reached the store's threshold."""
-        every = self.store.compact_every
         since = self._since_snapshot
         # The threshold is max(every, jobs kept); counting the jobs is the dearer test.
-        if every is not None and since >= every and since >= len(self.scheduler):
+        if since >= self._compact_every and since >= len(self.scheduler):
             self.compact()
 
     def compact(self) -> None:
