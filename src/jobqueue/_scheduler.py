@@ -112,6 +112,7 @@ _NO_TAGS_VIEW: Final = MappingProxyType(_NO_TAGS)
 _status_change: Final = cast(
     "Callable[[tuple[float, JobStatus]], StatusChange]", partial(tuple.__new__, StatusChange)
 )
+_BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy})
 # The transition table as a plain dict: the hot path skips the read-only proxy.
 _LEGAL: Final = dict(TRANSITIONS)
 
@@ -1412,7 +1413,17 @@ class Scheduler:
         """Preparing/Suspended -> Ready; start at once or join the line."""
         self._transition(rec, _S.READY, now, reason)
         rec.ready_at = now
-        if not rec.deferred:
+        if not rec.deferred or (
+            # Nobody waits and a deferred slot is free: joining the line and
+            # dispatching would start this job at once, at four policy calls
+            # more. (A custom policy sees every add and discard.)
+            not q.ready
+            and not q.paused_jobs
+            and not q.paused
+            and q.holding < q.slots
+            and q.deferred_holding < q.deferred_limit
+            and type(q.policy) in _BUILTIN_POLICIES
+        ):
             self._start(rec, q, now)
             return
         q.ready += 1
