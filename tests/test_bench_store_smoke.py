@@ -39,6 +39,15 @@ def test_bench_store_smoke(tmp_path: Path) -> None:
         f"--dir {tmp_path}"
     )
     modes = [line.split(" | ")[0] for line in lines if line.startswith("| ") and "/s" not in line]
-    assert modes == ["| none", "| memory", "| full", "| batched", "| raw full", "| raw batched"]
-    assert lines[-1].startswith("target: batched >= 50 % of raw batched inserts: ")
+    assert modes == [
+        "| none",
+        "| memory",
+        "| full",
+        "| batched",
+        "| raw full",
+        "| raw batched",
+        "| raw unsynced",
+    ]
+    assert lines[-2].startswith("target: batched >= 50 % of raw batched inserts: ")
+    assert lines[-1].startswith("batched against raw inserts that never sync: ")
     assert list(tmp_path.iterdir()) == []  # the database files are removed

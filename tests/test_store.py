@@ -901,21 +901,58 @@ def test_a_closed_file_store_refuses_everything(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------- batching
 
 
-def test_batched_durability_syncs_after_batch_size_commits(tmp_path: Path) -> None:
+def test_batched_durability_never_leaves_a_batch_unsynced(tmp_path: Path) -> None:
     store = SQLiteStore(
         tmp_path / "jobs.db", durability="batched", batch_size=3, batch_interval=3600
     )
     sched = Scheduler.open(store, ManualClock())
-    sched.submit()
-    sched.submit()
-    assert store.pending_sync == 2
-    sched.submit()
-    assert store.pending_sync == 0
-    sched.submit()
-    assert store.pending_sync == 1
+    for _ in range(30):
+        sched.submit()
+        assert store.pending_sync < 3
     store.sync()
     assert store.pending_sync == 0
     store.close()
+
+
+def test_a_batch_of_one_is_synced_by_the_call_itself(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "jobs.db", durability="batched", batch_size=1)
+    sched = Scheduler.open(store, ManualClock())
+    for _ in range(5):
+        sched.submit()
+        assert store.pending_sync == 0
+    store.close()
+
+
+def test_the_syncer_syncs_half_a_batch_without_waiting_for_the_interval(tmp_path: Path) -> None:
+    store = SQLiteStore(
+        tmp_path / "jobs.db", durability="batched", batch_size=4, batch_interval=3600
+    )
+    sched = Scheduler.open(store, ManualClock())
+    sched.submit()
+    sched.submit()
+    with store._lock:
+        assert store._lock.wait_for(lambda: store.pending_sync == 0, timeout=10.0)
+    store.close()
+
+
+def test_a_failed_sync_stops_the_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SQLiteStore(tmp_path / "jobs.db", durability="batched", batch_size=1)
+    sched = Scheduler.open(store, ManualClock())
+    kept = sched.submit()
+
+    def broken(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", broken)
+    with pytest.raises(StoreError, match=re.escape("Input/output error")):
+        sched.submit()
+    with pytest.raises(StoreError, match="store failed earlier"):
+        store.sync()
+    monkeypatch.undo()
+    store.close()
+    with SQLiteStore(tmp_path / "jobs.db") as reopened:
+        recovered = Scheduler.open(reopened, ManualClock())
+        assert kept.id in job_ids(recovered)
 
 
 def test_batched_durability_syncs_within_the_interval_when_idle(tmp_path: Path) -> None:

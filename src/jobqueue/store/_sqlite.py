@@ -8,11 +8,17 @@ the disk itself:
 * ``"full"``: ``synchronous=FULL``, the log is synced at every commit: a power
   loss loses nothing that was committed.
 * ``"batched"``: ``synchronous=NORMAL``, the log is synced once per batch of
-  commits: when ``batch_size`` commits are unsynced, when the oldest is
-  ``batch_interval`` seconds old (a background thread keeps that bound,
-  whether the scheduler is busy or idle), on ``sync()`` and on ``close()``. A power loss may lose
-  the last batch; SQLite's write-ahead log guarantees that what remains is a
-  consistent prefix of the journal, never a corrupt one.
+  commits, by a background thread that fsyncs the log file itself: once half
+  of ``batch_size`` commits are unsynced, or once the oldest is
+  ``batch_interval`` seconds old. The scheduler's thread goes on committing
+  meanwhile instead of waiting for the disk; only if ``batch_size`` commits
+  are unsynced does the call that made the last one sync itself. ``sync()``
+  and ``close()`` sync too. A power loss may lose the last batch; SQLite's
+  write-ahead log guarantees that what remains is a consistent prefix of the
+  journal, never a corrupt one. (SQLite itself syncs only when it copies the
+  log into the database file, which it does every 1,000 pages; a sync of the
+  log file between two of those makes the commits in it durable, since SQLite
+  never rewrites a committed frame before such a copy.)
 
 The file is opened with an exclusive lock (one scheduler per file). A file is
 recognised by SQLite's ``application_id`` header field and its format version
@@ -103,8 +109,14 @@ class SQLiteStore(Store):
         self._lock = threading.Condition(self._mutex)
         self._closed = False
         self._failed: str | None = None
-        self._unsynced = 0
-        self._oldest_unsynced = 0.0
+        # With "batched": commits made, and how many of them are known to be
+        # on disk; a background sync starts at _sync_at unsynced commits.
+        self._committed = 0
+        self._durable = 0
+        self._sync_at = max(1, self._batch_size // 2)
+        # When the oldest commit that no started sync covers was made.
+        self._first_pending: float | None = None
+        self._log: int | None = None  # a descriptor of the write-ahead log, for fsync
         self._syncer: threading.Thread | None = None
         self._conn = self._connect()
         # One cursor for every insert: Connection.execute makes a new one per call.
@@ -212,14 +224,7 @@ class SQLiteStore(Store):
                 raise self._fail(exc) from None
             self._next = number + 1
             if self._batched:
-                unsynced = self._unsynced = self._unsynced + 1
-                if unsynced >= self._batch_size:
-                    self._sync_locked()
-                elif unsynced == 1:
-                    # The syncer thread keeps the time bound, busy or idle:
-                    # it takes the lock between two appends.
-                    self._oldest_unsynced = time.monotonic()
-                    self._wake_syncer()
+                self._count_commit()
             return number
 
     def replace(self, snapshot: Sequence[bytes], upto: int) -> None:
@@ -246,10 +251,7 @@ class SQLiteStore(Store):
                 raise self._fail(exc) from None
             self._next = max(self._next, upto + 1)
             if self._batched:
-                self._unsynced += 1
-                if self._unsynced == 1:
-                    self._oldest_unsynced = time.monotonic()
-                    self._wake_syncer()
+                self._count_commit()
 
     def sync(self) -> None:
         """Make every committed entry durable now (in ``"full"`` mode they already are).
@@ -259,7 +261,7 @@ class SQLiteStore(Store):
         """
         with self._lock:
             self._check_usable()
-            if self._unsynced:
+            if self._committed > self._durable:
                 self._sync_locked()
 
     def close(self) -> None:
@@ -277,9 +279,11 @@ class SQLiteStore(Store):
             syncer.join()
         with self._lock:
             try:
-                if self._unsynced and self._failed is None:
+                if self._committed > self._durable and self._failed is None:
                     self._sync_locked()
             finally:
+                if self._log is not None:
+                    os.close(self._log)
                 self._conn.close()
 
     # ------------------------------------------------------------------ extras
@@ -296,8 +300,12 @@ class SQLiteStore(Store):
 
     @property
     def pending_sync(self) -> int:
-        """Commits not yet synced to disk (always 0 with ``"full"``)."""
-        return self._unsynced
+        """Commits not yet known to be on disk (always 0 with ``"full"``).
+
+        With ``"batched"`` it is below ``batch_size`` whenever no call is
+        under way.
+        """
+        return self._committed - self._durable
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self._path!r}, durability={self._durability!r})"
@@ -310,18 +318,51 @@ class SQLiteStore(Store):
         if self._failed is not None:
             raise StoreError(f"store failed earlier ({self._failed}): reopen it to recover")
 
-    def _fail(self, exc: sqlite3.Error) -> StoreError:
-        self._failed = f"{type(exc).__name__}: {exc}"
-        return StoreError(f"cannot write store {self._path!r}: {exc}")
+    def _count_commit(self) -> None:
+        """Count a commit under the lock, and see that it is synced in time."""
+        self._committed += 1
+        pending = self._committed - self._durable
+        if pending >= self._batch_size:
+            self._sync_locked()  # the syncer fell behind: wait for the disk here
+        elif self._first_pending is None:
+            self._first_pending = time.monotonic()  # the time bound starts
+            self._wake_syncer()
+        elif pending == self._sync_at:
+            self._wake_syncer()
 
     def _sync_locked(self) -> None:
-        # A checkpoint syncs the write-ahead log before copying it into the
-        # database file, whatever the synchronous setting.
+        """Make every commit so far durable, in this thread, holding the lock."""
+        target = self._committed
+        log = self._open_log()
         try:
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error as exc:
+            if log is None:
+                # A checkpoint syncs the log before copying it into the
+                # database file, whatever the synchronous setting.
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            else:
+                os.fsync(log)
+        except (sqlite3.Error, OSError) as exc:
             raise self._fail(exc) from None
-        self._unsynced = 0
+        self._synced(target)
+
+    def _synced(self, target: int) -> None:
+        self._durable = max(self._durable, target)
+        if self._durable == self._committed:
+            self._first_pending = None
+
+    def _open_log(self) -> int | None:
+        """The write-ahead log's descriptor, opened on first use (under the lock).
+
+        ``None`` if the log cannot be opened: syncs then take a checkpoint.
+        """
+        if self._log is None:
+            with contextlib.suppress(OSError):
+                self._log = os.open(f"{self._path}-wal", os.O_RDWR | getattr(os, "O_BINARY", 0))
+        return self._log
+
+    def _fail(self, exc: sqlite3.Error | OSError) -> StoreError:
+        self._failed = f"{type(exc).__name__}: {exc}"
+        return StoreError(f"cannot write store {self._path!r}: {exc}")
 
     def _wake_syncer(self) -> None:
         if self._syncer is None:
@@ -335,16 +376,36 @@ class SQLiteStore(Store):
     def _sync_loop(self) -> None:
         with self._lock:
             while not self._closed:
-                if not self._unsynced or self._failed is not None:
+                first = self._first_pending
+                if first is None or self._failed is not None:
                     self._lock.wait()
                     continue
-                delay = self._oldest_unsynced + self._batch_interval - time.monotonic()
-                if delay > 0:
+                delay = first + self._batch_interval - time.monotonic()
+                if self._committed - self._durable < self._sync_at and delay > 0:
                     self._lock.wait(delay)
                     continue
-                # A failure is recorded in _failed: the next call on the store reports it.
-                with contextlib.suppress(StoreError):
-                    self._sync_locked()
+                target = self._committed
+                self._first_pending = None  # later commits start a new bound
+                log = self._open_log()
+                if log is None:
+                    # A failure is recorded in _failed: the next call reports it.
+                    with contextlib.suppress(StoreError):
+                        self._sync_locked()
+                else:
+                    # The disk's wait happens without the lock: the scheduler's
+                    # thread keeps committing meanwhile.
+                    self._mutex.release()
+                    try:
+                        os.fsync(log)
+                        error: OSError | None = None
+                    except OSError as exc:
+                        error = exc
+                    finally:
+                        self._mutex.acquire()
+                    if error is not None:
+                        self._fail(error)
+                    else:
+                        self._synced(target)
                 self._lock.notify_all()  # for whoever waits for the sync
 
 
