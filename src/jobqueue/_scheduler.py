@@ -768,7 +768,7 @@ class Scheduler:
         self._created.append(rec)
         if name is not None:
             self._names[name] = rec
-        if self._listening:
+        if self._listening:  # inline, as in _transition: one per submission
             self._pending.append((JobSubmitted, now, rec.id, q.name, priority, rec.deferred, name))
         self._transition(rec, _S.PREPARING, now)
         if reader is not None:
