@@ -66,6 +66,18 @@ def test_readme_durability_example_runs_and_recovers(
         store.close()
 
 
+def test_readme_recovered_work_example_finishes_the_recovered_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    exec(compile(_block("python", "## Durability"), "README durability", "exec"), {})
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        block = _block("python", "**Recovered work.**")
+        exec(compile(block, "README recovered work", "exec"), {})
+    assert out.getvalue().splitlines() == ["job-1 Complete"]
+
+
 def test_readme_policy_example_is_the_example_file_and_passes_the_harness() -> None:
     block = _block("python", "## Test your own policy")
     example = (README.parent / "examples" / "custom_policy.py").read_text(encoding="utf-8")

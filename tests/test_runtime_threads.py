@@ -750,7 +750,8 @@ def test_a_scheduler_with_running_work_or_a_runtime_is_refused() -> None:
     with pytest.raises(ConflictError) as info:
         ThreadRuntime(busy)
     assert str(info.value) == (
-        f"job {job.id!r} is Active: a runtime must wrap the scheduler before any job starts"
+        f"job {job.id!r} is Active: a runtime must wrap the scheduler before any job starts, "
+        "or take its jobs over with work_for="
     )
     assert busy.acknowledge is False
 

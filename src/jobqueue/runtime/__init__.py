@@ -12,10 +12,15 @@ the scheduler's next deadline comes.
 * ``AsyncioRuntime``: coroutines on an event loop.
 * ``ExecutorRuntime``: any ``concurrent.futures.Executor`` (process pools,
   Dask distributed).
+
+A runtime either wraps a scheduler before any job starts, or takes over one
+that already has jobs (recovered from a store, say) when it is given
+``work_for``: a function that returns each unfinished job's ``Handler``.
 """
 
 from ._asyncio import AsyncioRuntime as AsyncioRuntime
 from ._asyncio import AsyncJobContext as AsyncJobContext
+from ._common import Handler as Handler
 from ._common import RuntimeStateError as RuntimeStateError
 from ._common import SubmitOptions as SubmitOptions
 from ._executor import ExecutorRuntime as ExecutorRuntime
@@ -27,6 +32,7 @@ __all__ = [
     "AsyncJobContext",
     "AsyncioRuntime",
     "ExecutorRuntime",
+    "Handler",
     "JobContext",
     "Progress",
     "RuntimeStateError",

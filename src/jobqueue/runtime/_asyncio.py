@@ -22,7 +22,7 @@ from .._scheduler import Scheduler
 from .._states import TERMINAL
 from .._validate import check_int
 from ._base import RuntimeBase, State
-from ._common import RuntimeStateError, release
+from ._common import Handler, RuntimeStateError, release
 from ._engine import ContextBase, Lane, Mode, StopWork, Work
 
 __all__ = ["AsyncJobContext", "AsyncioRuntime"]
@@ -89,11 +89,16 @@ class AsyncioRuntime(RuntimeBase):
         concurrency: the default task concurrency of a job.
         progress_rate: at most this many ``Progress`` events per second per job
             (``None``: every change).
+        work_for: take over a scheduler that already has jobs (one recovered
+            from a store): called with each unfinished job's snapshot, it
+            returns the job's ``Handler`` (its work, as coroutine functions),
+            or ``None``. Jobs may then be running already; their work starts
+            with the runtime. See ``Handler``.
 
     Raises:
-        ValidationError: a bad setting.
+        ValidationError: a bad setting, or a bad ``Handler`` (nothing is taken over).
         ConflictError: the scheduler is already driven by a runtime, or has a
-            running job.
+            running job and no ``work_for``.
     """
 
     def __init__(
@@ -102,6 +107,7 @@ class AsyncioRuntime(RuntimeBase):
         *,
         concurrency: int = 10,
         progress_rate: float | None = 10.0,
+        work_for: Callable[[Job], Handler | None] | None = None,
     ) -> None:
         width = check_int("concurrency", concurrency, 1)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -112,7 +118,9 @@ class AsyncioRuntime(RuntimeBase):
         self._changed: asyncio.Event | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._drainer: asyncio.Task[None] | None = None
-        super().__init__(scheduler, concurrency=width, progress_rate=progress_rate)
+        super().__init__(
+            scheduler, concurrency=width, progress_rate=progress_rate, work_for=work_for
+        )
 
     # ------------------------------------------------------------------ loop ownership
 

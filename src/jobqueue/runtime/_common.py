@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TypedDict
+from typing import Any, TypedDict
+
+import attrs
 
 from .._access import Principal
 from .._errors import ConflictError, JobQueueError, ValidationError
@@ -15,15 +17,19 @@ from .._tasks import ReportScope
 from .._validate import check_int
 
 __all__ = [
+    "HOLDING",
+    "Handler",
     "RuntimeStateError",
     "SubmitOptions",
     "adopt",
     "check_rate",
     "check_work",
+    "job_ids",
     "release",
 ]
 
-_HOLDING = (JobStatus.ACTIVE, JobStatus.PAUSING, JobStatus.CANCELLING, JobStatus.FAILING)
+#: The statuses in which a job holds a slot under a runtime (``acknowledge=True``).
+HOLDING = frozenset({JobStatus.ACTIVE, JobStatus.PAUSING, JobStatus.CANCELLING, JobStatus.FAILING})
 # Schedulers driven by a live runtime: two runtimes acting on one scheduler's
 # events would both start the same work.
 _adopted: weakref.WeakSet[Scheduler] = weakref.WeakSet()
@@ -56,27 +62,44 @@ class SubmitOptions(TypedDict, total=False):
     principal: Principal | None
 
 
-def adopt(scheduler: Scheduler | None) -> Scheduler:
+def adopt(scheduler: Scheduler | None, *, taking_over: bool = False) -> Scheduler:
     """The scheduler a new runtime drives, with ``acknowledge`` switched on.
+
+    ``taking_over``: the runtime is given the work of the jobs the scheduler
+    already has (``work_for``), so jobs may already hold slots.
 
     Raises:
         ConflictError: another live runtime drives it, or a job already holds a
-            slot (its work would have no runtime to run it).
+            slot and the runtime is not taking it over (its work would have no
+            runtime to run it).
     """
     if scheduler is None:
         scheduler = Scheduler(acknowledge=True)
     elif scheduler in _adopted:
         raise ConflictError("the scheduler is already driven by a runtime")
     else:
-        busy = scheduler.list_jobs(statuses=_HOLDING, limit=1).jobs
+        busy = () if taking_over else scheduler.list_jobs(statuses=HOLDING, limit=1).jobs
         if busy:
             raise ConflictError(
                 f"job {busy[0].id!r} is {busy[0].status}: a runtime must wrap the "
-                "scheduler before any job starts"
+                "scheduler before any job starts, or take its jobs over with work_for="
             )
         scheduler.acknowledge = True
     _adopted.add(scheduler)
     return scheduler
+
+
+def job_ids(scheduler: Scheduler, statuses: Iterable[JobStatus]) -> list[str]:
+    """The ids of every job in one of ``statuses``, page by page, in listing order."""
+    ids: list[str] = []
+    token: str | None = None
+    wanted = list(statuses)
+    while True:
+        page = scheduler.list_jobs(statuses=wanted, limit=1000, token=token)
+        ids.extend(row.id for row in page.jobs)
+        token = page.next_token
+        if token is None:
+            return ids
 
 
 def release(scheduler: Scheduler) -> None:
@@ -123,6 +146,31 @@ def check_work(
     if concurrency is None:
         return default
     return check_int("concurrency", concurrency, 1)
+
+
+@attrs.frozen
+class Handler:
+    """The work of a job that a runtime takes over rather than submits.
+
+    ``work_for``, given to a runtime, returns one for each unfinished job the
+    scheduler already has (jobs recovered from a store, say). It is the work
+    ``submit`` would have been given: exactly one of ``task`` (called with
+    each task key of the job's manifest; the job must have one) and ``job``
+    (one function for the whole job), and optionally ``concurrency`` and
+    ``on_result`` (with ``task``), as ``submit`` takes them.
+
+    Attributes:
+        task: the task function.
+        job: the job function.
+        concurrency: how many of the job's tasks may run at once (default: the
+            runtime's).
+        on_result: called with each task's key and return value.
+    """
+
+    task: Callable[[str], object] | None = None
+    job: Callable[..., object] | None = None
+    concurrency: int | None = None
+    on_result: Callable[[str, Any], object] | None = None
 
 
 class Manifest:

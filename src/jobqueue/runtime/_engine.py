@@ -34,7 +34,7 @@ import itertools
 import logging
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
@@ -44,7 +44,7 @@ from .._model import Job
 from .._scheduler import Scheduler, TaskSource
 from .._states import TERMINAL, JobStatus
 from .._tasks import FailureReason
-from ._common import Manifest, SubmitOptions
+from ._common import HOLDING, Manifest, SubmitOptions, job_ids
 from ._progress import Progress
 
 __all__ = ["Backend", "ContextBase", "Engine", "Lane", "Mode", "StopWork", "Work", "describe"]
@@ -330,18 +330,24 @@ class Engine:
             self._bind(work, job.id, job.status)
         return job
 
+    def take_over(self, works: Iterable[tuple[str, JobStatus, Work | None]]) -> None:
+        """Give jobs the scheduler already has their ``(job_id, status, work)``.
+
+        A job given no work that holds a slot is failed (Active, Pausing) or
+        acknowledged (Cancelling, Failing) when the runtime next settles; one
+        that waits fails when it starts, as a job submitted to the scheduler
+        directly does.
+        """
+        for job_id, status, work in works:
+            if work is not None:
+                self._bind(work, job_id, status)
+            elif status in HOLDING:
+                self._orphans.append(job_id)
+
     def cancel_all(self) -> None:
         """Cancel every unfinished job that can be cancelled."""
-        token: str | None = None
-        ids: list[str] = []
         live = [s for s in _S if s not in _NOT_CANCELLABLE]
-        while True:
-            page = self.scheduler.list_jobs(statuses=live, limit=1000, token=token)
-            ids.extend(row.id for row in page.jobs)
-            token = page.next_token
-            if token is None:
-                break
-        for job_id in ids:
+        for job_id in job_ids(self.scheduler, live):
             self._guard(self.scheduler.cancel, job_id)
 
     # ------------------------------------------------------------------ settle
@@ -376,12 +382,18 @@ class Engine:
             log.exception("jobqueue runtime: %s%r failed", getattr(fn, "__name__", fn), args)
 
     def _fail_orphan(self, job_id: str) -> None:
-        if job_id in self._works or job_id not in self.scheduler:
+        sched = self.scheduler
+        if job_id in self._works or job_id not in sched:
             return
-        if self.scheduler.get(job_id).status in _RUNNING:
-            self.scheduler.fail(
+        status = sched.get(job_id).status
+        if status in _RUNNING:
+            sched.fail(
                 job_id, "the runtime has no task or job function for this job", code="HandlerError"
             )
+        elif status is _S.CANCELLING:
+            sched.cancelled(job_id)  # no work runs for it: it has stopped
+        elif status is _S.FAILING:
+            sched.fail(job_id)
 
     def _idle(self, work: Work) -> bool:
         return not work.lanes and not work.fn_running

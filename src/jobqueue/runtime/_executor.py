@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 
 from .._errors import ValidationError
+from .._model import Job
 from .._scheduler import Scheduler
 from .._validate import check_int
+from ._common import Handler
 from ._engine import Lane, Work
 from ._threaded import ThreadedRuntime
 
@@ -51,11 +54,15 @@ class ExecutorRuntime(ThreadedRuntime):
         progress_rate: at most this many ``Progress`` events per second per job
             (``None``: every change).
         thread_name_prefix: name prefix of the runtime's driver thread.
+        work_for: take over a scheduler that already has jobs (one recovered
+            from a store): called with each unfinished job's snapshot, it
+            returns the job's ``Handler`` (its work), or ``None``. Jobs may then
+            be running already. See ``Handler``.
 
     Raises:
-        ValidationError: a bad setting.
+        ValidationError: a bad setting, or a bad ``Handler`` (nothing is taken over).
         ConflictError: the scheduler is already driven by a runtime, or has a
-            running job.
+            running job and no ``work_for``.
     """
 
     def __init__(
@@ -67,6 +74,7 @@ class ExecutorRuntime(ThreadedRuntime):
         cancel_queued: bool | None = None,
         progress_rate: float | None = 10.0,
         thread_name_prefix: str = "jobqueue",
+        work_for: Callable[[Job], Handler | None] | None = None,
     ) -> None:
         if not isinstance(executor, Executor):
             raise ValidationError(
@@ -84,7 +92,11 @@ class ExecutorRuntime(ThreadedRuntime):
             else bool(cancel_queued)
         )
         super().__init__(
-            scheduler, concurrency=width, progress_rate=progress_rate, name=thread_name_prefix
+            scheduler,
+            concurrency=width,
+            progress_rate=progress_rate,
+            name=thread_name_prefix,
+            work_for=work_for,
         )
 
     @property

@@ -38,7 +38,7 @@ from .._model import Job
 from .._scheduler import Scheduler
 from .._states import TERMINAL
 from ._base import RuntimeBase, State
-from ._common import RuntimeStateError, release
+from ._common import Handler, RuntimeStateError, release
 from ._engine import Lane, Work
 
 __all__ = ["ThreadedRuntime"]
@@ -57,6 +57,7 @@ class ThreadedRuntime(RuntimeBase):
         concurrency: int,
         progress_rate: float | None,
         name: str,
+        work_for: Callable[[Job], Handler | None] | None = None,
     ) -> None:
         self._lock = threading.RLock()
         # Two conditions on the one lock, so that the driver thread is woken
@@ -67,7 +68,11 @@ class ThreadedRuntime(RuntimeBase):
         self._owner: int | None = None  # the thread running the outermost call
         self._local = threading.local()  # ``working`` is set on threads running a job's work
         self._armed = math.inf  # the deadline the driver thread sleeps towards
-        super().__init__(scheduler, concurrency=concurrency, progress_rate=progress_rate)
+        super().__init__(
+            scheduler, concurrency=concurrency, progress_rate=progress_rate, work_for=work_for
+        )
+        if work_for is not None:
+            self._op(self._engine.settle)  # start the work of the jobs taken over
         self._driver = threading.Thread(target=self._drive, name=f"{name}-driver", daemon=True)
         self._driver.start()
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING
 
 from .._errors import ValidationError
+from .._model import Job
 from .._scheduler import Scheduler
 from .._validate import check_int
+from ._common import Handler
 from ._engine import ContextBase, Lane, Mode, StopWork, Work
 from ._threaded import ThreadedRuntime
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 __all__ = ["JobContext", "ThreadRuntime"]
 
@@ -83,9 +82,9 @@ class ThreadRuntime(ThreadedRuntime):
     <JobStatus.COMPLETE: 'Complete'>
 
     Args:
-        scheduler: the scheduler to drive; it must have no running job yet, and
-            its ``acknowledge`` is switched on. Default: a fresh scheduler on
-            the system clock.
+        scheduler: the scheduler to drive; it must have no running job yet
+            (unless ``work_for`` takes its jobs over), and its ``acknowledge``
+            is switched on. Default: a fresh scheduler on the system clock.
         max_workers: threads in the pool the runtime creates and owns
             (default: ``min(32, cpu_count + 4)``, as ``ThreadPoolExecutor``).
         executor: instead, a ``ThreadPoolExecutor`` of your own (not shut down
@@ -94,11 +93,15 @@ class ThreadRuntime(ThreadedRuntime):
         progress_rate: at most this many ``Progress`` events per second per job
             (``None``: every change).
         thread_name_prefix: name prefix of the threads the runtime starts.
+        work_for: take over a scheduler that already has jobs (one recovered
+            from a store): called with each unfinished job's snapshot, it
+            returns the job's ``Handler`` (its work), or ``None``. Jobs may then
+            be running already. See ``Handler``.
 
     Raises:
-        ValidationError: a bad setting.
+        ValidationError: a bad setting, or a bad ``Handler`` (nothing is taken over).
         ConflictError: the scheduler is already driven by a runtime, or has a
-            running job.
+            running job and no ``work_for``.
     """
 
     def __init__(
@@ -110,6 +113,7 @@ class ThreadRuntime(ThreadedRuntime):
         concurrency: int | None = None,
         progress_rate: float | None = 10.0,
         thread_name_prefix: str = "jobqueue",
+        work_for: Callable[[Job], Handler | None] | None = None,
     ) -> None:
         if executor is not None:
             if max_workers is not None:
@@ -129,7 +133,11 @@ class ThreadRuntime(ThreadedRuntime):
         # the scheduler is refused below.
         self._pool = executor or ThreadPoolExecutor(workers, thread_name_prefix=thread_name_prefix)
         super().__init__(
-            scheduler, concurrency=width, progress_rate=progress_rate, name=thread_name_prefix
+            scheduler,
+            concurrency=width,
+            progress_rate=progress_rate,
+            name=thread_name_prefix,
+            work_for=work_for,
         )
 
     def _close_pool(self, wait: bool) -> None:
