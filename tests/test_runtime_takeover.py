@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from helpers import fingerprint
 
 from jobqueue import ConflictError, Job, JobStatus, Scheduler, ValidationError
 from jobqueue.runtime import AsyncioRuntime, ExecutorRuntime, Handler, ThreadRuntime
-from jobqueue.store import MemoryStore
+from jobqueue.store import MemoryStore, SQLiteStore
 
 pytestmark = pytest.mark.runtime
 
@@ -201,3 +205,37 @@ def test_without_work_for_a_scheduler_with_running_work_is_refused() -> None:
     sched = crashed()
     with pytest.raises(ConflictError, match=re.escape("or take its jobs over with work_for=")):
         ThreadRuntime(sched, max_workers=1)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
+def test_work_killed_mid_job_carries_on_in_the_next_process(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    child = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("_runtime_crash_child.py")), str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        job_id = child.stdout.readline().strip()
+        assert child.stdout.readline().strip() == "blocked"
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=TIMEOUT)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGKILL
+    with SQLiteStore(path) as store:
+        sched = Scheduler.open(store)
+        before = [r.key for r in sched.tasks(job_id)]
+        # One task at a time, in order: what was recorded is a prefix, without "50".
+        assert before == [str(i) for i in range(len(before))] and len(before) <= 50
+        ran: list[str] = []
+        with ThreadRuntime(sched, max_workers=1, work_for=lambda job: Handler(task=ran.append)):
+            pass  # leaving the block waits for the work to finish
+        assert ran == [str(i) for i in range(len(before), 100)]
+        done = sched.get(job_id)
+        assert (done.status, done.tasks_succeeded) == (S.COMPLETE, 100)
+        assert [r.key for r in sched.tasks(job_id)] == [str(i) for i in range(100)]
