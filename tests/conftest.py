@@ -1,4 +1,4 @@
-"""Shared test configuration: hypothesis profiles.
+"""Shared test configuration: hypothesis profiles, and the runtimes' thread check.
 
 ``ci`` has a fixed budget and a fixed seed so a CI run takes the same time and
 explores the same cases every time; ``dev`` (the default) explores more.
@@ -8,7 +8,10 @@ Choose with ``HYPOTHESIS_PROFILE=ci``.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -28,3 +31,16 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+
+def _our_threads() -> set[threading.Thread]:
+    # Dask keeps a process-wide offload thread alive on purpose; it is not ours.
+    return {t for t in threading.enumerate() if not t.name.startswith("Dask-")}
+
+
+@pytest.fixture
+def no_thread_left_behind() -> Iterator[None]:
+    """A runtime test must end with exactly the threads it started with."""
+    before = _our_threads()
+    yield
+    assert _our_threads() == before

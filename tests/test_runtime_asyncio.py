@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import pytest
@@ -31,17 +31,10 @@ from jobqueue import (
 )
 from jobqueue.runtime import AsyncioRuntime, AsyncJobContext, Progress, RuntimeStateError
 
-pytestmark = pytest.mark.runtime
+pytestmark = [pytest.mark.runtime, pytest.mark.usefixtures("no_thread_left_behind")]
 
 TIMEOUT = 10.0
 S = JobStatus
-
-
-@pytest.fixture(autouse=True)
-def no_thread_left_behind() -> Iterator[None]:
-    before = set(threading.enumerate())
-    yield
-    assert set(threading.enumerate()) == before
 
 
 def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:

@@ -6,7 +6,6 @@ import multiprocessing
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any
 
@@ -24,22 +23,10 @@ from jobqueue import (
 )
 from jobqueue.runtime import ExecutorRuntime, Progress
 
-pytestmark = pytest.mark.runtime
+pytestmark = [pytest.mark.runtime, pytest.mark.usefixtures("no_thread_left_behind")]
 
 TIMEOUT = 20.0
 S = JobStatus
-
-
-def our_threads() -> set[threading.Thread]:
-    # Dask keeps a process-wide offload thread alive on purpose; it is not ours.
-    return {t for t in threading.enumerate() if not t.name.startswith("Dask-")}
-
-
-@pytest.fixture(autouse=True)
-def no_thread_left_behind() -> Iterator[None]:
-    before = our_threads()
-    yield
-    assert our_threads() == before
 
 
 def statuses(job: Job) -> list[JobStatus]:

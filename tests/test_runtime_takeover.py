@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,17 +24,10 @@ from jobqueue import ConflictError, Job, JobStatus, Scheduler, ValidationError
 from jobqueue.runtime import AsyncioRuntime, ExecutorRuntime, Handler, ThreadRuntime
 from jobqueue.store import MemoryStore, SQLiteStore
 
-pytestmark = pytest.mark.runtime
+pytestmark = [pytest.mark.runtime, pytest.mark.usefixtures("no_thread_left_behind")]
 
 TIMEOUT = 10.0
 S = JobStatus
-
-
-@pytest.fixture(autouse=True)
-def no_thread_left_behind() -> Iterator[None]:
-    before = set(threading.enumerate())
-    yield
-    assert set(threading.enumerate()) == before
 
 
 def crashed() -> Scheduler:

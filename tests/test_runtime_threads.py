@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -33,18 +33,10 @@ from jobqueue import (
 from jobqueue.runtime import JobContext, Progress, RuntimeStateError, ThreadRuntime
 from jobqueue.runtime._engine import Engine, Lane, Work
 
-pytestmark = pytest.mark.runtime
+pytestmark = [pytest.mark.runtime, pytest.mark.usefixtures("no_thread_left_behind")]
 
 TIMEOUT = 10.0
 S = JobStatus
-
-
-@pytest.fixture(autouse=True)
-def no_thread_left_behind() -> Iterator[None]:
-    """Every test must end with exactly the threads it started with."""
-    before = set(threading.enumerate())
-    yield
-    assert set(threading.enumerate()) == before
 
 
 def statuses(job: Job) -> list[JobStatus]:
