@@ -32,6 +32,7 @@ def test_bench_sim_smoke() -> None:
     assert [row.split(" | ")[0] for row in speed] == ["| fifo", "| priority", "| preemptive"]
     assert len(rows) == 4  # three speed rows and one memory row (FIFO)
     assert "DIFFERS" not in done.stdout
+    assert "What stands in the way of 2x (FIFO, 400 jobs): it leaves " in done.stdout
 
 
 def test_bench_sim_times_with_the_collector_off_on_request() -> None:
