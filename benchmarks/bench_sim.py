@@ -16,6 +16,8 @@ It then prints thousands of jobs per second, microseconds per job and the
 ratio to SimPy from the same run (median of ``--repeat`` runs), and the memory
 a finished job keeps (tracemalloc, in a separate run: the bytes still
 allocated after the run, with the scheduler and result alive, per job).
+Last, it sets what 2x SimPy's throughput would leave per job against the
+scheduler's own work per job with no driver around it (``core_per_job``).
 
 Run from the repository root (needs the ``bench`` extra, i.e. simpy)::
 
