@@ -264,6 +264,8 @@ class Scheduler:
         Pausing becomes Paused, Cancelling Cancelled, Failing Failed. Then
         every queue starts what its slots allow. These changes are journaled
         too, and delivered to ``subscribers`` (subscribed before they happen).
+        A job's work is not stored: to run it, give a runtime the scheduler
+        and ``work_for`` (see ``jobqueue.runtime.Handler``).
 
         Args:
             store: where the journal lives; it serves this scheduler only.

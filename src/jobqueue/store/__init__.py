@@ -17,7 +17,9 @@ After a crash, ``Scheduler.open`` on the same file rebuilds every job, queue,
 priority, line order, hop timer, tag, task outcome, report, history, billing
 total and the id counter. Work that was running is settled as
 ``Scheduler.open`` documents (by default it waits again in its line, keeping
-its place, and starts again as slots allow).
+its place, and starts again as slots allow). A job's work is not stored: a
+runtime given ``work_for`` takes the recovered scheduler over and runs it
+(see ``jobqueue.runtime.Handler``).
 
 What is and is not journaled:
 
