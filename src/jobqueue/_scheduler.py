@@ -76,7 +76,7 @@ from ._model import (
 )
 from ._record import JobRecord, QueueRecord, deferred_limit, history_pairs
 from ._reports import CompletionReport
-from ._states import TERMINAL, TRANSITIONS, JobStatus, check_transition
+from ._states import TASKS_ACCEPTED, TERMINAL, TRANSITIONS, JobStatus, check_transition
 from ._tags import validate_tags
 from ._tasks import FailureReason, ReportScope, TaskRecord, TaskStatus
 from ._validate import (
@@ -102,7 +102,6 @@ _S = JobStatus
 _WAITING_LINE: Final = frozenset({_S.READY, _S.PAUSED})
 _BEFORE_START: Final = frozenset({_S.NEW, _S.PREPARING, _S.SUSPENDED, _S.READY, _S.PAUSED})
 _RUNNING: Final = frozenset({_S.ACTIVE, _S.PAUSING})
-_TASKS_ACCEPTED: Final = frozenset({_S.ACTIVE, _S.PAUSING, _S.PAUSED, _S.CANCELLING, _S.FAILING})
 _DAY: Final = 86_400.0
 # The tag set of every job submitted without tags: one shared dict instead of
 # one per job. Tag sets are only ever replaced, never changed in place.
@@ -1149,7 +1148,7 @@ class Scheduler:
             raise ValidationError(f"ok must be a bool, got {type(ok).__name__}")
         if not isinstance(error_code, str) or not isinstance(message, str):
             raise ValidationError("error_code and message must be str")
-        if rec.status not in _TASKS_ACCEPTED:
+        if rec.status not in TASKS_ACCEPTED:
             raise ConflictError(
                 f"job {rec.id!r} is {rec.status}: task outcomes are accepted only while it runs"
             )

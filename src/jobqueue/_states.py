@@ -16,8 +16,10 @@ from types import MappingProxyType
 from ._errors import InvalidTransition
 
 __all__ = [
+    "TASKS_ACCEPTED",
     "TERMINAL",
     "TRANSITIONS",
+    "WORKING",
     "JobStatus",
     "MediaConvertStatus",
     "TranscribeStatus",
@@ -72,6 +74,11 @@ TRANSITIONS: Mapping[JobStatus, frozenset[JobStatus]] = MappingProxyType(
 
 #: Statuses a job never leaves.
 TERMINAL: frozenset[JobStatus] = frozenset({_S.COMPLETE, _S.CANCELLED, _S.FAILED})
+#: The statuses in which a job's work may be running: under ``acknowledge=True``
+#: the job holds its slot until the work has stopped.
+WORKING: frozenset[JobStatus] = frozenset({_S.ACTIVE, _S.PAUSING, _S.CANCELLING, _S.FAILING})
+#: The statuses in which a task outcome may be recorded.
+TASKS_ACCEPTED: frozenset[JobStatus] = WORKING | {_S.PAUSED}
 
 
 def check_transition(job_id: str, current: JobStatus, target: JobStatus) -> None:

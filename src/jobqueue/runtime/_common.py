@@ -12,12 +12,11 @@ from .._access import Principal
 from .._errors import ConflictError, JobQueueError, ValidationError
 from .._model import Acceleration, BillingTagsSource, HopRule
 from .._scheduler import Scheduler, TaskSource
-from .._states import JobStatus
+from .._states import WORKING, JobStatus
 from .._tasks import ReportScope
 from .._validate import check_int
 
 __all__ = [
-    "HOLDING",
     "Handler",
     "RuntimeStateError",
     "SubmitOptions",
@@ -28,8 +27,6 @@ __all__ = [
     "release",
 ]
 
-#: The statuses in which a job holds a slot under a runtime (``acknowledge=True``).
-HOLDING = frozenset({JobStatus.ACTIVE, JobStatus.PAUSING, JobStatus.CANCELLING, JobStatus.FAILING})
 # Schedulers driven by a live runtime: two runtimes acting on one scheduler's
 # events would both start the same work.
 _adopted: weakref.WeakSet[Scheduler] = weakref.WeakSet()
@@ -78,7 +75,7 @@ def adopt(scheduler: Scheduler | None, *, taking_over: bool = False) -> Schedule
     elif scheduler in _adopted:
         raise ConflictError("the scheduler is already driven by a runtime")
     else:
-        busy = () if taking_over else scheduler.list_jobs(statuses=HOLDING, limit=1).jobs
+        busy = () if taking_over else scheduler.list_jobs(statuses=WORKING, limit=1).jobs
         if busy:
             raise ConflictError(
                 f"job {busy[0].id!r} is {busy[0].status}: a runtime must wrap the "

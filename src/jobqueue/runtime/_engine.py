@@ -42,9 +42,9 @@ import attrs
 from .._events import Event, JobSubmitted, JobTransitioned, TaskRecorded
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
-from .._states import TERMINAL, JobStatus
+from .._states import TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
 from .._tasks import FailureReason
-from ._common import HOLDING, Manifest, SubmitOptions, job_ids
+from ._common import Manifest, SubmitOptions, job_ids
 from ._progress import Progress
 
 __all__ = ["Backend", "ContextBase", "Engine", "Lane", "Mode", "StopWork", "Work", "describe"]
@@ -53,7 +53,6 @@ log = logging.getLogger("jobqueue.runtime")
 
 _S = JobStatus
 _RUNNING = frozenset({_S.ACTIVE, _S.PAUSING})
-_TASKS_ACCEPTED = frozenset({_S.ACTIVE, _S.PAUSING, _S.PAUSED, _S.CANCELLING, _S.FAILING})
 _NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
 
 
@@ -341,7 +340,7 @@ class Engine:
         for job_id, status, work in works:
             if work is not None:
                 self._bind(work, job_id, status)
-            elif status in HOLDING:
+            elif status in WORKING:
                 self._orphans.append(job_id)
 
     def cancel_all(self) -> None:
@@ -528,7 +527,7 @@ class Engine:
                 work.on_result(key, value)
             except Exception as error:
                 exc = error
-        if work.status in _TASKS_ACCEPTED:
+        if work.status in TASKS_ACCEPTED:
             if exc is None:
                 self.scheduler.record_task(work.job_id, key, ok=True)
             else:

@@ -79,7 +79,7 @@ from .._model import (
 from .._record import JobRecord, QueueRecord, deferred_limit
 from .._reports import CompletionReport
 from .._scheduler import Scheduler, _add_reason, _make_policy
-from .._states import TERMINAL, JobStatus
+from .._states import TERMINAL, WORKING, JobStatus
 from .._tasks import FailureReason, ReportScope, TaskRecord, TaskStatus
 from ..policies import FifoPolicy, Policy, PriorityPolicy
 from ._base import Store, StoredJournal
@@ -121,8 +121,8 @@ class Encoder:
 
     Pickle writes a float as its 8 bytes where JSON spells out its digits, and
     a job's row is mostly timestamps: encoding an entry costs a fifth or less
-    of what JSON took. The pickler is built once and reused, so an encoder serves one
-    journal (one scheduler, one thread at a time).
+    of what JSON took. The pickler is built once and reused, so an encoder
+    serves one journal (one scheduler, one thread at a time).
     """
 
     def __init__(self) -> None:
@@ -182,7 +182,6 @@ _PLAIN: Final[dict[Any, str]] = {
     for m in kind
 }
 _PLAIN_GET: Final = _PLAIN.get  # history: statuses to values, times to themselves
-_INTERRUPTED: Final = frozenset({_S.ACTIVE, _S.PAUSING, _S.CANCELLING, _S.FAILING})
 _CHUNK: Final = 1000  # jobs per snapshot part
 _FEW_KEYS: Final = 64  # billing totals compared whole rather than by touched job
 
@@ -263,6 +262,11 @@ def job_row(rec: JobRecord, timer: int | None, finish: int | None, config: bool)
         finish,
         _config(rec) if config else None,  # 29
     ]
+
+
+def task_op(job_id: str, r: TaskRecord) -> list[Any]:
+    """One recorded task outcome as a ``"t"`` op."""
+    return ["t", job_id, r.key, _PLAIN[r.status], r.error_code, r.message]
 
 
 def _config(rec: JobRecord) -> list[Any]:
@@ -402,8 +406,7 @@ def encode_batch(
             job_id = event[2]
             if job_id not in touched:
                 touched[job_id] = [None, None, False]
-            r = event[3]
-            task_ops.append(["t", job_id, r.key, _PLAIN[r.status], r.error_code, r.message])
+            task_ops.append(task_op(job_id, event[3]))
         elif kind is JobPurged:
             purge_ops.append(["p", event[2]])
         elif kind is QueueEvent:  # (time, queue, change)
@@ -504,10 +507,7 @@ def dump_snapshot(sched: Scheduler, time: float, encode: Encoder) -> list[bytes]
     for rec in sched._jobs.values():
         chunk.append(job_row(rec, timer_rank.get(rec.id), finish_rank.get(rec.id), True))
         if rec.outcomes:
-            chunk.extend(
-                ["t", rec.id, r.key, _PLAIN[r.status], r.error_code, r.message]
-                for r in rec.outcomes.values()
-            )
+            chunk.extend(task_op(rec.id, r) for r in rec.outcomes.values())
         if rec.report is not None:
             chunk.append(["r", rec.id, rec.report.to_json()])
         count += 1
@@ -563,9 +563,9 @@ class _Loader:
                 for part in stored.snapshot[1:]:
                     self._apply(_decode(part), stored.upto)
             self.last_number = stored.upto
-            for number, text in stored.entries:
+            for number, entry in stored.entries:
                 where = f"journal entry {number}"
-                data = _decode(text)
+                data = _decode(entry)
                 self._time(data[0])
                 self._apply(data[1:], number)
                 self.last_number = number
@@ -758,7 +758,7 @@ def recover_interrupted(sched: Scheduler, mode: str, billed_until: float) -> Non
     now = sched.clock.now()
     for rec in list(sched._jobs.values()):
         status = rec.status
-        if status not in _INTERRUPTED:
+        if status not in WORKING:
             continue
         q = sched._queues[rec.queue]
         if status is _S.ACTIVE:

@@ -42,7 +42,7 @@ from .._errors import (
 )
 from .._model import BillingTagsSource, QueueInfo
 from .._scheduler import Scheduler
-from .._states import TERMINAL, TRANSITIONS, JobStatus
+from .._states import TASKS_ACCEPTED, TERMINAL, TRANSITIONS, JobStatus
 from ..policies import Policy
 from ..policies._base import declared_order
 from ._history import HistoryChecker, PropertyFailed
@@ -52,7 +52,6 @@ from ._values import ManifestReader, Submission
 __all__ = ["PolicyStateMachine", "check_policy"]
 
 _S = JobStatus
-_TASKS_ACCEPTED = frozenset({_S.ACTIVE, _S.PAUSING, _S.PAUSED, _S.CANCELLING, _S.FAILING})
 _UNFINISHED = tuple(s for s in _S if s not in TERMINAL)
 _CANCELLABLE = tuple(s for s in _S if _S.CANCELLING in TRANSITIONS[s])
 _FAILABLE = (_S.FAILING, *(s for s in _S if _S.FAILING in TRANSITIONS[s]))
@@ -289,7 +288,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
         return st.sampled_from(relevant) | every if relevant else every
 
     def _task_target(self) -> st.SearchStrategy[tuple[str, str]]:
-        return self._job_choice(tuple(_TASKS_ACCEPTED)).flatmap(self._task_of)
+        return self._job_choice(tuple(TASKS_ACCEPTED)).flatmap(self._task_of)
 
     def _task_of(self, job_id: str) -> st.SearchStrategy[tuple[str, str]]:
         manifest = self._keys.get(job_id) or ()
@@ -445,14 +444,14 @@ class PolicyStateMachine(RuleBasedStateMachine):
             expected,
         )
 
-    @precondition(lambda self: self._any_in(*_TASKS_ACCEPTED))
+    @precondition(lambda self: self._any_in(*TASKS_ACCEPTED))
     @rule(task=_from_machine("_task_target", per_state=True), ok=st.booleans())
     def record_task(self, task: tuple[str, str], ok: bool) -> None:
         """Record a task outcome (enough failures fail the job: the threshold is 2 tasks)."""
         job, key = task
         model = self.checker.jobs[job]
         expected: type[Exception] | None = None
-        if model.status not in _TASKS_ACCEPTED:
+        if model.status not in TASKS_ACCEPTED:
             expected = ConflictError
         elif key == _MISSING_TASK or key not in (self._keys.get(job) or ()):
             expected = ValidationError
