@@ -53,7 +53,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _baselines import Variant, exact_gaps, heapq_run, simpy_run
 
 from jobqueue import Acceleration, BillingTagsSource, ManualClock, Scheduler
-from jobqueue._record import JobRecord
+from jobqueue._core import core_of
+from jobqueue._core.records import JobRecord
 from jobqueue.sim import QueueSpec, Workload, poisson_workload, simulate
 
 VARIANTS: tuple[Variant, ...] = ("fifo", "priority", "preemptive")
@@ -210,7 +211,8 @@ def core_per_job(n: int) -> float:
     clock = ManualClock()
     sched = Scheduler(clock)
     sched.update_queue("default", slots=SLOTS, max_waiting=n + 1, deferred_share=1.0)
-    submit, complete = sched._submit, sched._complete
+    core = core_of(sched)
+    submit, complete = core.submit, core.complete
     running: deque[JobRecord] = deque()
     disabled, queue = Acceleration.DISABLED, BillingTagsSource.QUEUE
     gc.collect()

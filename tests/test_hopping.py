@@ -31,6 +31,7 @@ from jobqueue import (
     Scheduler,
     ValidationError,
 )
+from jobqueue._core import core_of
 
 S = JobStatus
 MIN = 60.0
@@ -641,9 +642,9 @@ def test_a_hop_out_of_a_queue_over_its_lowered_cap_counts_against_the_excess() -
     sched.submit(queue="src")  # holds the only slot
     waiting = [sched.submit(queue="src", hops=[HopRule("dst", wait=10.0)]) for _ in range(3)]
     sched.update_queue("src", max_waiting=1)  # 3 wait, 2 above the new cap
-    assert sched._queues["src"].over_waiting == 2
+    assert core_of(sched).queues["src"].over_waiting == 2
     clock.set(10.0)
     sched.poll()  # all three hop out
     assert [sched.get(j.id).queue for j in waiting] == ["dst", "dst", "dst"]
-    assert sched._queues["src"].over_waiting == 0
+    assert core_of(sched).queues["src"].over_waiting == 0
     sched.check_invariants()

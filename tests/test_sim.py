@@ -20,6 +20,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from jobqueue import ConflictError, Event, HopRule, TaskRecorded, ValidationError
+from jobqueue._core import core_of
 from jobqueue.sim import (
     HopRoute,
     JobSpec,
@@ -702,7 +703,8 @@ def test_a_run_leaves_the_jobs_it_keeps_in_the_oldest_collector_generation() -> 
     assert gc.get_freeze_count() == 0
     assert gc.get_count()[0] < gc.get_threshold()[0]
     oldest = {id(obj) for obj in gc.get_objects(generation=2)}
-    kept = [sim.scheduler._jobs[job_id] for job_id in list(sim.scheduler._jobs)[:50]]
+    jobs = core_of(sim.scheduler).jobs
+    kept = [jobs[job_id] for job_id in list(jobs)[:50]]
     assert all(id(rec) in oldest for rec in kept)
 
 

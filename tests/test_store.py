@@ -42,7 +42,7 @@ from jobqueue.store import (
     StoredJournal,
     StoreError,
 )
-from jobqueue.store._restore import recover_interrupted
+from jobqueue.store._recovery import recover_interrupted
 
 S = JobStatus
 

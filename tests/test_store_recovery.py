@@ -29,7 +29,7 @@ from jobqueue import (
     Scheduler,
 )
 from jobqueue.store import MemoryStore, StoreError
-from jobqueue.store._restore import recover_interrupted
+from jobqueue.store._recovery import recover_interrupted
 
 QUEUES = ["default", "q1", "q2", "q3"]
 KEYS = ["a", "b", "c", "d"]

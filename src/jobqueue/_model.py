@@ -2,7 +2,7 @@
 
 Everything here is frozen: a snapshot cannot be used to change a job behind the
 state machine's back. The scheduler's own mutable job record lives in
-``_record.py`` and never leaves the package except through the read-only
+``_core/records.py`` and never leaves the package except through the read-only
 ``PolicyJob`` view that policies see.
 """
 
@@ -29,7 +29,9 @@ __all__ = [
     "JobSummary",
     "Pricing",
     "QueueInfo",
+    "QueuePosition",
     "StatusChange",
+    "UsageRow",
 ]
 
 
@@ -245,3 +247,26 @@ class QueueInfo:
     waiting: int
     paused_jobs: int
     running: int
+
+
+@attrs.frozen
+class QueuePosition:
+    """Where a waiting job stands: ``ahead`` jobs start before it in ``queue``.
+
+    Attributes:
+        queue: the queue it waits in.
+        position: 1-based place in the line (``ahead + 1``).
+        ahead: how many waiting jobs would start before it.
+    """
+
+    queue: str
+    position: int
+    ahead: int
+
+
+@attrs.frozen
+class UsageRow:
+    """Billed on-demand run time for one set of billing tags."""
+
+    tags: Mapping[str, str]
+    seconds: float

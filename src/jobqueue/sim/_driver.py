@@ -36,9 +36,10 @@ from array import array
 from typing import Final, Protocol
 
 from .._clock import ManualClock
+from .._core import core_of
+from .._core.records import JobRecord
 from .._errors import ConflictError, LimitExceededError
 from .._model import Acceleration
-from .._record import JobRecord
 from .._scheduler import Scheduler
 from .._states import JobStatus
 from ._result import (
@@ -88,7 +89,7 @@ class _SchedulerPort:
     same validation and state machine run as for every other caller.
     """
 
-    __slots__ = ("_index", "_recs", "_sink", "_submitting", "clock", "ids", "scheduler")
+    __slots__ = ("_core", "_index", "_recs", "_sink", "_submitting", "clock", "ids", "scheduler")
 
     def __init__(self, workload: Workload, sink: _Sink) -> None:
         self.clock = ManualClock()
@@ -113,7 +114,8 @@ class _SchedulerPort:
                 pricing=q.pricing,
                 tags=q.tags,
             )
-        self.scheduler._watch.update(
+        self._core = core = core_of(self.scheduler)
+        core.outbox.watch.update(
             {
                 _PREPARING: self._on_submitted,
                 _ACTIVE: self._on_started,
@@ -122,7 +124,7 @@ class _SchedulerPort:
                 _FAILED: self._on_failed,
             }
         )
-        self.scheduler._hop_watch = self._on_hop
+        core.outbox.hop_watch = self._on_hop
 
     def set_time(self, t: float) -> None:
         self.clock.set(t)
@@ -131,7 +133,7 @@ class _SchedulerPort:
         """Submit job ``i``; False if the scheduler refused it with a limit error."""
         self._submitting = i
         try:
-            rec = self.scheduler._submit(
+            rec = self._core.submit(
                 spec.queue,
                 spec.priority,
                 spec.deferred,
@@ -156,7 +158,7 @@ class _SchedulerPort:
     def complete(self, i: int) -> None:
         rec = self._recs[i]
         assert rec is not None
-        self.scheduler._complete(rec)
+        self._core.complete(rec)
 
     def record_task(self, i: int, key: str, ok: bool) -> None:
         job_id = self.ids[i]

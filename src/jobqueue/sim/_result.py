@@ -15,8 +15,7 @@ from typing import Any, final, overload
 
 import attrs
 
-from .._model import Pricing
-from .._scheduler import UsageRow
+from .._model import Pricing, UsageRow
 from ._workload import QueueActionKind, Workload
 
 __all__ = [

@@ -6,9 +6,12 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from .._core import core_of
 from .._events import RawEvent
+from ._batches import attach_hook, encode_batch
+from ._codec import Encoder
 from ._errors import StoreError
-from ._restore import Encoder, attach_hook, dump_snapshot, encode_batch, usage_of
+from ._snapshot import dump_snapshot
 
 if TYPE_CHECKING:
     from .._scheduler import Scheduler
@@ -37,10 +40,11 @@ class Journal:
     ) -> None:
         self.store = store
         self.scheduler = scheduler
+        self._core = core_of(scheduler)
         self.last_time = last_time  # time of the last journaled change (or snapshot)
         self._last_number = last_number
         self._since_snapshot = since_snapshot
-        self._usage: dict[Any, float] = usage_of(scheduler)
+        self._usage: dict[Any, float] = dict(self._core.ledger.usage)
         self._broken: BaseException | None = None
         self._encode = Encoder()
         every = store.compact_every
@@ -48,7 +52,7 @@ class Journal:
 
     def start(self) -> None:
         """Hook the end of each batch of the scheduler's events."""
-        attach_hook(self.scheduler, self.end_batch)
+        attach_hook(self._core, self.end_batch)
 
     def end_batch(self, events: Sequence[RawEvent]) -> None:
         """Append the batch's changes as one entry."""
@@ -56,7 +60,7 @@ class Journal:
             raise self._refusal()
         try:
             self._last_number = self.store.append(
-                encode_batch(self.scheduler, events, self._usage, self._encode)
+                encode_batch(self._core, events, self._usage, self._encode)
             )
         except BaseException as exc:
             self._broken = exc
@@ -80,7 +84,7 @@ class Journal:
         if self._broken is not None:
             raise self._refusal()
         time = max(self.last_time, self.scheduler.clock.now())
-        parts = dump_snapshot(self.scheduler, time, self._encode)
+        parts = dump_snapshot(self._core, time, self._encode)
         self.store.replace(parts, self._last_number)
         self.last_time = time
         self._since_snapshot = 0

@@ -1,0 +1,168 @@
+"""Job control (S3 Batch Operations): confirm, cancel, fail, priority, tags, progress.
+
+These are the calls that move one job on a caller's word, and the runtime's
+acknowledgements (``cancelled``, ``paused``, ``fail`` of a Failing job) that
+end a transitional status. Each checks its arguments, the access policy and
+the transition table before it changes anything; the moves themselves are the
+core's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from .._access import Action, Principal
+from .._errors import ConflictError, InvalidTransition, InvariantViolation, ValidationError
+from .._events import PriorityChanged, TagsChanged
+from .._model import QueuePosition
+from .._states import TERMINAL, JobStatus, check_transition
+from .._tags import validate_tags
+from .._tasks import FailureReason
+from .._validate import check_priority
+from .admission import check_room, check_slot_now
+from .core import WAITING_LINE, add_reason
+from .records import JobRecord
+
+if TYPE_CHECKING:
+    from .core import Core
+
+__all__ = [
+    "cancel",
+    "cancelled",
+    "confirm",
+    "fail",
+    "paused",
+    "position",
+    "replace_tags",
+    "set_progress",
+    "update_priority",
+]
+
+_S = JobStatus
+
+
+def confirm(core: Core, rec: JobRecord, principal: Principal | None) -> None:
+    """Suspended -> Ready: the job joins its line as a submitted one would."""
+    core.authorize(Action.CONFIRM, rec, principal)
+    check_transition(rec.id, rec.status, _S.READY)
+    if rec.status is not _S.SUSPENDED:
+        raise InvalidTransition(rec.id, rec.status, _S.READY)
+    q = core.queues[rec.queue]
+    if rec.deferred:
+        check_room(q)
+    else:
+        check_slot_now(q)
+    rec.suspended_at = None
+    core.enter(rec, q, core.clock.now(), "confirmed")
+    core.outbox.flush()
+
+
+def cancel(core: Core, rec: JobRecord, principal: Principal | None) -> None:
+    """Cancelling, and Cancelled at once unless running work must acknowledge."""
+    core.authorize(Action.CANCEL, rec, principal)
+    check_transition(rec.id, rec.status, _S.CANCELLING)
+    now = core.clock.now()
+    core.stop(rec, _S.CANCELLING, now, "cancel requested")
+    if not (rec.holds_slot and core.acknowledge):
+        core.transition(rec, _S.CANCELLED, now)
+        core.release_and_finish(rec, now)
+    core.outbox.flush()
+
+
+def cancelled(core: Core, rec: JobRecord) -> None:
+    """The runtime's word that a Cancelling job's work stopped."""
+    check_transition(rec.id, rec.status, _S.CANCELLED)
+    now = core.clock.now()
+    core.transition(rec, _S.CANCELLED, now)
+    core.release_and_finish(rec, now)
+    core.outbox.flush()
+
+
+def fail(core: Core, rec: JobRecord, reason: object, code: object) -> None:
+    """Fail a job, or acknowledge a Failing one, keeping the reason."""
+    if not isinstance(reason, str) or not isinstance(code, str):
+        raise ValidationError("reason and code must be str")
+    now = core.clock.now()
+    if rec.status is _S.FAILING:
+        if reason:
+            add_reason(rec, FailureReason(code, reason))
+        core.transition(rec, _S.FAILED, now)
+        core.release_and_finish(rec, now)
+    else:
+        check_transition(rec.id, rec.status, _S.FAILING)
+        core.fail_now(rec, FailureReason(code, reason or "failed"), now, work_stopped=True)
+    core.outbox.flush()
+
+
+def paused(core: Core, rec: JobRecord) -> None:
+    """The runtime's word that a Pausing job's work reached a checkpoint."""
+    check_transition(rec.id, rec.status, _S.PAUSED)
+    now = core.clock.now()
+    q = core.queues[rec.queue]
+    core.complete_pause(rec, q, now)
+    core.dispatch(q, now)
+    core.outbox.flush()
+
+
+def update_priority(
+    core: Core, rec: JobRecord, priority: object, principal: Principal | None
+) -> None:
+    """Change an unfinished job's priority; its line reorders and preemption re-runs."""
+    new = check_priority(priority)
+    core.authorize(Action.UPDATE_PRIORITY, rec, principal)
+    if rec.status in TERMINAL:
+        raise ConflictError(f"job {rec.id!r} is {rec.status}: its priority cannot change")
+    old = rec.priority
+    if new == old:
+        return
+    now = core.clock.now()
+    rec.priority = new
+    q = core.queues[rec.queue]
+    if rec.status in WAITING_LINE or rec.status is _S.ACTIVE:
+        q.policy.reprioritize(rec, old)
+    if core.outbox.listening:
+        core.outbox.emit(PriorityChanged, now, rec.id, old, new)
+    core.dispatch(q, now)
+    core.outbox.flush()
+
+
+def replace_tags(
+    core: Core, rec: JobRecord, tags: Mapping[str, str] | None, principal: Principal | None
+) -> None:
+    """Replace the job's whole tag set (``None``: delete it)."""
+    if tags is None:
+        core.authorize(Action.DELETE_TAGS, rec, principal)
+        new: dict[str, str] = {}
+    else:
+        new = validate_tags(tags)
+        if core.access_policy is not None:
+            core.access_policy.check(Action.PUT_TAGS, principal, rec.tags, new, target=rec.id)
+    old = rec.tags
+    if old == new:
+        return
+    rec.tags = new
+    if core.outbox.listening:
+        old_view, new_view = MappingProxyType(old), MappingProxyType(dict(new))
+        core.outbox.emit(TagsChanged, core.clock.now(), rec.id, old_view, new_view)
+    core.outbox.flush()
+
+
+def set_progress(rec: JobRecord, fraction: object) -> None:
+    """Record a job function's own progress, a fraction in [0, 1]."""
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
+        raise ValidationError(f"fraction must be a number, got {type(fraction).__name__}")
+    if not 0.0 <= fraction <= 1.0:
+        raise ValidationError(f"fraction must be in [0, 1], got {fraction!r}")
+    rec.progress = float(fraction)
+
+
+def position(core: Core, rec: JobRecord) -> QueuePosition | None:
+    """Where a waiting job stands in its line. O(n) in the line's length."""
+    if rec.status not in WAITING_LINE:
+        return None
+    for ahead, job in enumerate(core.queues[rec.queue].policy.waiting()):
+        if job is rec:
+            return QueuePosition(rec.queue, ahead + 1, ahead)
+    raise InvariantViolation(f"job {rec.id!r} is {rec.status} but not in its queue's line")

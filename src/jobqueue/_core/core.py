@@ -1,0 +1,491 @@
+"""The core's state and its moves: the one object that owns every part.
+
+Theory of operation
+-------------------
+``Core`` is what ``Scheduler`` (the public façade), the store and the
+simulation driver share: the job table, the queues, the settings, and one
+instance of each part -- the timers (``deadlines``), the billing ledger
+(``ledger``), the event outbox (``outbox``) and the listing with its
+retention (``listing``). Nothing outside this package reaches further in than
+this object.
+
+The moves here are the state machine's: every status change goes through
+``transition``, which checks the table in ``_states`` and records a
+``JobTransitioned`` event in the outbox. ``enter`` puts a Ready job in its
+queue, ``dispatch`` starts the head of a line while ``admission`` allows and
+otherwise asks ``preemption`` for a victim; ``stop``, ``fail_now`` and
+``finish`` end a job. A job holds a slot while Active or Pausing and, when
+work is acknowledged (``acknowledge``), while Cancelling or Failing until its
+runtime confirms that the work stopped.
+
+Every caller validates all of its input before it calls a move, so an error
+leaves the core exactly as it was.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from fractions import Fraction
+from typing import Final
+
+from .._access import AccessPolicy, Action, Principal
+from .._clock import Clock
+from .._errors import (
+    ConflictError,
+    InvalidTransition,
+    InvariantViolation,
+    NotFound,
+    ValidationError,
+)
+from .._events import JobSubmitted, JobTransitioned, QueueEvent
+from .._model import Acceleration, BillingTagsSource, HopRule, Pricing
+from .._states import TERMINAL, TRANSITIONS, JobStatus
+from .._tags import validate_tags
+from .._tasks import FailureReason, ReportScope
+from .._validate import check_choice, check_description, check_name, check_priority
+from ..policies import FifoPolicy, PriorityPolicy
+from . import hops, listing, queues, tasks
+from .admission import (
+    check_room,
+    check_slot_now,
+    give_back_slot,
+    join_line,
+    leave_line,
+    mark_leaving,
+    may_start,
+    take_slot,
+)
+from .deadlines import Deadlines, Timer
+from .ledger import Ledger
+from .outbox import Outbox
+from .preemption import choose_victim
+from .records import NO_TAGS, JobRecord, QueueRecord
+
+__all__ = ["Core", "Settings"]
+
+_S = JobStatus
+_ACTIVE: Final = _S.ACTIVE
+_READY: Final = _S.READY
+WAITING_LINE: Final = frozenset({_S.READY, _S.PAUSED})
+_BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy})
+# The transition table as a plain dict: the hot path skips the read-only proxy.
+_LEGAL: Final = dict(TRANSITIONS)
+
+
+class Settings:
+    """The core's settings, checked by the façade's constructor."""
+
+    __slots__ = (
+        "confirmation_timeout",
+        "id_prefix",
+        "retention",
+        "threshold_den",
+        "threshold_num",
+        "threshold_ratio",
+        "threshold_tasks",
+    )
+
+    def __init__(
+        self,
+        *,
+        retention: float,
+        confirmation_timeout: float,
+        threshold_tasks: int,
+        threshold_ratio: float,
+        id_prefix: str,
+    ) -> None:
+        self.retention = retention
+        self.confirmation_timeout = confirmation_timeout
+        self.threshold_tasks = threshold_tasks
+        self.threshold_ratio = threshold_ratio
+        # Compared exactly, as the decimal written: in floats 0.29 * 100 is
+        # 28.999999999999996, which would fail a job at exactly 29 %.
+        self.threshold_num, self.threshold_den = Fraction(repr(threshold_ratio)).as_integer_ratio()
+        self.id_prefix = id_prefix
+
+
+class Core:
+    """The scheduler's state: jobs, queues, settings, and the parts that own the rest."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        settings: Settings,
+        *,
+        acknowledge: bool,
+        access_policy: AccessPolicy | None,
+    ) -> None:
+        self.clock = clock
+        self.settings = settings
+        self.acknowledge = acknowledge
+        self.access_policy = access_policy
+        self.jobs: dict[str, JobRecord] = {}
+        self.names: dict[str, JobRecord] = {}  # live (unfinished) jobs by name
+        self.queues: dict[str, QueueRecord] = {}
+        self.counter = itertools.count(1)  # job numbers
+        # Entry order into a line, start order and timer order: one sequence,
+        # so that a restored core can continue all three from one number.
+        self.seq = itertools.count()
+        self.deadlines = Deadlines(
+            self.seq,
+            {
+                Timer.HOP: hops.timer_valid,
+                Timer.CONFIRMATION: _suspension_valid,
+                Timer.PURGE: self._purge_valid,
+            },
+        )
+        self.ledger = Ledger()
+        self.outbox = Outbox()
+        self.listing = listing.Listing()
+        queues.add(self, "default", 100, FifoPolicy(), 0.9, 10_000, Pricing.ON_DEMAND, {})
+
+    # ------------------------------------------------------------------ lookups
+
+    def job(self, job_id: str) -> JobRecord:
+        """Raises: NotFound: no such job (or it was purged)."""
+        try:
+            return self.jobs[job_id]
+        except (KeyError, TypeError):
+            raise NotFound(f"unknown job {job_id!r}") from None
+
+    def queue(self, name: str) -> QueueRecord:
+        """Raises: NotFound: no such queue."""
+        try:
+            return self.queues[name]
+        except (KeyError, TypeError):
+            raise NotFound(f"unknown queue {name!r}") from None
+
+    def live(self) -> Iterable[JobRecord]:
+        """The unfinished jobs."""
+        return (r for r in self.jobs.values() if r.status not in TERMINAL)
+
+    def authorize(self, action: Action, rec: JobRecord, principal: Principal | None) -> None:
+        """Raises: AccessDenied: the access policy refuses ``action`` on ``rec``."""
+        if self.access_policy is not None:
+            self.access_policy.check(action, principal, rec.tags, None, target=rec.id)
+
+    def emit_queue(self, name: str, change: str) -> None:
+        if self.outbox.listening:
+            self.outbox.emit(QueueEvent, self.clock.now(), name, change)
+
+    # ------------------------------------------------------------------ submission
+
+    def submit(
+        self,
+        queue: str,
+        priority: int,
+        deferred: bool,
+        name: str | None,
+        description: str,
+        tags: Mapping[str, str] | None,
+        hop_rules: Sequence[HopRule],
+        task_source: tasks.TaskSource,
+        confirmation_required: bool,
+        report: ReportScope | str | None,
+        preemptible: bool,
+        acceleration: Acceleration | str,
+        billing_tags_source: BillingTagsSource | str,
+        principal: Principal | None,
+    ) -> JobRecord:
+        """The one submission path: ``Scheduler.submit`` and the simulation driver use it.
+
+        Positional, like the record below: it is the simulation's per-job path
+        (``benchmarks/bench_sim.py``).
+        """
+        q = self.queue(queue)
+        priority = check_priority(priority)
+        name = None if name is None else check_name(name)
+        description = check_description(description)
+        job_tags = NO_TAGS if tags is None else validate_tags(tags)
+        accel = check_choice("acceleration", acceleration, Acceleration)
+        source = check_choice("billing_tags_source", billing_tags_source, BillingTagsSource)
+        scope = None if report is None else check_choice("report", report, ReportScope)
+        # Only the default skips the checks: a falsy bad value ('', 0, None) must not.
+        rules = () if hop_rules == () else hops.check_rules(self.queues, q.name, hop_rules, accel)
+        keys, total, reader = (
+            (None, 0, None) if task_source is None else tasks.check_source(task_source)
+        )
+        if accel is Acceleration.ENABLED and q.pricing is Pricing.RESERVED:
+            raise ValidationError(f"acceleration 'enabled' cannot run in reserved queue {q.name!r}")
+        if name is not None and name in self.names:
+            raise ConflictError(f"job name {name!r} is already used by an unfinished job")
+        if self.access_policy is not None:
+            self.access_policy.check(Action.CREATE, principal, job_tags, job_tags)
+        if not confirmation_required:
+            if deferred:
+                check_room(q)
+            else:
+                check_slot_now(q)
+
+        now = self.clock.now()
+        index = next(self.counter)
+        rec = JobRecord(
+            f"{self.settings.id_prefix}{index}",
+            index,
+            name,
+            description,
+            _S.NEW,
+            priority,
+            next(self.seq),
+            q.name,
+            q.name,
+            bool(deferred),
+            bool(preemptible),
+            bool(confirmation_required),
+            now,
+            job_tags,
+            rules,
+            accel,
+            source,
+            scope,
+            total,
+            keys,
+            [now, _S.NEW],
+        )
+        self.jobs[rec.id] = rec
+        self.listing.created.append(rec)
+        if name is not None:
+            self.names[name] = rec
+        outbox = self.outbox
+        if outbox.listening:  # inline, as in transition: one per submission
+            outbox.pending.append((JobSubmitted, now, rec.id, q.name, priority, rec.deferred, name))
+        self.transition(rec, _S.PREPARING, now)
+        if reader is not None:
+            try:
+                keys, total = tasks.read_manifest(reader)
+            except Exception as exc:
+                reason = FailureReason("ManifestReadError", f"{type(exc).__name__}: {exc}")
+                self.fail_now(rec, reason, now)
+                outbox.flush()
+                return rec
+            if rec.status is not _S.PREPARING:
+                # The reader called back into the scheduler (and cancelled the job, say).
+                outbox.flush()
+                return rec
+            rec.task_keys, rec.tasks_total = keys, total
+        if confirmation_required:
+            self.transition(rec, _S.SUSPENDED, now)
+            rec.suspended_at = now
+            self.deadlines.add(
+                now + self.settings.confirmation_timeout, Timer.CONFIRMATION, rec, now
+            )
+        else:
+            self.enter(rec, q, now)
+        outbox.flush()
+        return rec
+
+    # ------------------------------------------------------------------ moves
+
+    def transition(self, rec: JobRecord, target: JobStatus, now: float, reason: str = "") -> None:
+        """The one path every status change takes.
+
+        Raises:
+            InvalidTransition: the table has no such move; nothing changed.
+        """
+        old = rec.status
+        if target not in _LEGAL[old]:
+            raise InvalidTransition(rec.id, old, target)
+        rec.status = target
+        rec.history += (now, target)
+        outbox = self.outbox
+        if outbox.listening:
+            # Inline: the hottest event, three per submission.
+            outbox.pending.append((JobTransitioned, now, rec.id, old, target, reason))
+        if outbox.watch:
+            hook = outbox.watch.get(target)
+            if hook is not None:
+                hook(rec, now)
+
+    def enter(self, rec: JobRecord, q: QueueRecord, now: float, reason: str = "") -> None:
+        """Preparing/Suspended -> Ready; start at once or join the line."""
+        self.transition(rec, _READY, now, reason)
+        rec.ready_at = now
+        if not rec.deferred or (
+            # Nobody waits and the job may start: joining the line and
+            # dispatching would start it at once, at four policy calls more.
+            # (A custom policy sees every add and discard.)
+            not q.ready
+            and not q.paused_jobs
+            and may_start(q, rec)
+            and type(q.policy) in _BUILTIN_POLICIES
+        ):
+            self.start(rec, q, now)
+            return
+        join_line(rec, q)
+        self.dispatch(q, now)
+        if rec.hops and rec.status is _READY:
+            hops.arm(self, rec, now)
+
+    def dispatch(self, q: QueueRecord, now: float) -> None:
+        """Start jobs from the head of ``q``'s line while they may start; preempt if needed."""
+        if q.paused:
+            return
+        policy = q.policy
+        while True:
+            rec = policy.peek()
+            if rec is None:
+                return
+            assert isinstance(rec, JobRecord)  # policies hand back the records they got
+            if rec.status not in WAITING_LINE or rec.queue != q.name:
+                # A policy bug; refuse before any counter changes.
+                raise InvariantViolation(
+                    f"policy of queue {q.name!r}: peek() returned job {rec.id!r}, "
+                    f"which is {rec.status} in queue {rec.queue!r}, not waiting here"
+                )
+            if may_start(q, rec):
+                leave_line(rec, q)
+                self.start(rec, q, now)
+            elif not self.preempt(q, now):
+                return
+
+    def start(self, rec: JobRecord, q: QueueRecord, now: float) -> None:
+        self.transition(rec, _ACTIVE, now)
+        rec.start_seq = next(self.seq)
+        take_slot(rec, q)
+        rec.run_started_at = now
+        if rec.started_at is None:
+            rec.started_at = now
+        accel = rec.acceleration
+        rec.accelerated = accel is Acceleration.ENABLED or (
+            accel is Acceleration.PREFERRED and q.pricing is Pricing.ON_DEMAND
+        )
+        q.policy.started(rec)
+
+    def preempt(self, q: QueueRecord, now: float) -> bool:
+        """Ask one Active job to pause for a waiting one; whether a pause was requested."""
+        chosen = choose_victim(q)
+        if chosen is None:
+            return False
+        victim, waiting = chosen
+        q.policy.stopped(victim)
+        self.transition(victim, _S.PAUSING, now, f"preempted by {waiting.id}")
+        mark_leaving(victim, q)
+        if not self.acknowledge:
+            self.complete_pause(victim, q, now)
+        return True
+
+    def complete_pause(self, rec: JobRecord, q: QueueRecord, now: float) -> None:
+        self.transition(rec, _S.PAUSED, now)
+        self.release(rec, q, now)
+        join_line(rec, q)
+
+    def release(self, rec: JobRecord, q: QueueRecord, now: float) -> None:
+        """Give back the slot ``rec`` holds, settling the time it held it."""
+        if give_back_slot(rec, q):
+            self.ledger.settle(rec, q, now, self.queues)
+
+    def complete(self, rec: JobRecord) -> None:
+        """An Active or Pausing job's work finished."""
+        # Only an Active job has a policy entry to drop first; any status
+        # that cannot complete is refused by transition before anything changes.
+        now = self.clock.now()
+        if rec.status is _ACTIVE:
+            self.queues[rec.queue].policy.stopped(rec)
+        self.transition(rec, _S.COMPLETE, now)
+        self.release_and_finish(rec, now)
+        self.outbox.flush()
+
+    def stop(self, rec: JobRecord, target: JobStatus, now: float, reason: str) -> None:
+        """Move a job into Cancelling or Failing, taking it out of line or off its slot."""
+        q = self.queues[rec.queue]
+        status = rec.status
+        if status in WAITING_LINE:
+            leave_line(rec, q)
+        elif status is _ACTIVE:
+            q.policy.stopped(rec)
+        self.transition(rec, target, now, reason)
+        mark_leaving(rec, q)
+
+    def fail_now(
+        self, rec: JobRecord, reason: FailureReason, now: float, *, work_stopped: bool = False
+    ) -> None:
+        """Fail a job with ``reason``.
+
+        Running work that has not stopped (``work_stopped=False``) is asked to
+        stop: the job stays Failing until ``fail()`` acknowledges it, if the
+        scheduler acknowledges work.
+        """
+        add_reason(rec, reason)
+        self.stop(rec, _S.FAILING, now, reason.code)
+        if rec.holds_slot and self.acknowledge and not work_stopped:
+            return
+        self.transition(rec, _S.FAILED, now)
+        self.release_and_finish(rec, now)
+
+    def release_and_finish(self, rec: JobRecord, now: float) -> None:
+        q = self.queues[rec.queue]
+        self.release(rec, q, now)
+        self.finish(rec, now)
+        self.dispatch(q, now)
+
+    def finish(self, rec: JobRecord, now: float) -> None:
+        """Bookkeeping when ``rec`` reaches a terminal status."""
+        rec.finished_at = now
+        rec.hop_token += 1
+        if rec.name is not None and self.names.get(rec.name) is rec:
+            del self.names[rec.name]
+        self.listing.retire(rec, self.deadlines, self.settings.retention)
+        if rec.report_scope is not None and rec.outcomes:
+            rec.report = tasks.build_report(rec, rec.report_scope)
+
+    # ------------------------------------------------------------------ timers
+
+    def next_deadline(self) -> float | None:
+        return self.deadlines.next()
+
+    def poll(self) -> int:
+        """Fire every timer due now, in time order; how many fired."""
+        now = self.clock.now()
+        fired = 0
+        pop_due = self.deadlines.pop_due
+        while (due := pop_due(now)) is not None:
+            kind, rec, _ = due
+            if kind is Timer.HOP:
+                hops.fire(self, rec, now)
+                fired += 1
+            elif kind is Timer.CONFIRMATION:
+                self._confirmation_timed_out(rec, now)
+                fired += 1
+            else:
+                fired += listing.purge_due(self, now)
+        self.outbox.flush()
+        return fired
+
+    def _confirmation_timed_out(self, rec: JobRecord, now: float) -> None:
+        # The table has no Suspended -> Failing move; the legal path to Failed
+        # is through Ready, and the job never joins the line on the way.
+        rec.suspended_at = None
+        timeout = self.settings.confirmation_timeout
+        add_reason(
+            rec,
+            FailureReason("ConfirmationTimeout", f"not confirmed within {timeout:.15g} seconds"),
+        )
+        self.transition(rec, _READY, now, "confirmation timeout")
+        self.transition(rec, _S.FAILING, now, "ConfirmationTimeout")
+        self.transition(rec, _S.FAILED, now)
+        self.finish(rec, now)
+
+    def _purge_valid(self, rec: JobRecord, token: float) -> bool:
+        finished = self.listing.finished
+        return bool(finished) and finished[0] is rec
+
+
+def _suspension_valid(rec: JobRecord, token: float) -> bool:
+    return rec.status is _S.SUSPENDED and rec.suspended_at == token
+
+
+def add_reason(rec: JobRecord, reason: FailureReason) -> None:
+    """Add a failure reason to ``rec``."""
+    if rec.failure_reasons is None:
+        rec.failure_reasons = [reason]
+    else:
+        rec.failure_reasons.append(reason)
+
+
+def core_of(scheduler: object) -> Core:
+    """The core behind a ``Scheduler``: the one seam for the store and the simulation."""
+    core = getattr(scheduler, "_core", None)
+    if not isinstance(core, Core):
+        raise TypeError(f"not a Scheduler: {type(scheduler).__name__}")
+    return core

@@ -1,0 +1,123 @@
+"""The scheduler's invariants, checked on demand (``Scheduler.check_invariants``).
+
+SPEC section 10: slots and the deferred share are never exceeded; every job
+is in exactly one status and one queue, and waits in at most one line; every
+history follows the transition table and stops at a terminal status; each
+line is in its policy's declared order; no job hopped before its wait; no
+queue holds more waiting jobs than its cap. Limits lowered at run time may be
+exceeded by the jobs admitted before (the ``over_*`` counters).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .._errors import InvariantViolation
+from .._states import TERMINAL, TRANSITIONS, JobStatus
+from ..policies._base import declared_order
+from . import hops
+from .admission import may_start
+from .records import NO_TAGS, JobRecord, QueueRecord, as_record, history_pairs
+
+if TYPE_CHECKING:
+    from .core import Core
+
+__all__ = ["check"]
+
+_S = JobStatus
+_WAITING_LINE = frozenset({_S.READY, _S.PAUSED})
+_RUNNING = frozenset({_S.ACTIVE, _S.PAUSING})
+
+
+def check(core: Core) -> None:
+    """Raises: InvariantViolation: describing every broken invariant found."""
+    problems: list[str] = []
+    if NO_TAGS:
+        problems.append(f"the shared empty tag set was changed in place: {NO_TAGS!r}")
+    seen: set[int] = set()
+    for q in core.queues.values():
+        problems.extend(_queue_problems(core, q, seen))
+    for rec in core.jobs.values():
+        if rec.queue not in core.queues and rec.status not in TERMINAL:
+            problems.append(f"job {rec.id!r} is in unknown queue {rec.queue!r}")
+        if rec.status in _WAITING_LINE and id(rec) not in seen:
+            problems.append(f"job {rec.id!r} is {rec.status} but in no line")
+        if rec.holds_slot and rec.status not in _RUNNING and not rec.leaving:
+            problems.append(f"job {rec.id!r} holds a slot while {rec.status}")
+        problems.extend(_history_problems(rec))
+        problems.extend(hops.problems(rec))
+    if problems:
+        raise InvariantViolation("; ".join(problems))
+
+
+def _queue_problems(core: Core, q: QueueRecord, seen: set[int]) -> list[str]:
+    problems: list[str] = []
+    holders = [r for r in core.jobs.values() if r.queue == q.name and r.holds_slot]
+    running = [r for r in holders if r.status in _RUNNING]
+    line = list(q.policy.waiting())
+    ready = sum(1 for j in line if as_record(j).status is _S.READY)
+    if len(holders) != q.holding:
+        problems.append(f"queue {q.name!r} counts {q.holding} holders, has {len(holders)}")
+    if len(running) > q.slots + q.over_slots:
+        problems.append(
+            f"queue {q.name!r}: {len(running)} Active+Pausing jobs exceed {q.slots} slots"
+        )
+    deferred = sum(1 for r in holders if r.deferred)
+    if deferred > q.deferred_limit + q.over_share:
+        problems.append(
+            f"queue {q.name!r}: {deferred} deferred holders exceed the share of {q.deferred_limit}"
+        )
+    if ready != q.ready or len(line) - ready != q.paused_jobs:
+        problems.append(f"queue {q.name!r}: line counters disagree with its policy")
+    if len(q.policy) != len(line):
+        problems.append(
+            f"queue {q.name!r}: len() of its policy is {len(q.policy)}, "
+            f"but waiting() yields {len(line)} jobs"
+        )
+    if q.policy.peek() is not (line[0] if line else None):
+        problems.append(f"queue {q.name!r}: peek() is not the first job of waiting()")
+    elif line and may_start(q, as_record(line[0])):
+        problems.append(
+            f"queue {q.name!r}: job {as_record(line[0]).id!r} waits at the head of the line "
+            "while a slot is free"
+        )
+    if q.ready > q.max_waiting + q.over_waiting:
+        problems.append(
+            f"queue {q.name!r}: {q.ready} waiting jobs exceed the cap of {q.max_waiting}"
+        )
+    for job in line:
+        rec = as_record(job)
+        if id(rec) in seen:
+            problems.append(f"job {rec.id!r} waits in more than one line")
+        seen.add(id(rec))
+        if rec.queue != q.name or rec.status not in _WAITING_LINE:
+            problems.append(f"job {rec.id!r} ({rec.status}) is in the line of {q.name!r}")
+    problems.extend(_order_problems(q, line))
+    return problems
+
+
+def _order_problems(q: QueueRecord, line: Sequence[object]) -> list[str]:
+    recs = [as_record(j) for j in line]
+    order = declared_order(q.policy)
+    if order == "fifo":
+        keys: list[tuple[int, ...]] = [(r.seq,) for r in recs]
+    elif order == "priority":
+        keys = [(-r.priority, r.seq) for r in recs]
+    else:
+        return []  # a policy that declares no order orders its line its own way
+    if any(a >= b for a, b in itertools.pairwise(keys)):
+        return [f"queue {q.name!r}: its line is out of {order} order"]
+    return []
+
+
+def _history_problems(rec: JobRecord) -> list[str]:
+    problems = []
+    history = list(history_pairs(rec.history))
+    if not history or history[0][1] is not _S.NEW or history[-1][1] is not rec.status:
+        problems.append(f"job {rec.id!r}: history does not run from New to {rec.status}")
+    for (t0, a), (t1, b) in itertools.pairwise(history):
+        if b not in TRANSITIONS[a] or t1 < t0:
+            problems.append(f"job {rec.id!r}: illegal history step {a} -> {b}")
+    return problems

@@ -1,0 +1,59 @@
+"""Billing: run time, and the on-demand time billed under a job's billing tags.
+
+MediaConvert's rule: a job is billed only for the time it holds a slot in an
+on-demand queue, under its submission queue's tags or its own
+(``billing_tags_source``), as they are when the time is settled. Time is
+settled whenever a job gives back its slot and when a queue's pricing changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from .._model import BillingTagsSource, Pricing, UsageRow
+from .records import JobRecord, QueueRecord
+
+__all__ = ["BillingKey", "Ledger", "billing_key"]
+
+BillingKey = tuple[tuple[str, str], ...]
+
+
+class Ledger:
+    """Billed seconds by billing key (the sorted items of a billing tag set)."""
+
+    __slots__ = ("usage",)
+
+    def __init__(self) -> None:
+        self.usage: dict[BillingKey, float] = {}
+
+    def settle(
+        self, rec: JobRecord, q: QueueRecord, now: float, queues: Mapping[str, QueueRecord]
+    ) -> None:
+        """Account the run time since ``rec.run_started_at``, billing it if ``q`` is on demand."""
+        seconds = now - rec.run_started_at
+        rec.run_started_at = now
+        run = rec.run_seconds + seconds
+        rec.run_seconds = run
+        if q.pricing is Pricing.ON_DEMAND:
+            billed = rec.billed_seconds + seconds
+            # Usually equal: share one float object rather than keep two.
+            rec.billed_seconds = run if billed == run else billed
+            key = billing_key(rec, queues)
+            self.usage[key] = self.usage.get(key, 0.0) + seconds
+
+    def report(self) -> tuple[UsageRow, ...]:
+        """One row per billing key, largest first."""
+        rows = [UsageRow(MappingProxyType(dict(k)), s) for k, s in self.usage.items()]
+        rows.sort(key=lambda r: (-r.seconds, sorted(r.tags.items())))
+        return tuple(rows)
+
+
+def billing_key(rec: JobRecord, queues: Mapping[str, QueueRecord]) -> BillingKey:
+    """The key ``rec``'s time is billed under now."""
+    if rec.billing_tags_source is BillingTagsSource.QUEUE:
+        sub = queues.get(rec.submission_queue)
+        tags = sub.tags if sub is not None else {}
+    else:
+        tags = rec.tags
+    return tuple(sorted(tags.items())) if tags else ()

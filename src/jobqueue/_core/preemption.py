@@ -1,0 +1,56 @@
+"""Best-effort preemption: which Active job pauses for which waiting one.
+
+S3 Batch Operations' rule: a waiting job of strictly higher priority than an
+Active one may have it paused when no slot is free. Equal or lower priority
+never preempts, so two jobs cannot thrash. The policy names candidate victims
+in its own order (``Policy.victims()``); this module decides which of them
+would actually let the waiting job start.
+"""
+
+from __future__ import annotations
+
+from .._errors import InvariantViolation
+from .._states import JobStatus
+from .admission import fits
+from .records import JobRecord, QueueRecord, as_record
+
+__all__ = ["choose_victim"]
+
+
+def choose_victim(q: QueueRecord) -> tuple[JobRecord, JobRecord] | None:
+    """The ``(victim, waiting job)`` pair whose pause would start a waiting job, if any.
+
+    Slots already on their way back (held by leaving jobs) are promised to
+    the first waiting jobs they can serve; the first waiting job left
+    without one picks a victim whose pause would let it start: of strictly
+    lower priority, Active, and deferred if the deferred share is what stops
+    the waiting job. O(waiting + victims).
+
+    Raises:
+        InvariantViolation: the policy named a job of another queue.
+    """
+    holding = q.holding - q.leaving
+    deferred_holding = q.deferred_holding - q.leaving_deferred
+    policy = q.policy
+    for waiting in policy.waiting():
+        if fits(q, waiting.deferred, holding, deferred_holding):
+            holding += 1
+            deferred_holding += waiting.deferred
+            continue
+        # With the slots aside, is it the deferred share that stops it?
+        need_deferred = waiting.deferred and not fits(q, True, 0, deferred_holding)
+        for victim in policy.victims():
+            rec = as_record(victim)
+            if rec.queue != q.name:
+                raise InvariantViolation(
+                    f"policy of queue {q.name!r}: victims() named job {rec.id!r} "
+                    f"of queue {rec.queue!r}"
+                )
+            if (
+                victim.priority < waiting.priority
+                and (victim.deferred or not need_deferred)
+                and rec.status is JobStatus.ACTIVE
+            ):
+                return rec, as_record(waiting)
+        return None
+    return None

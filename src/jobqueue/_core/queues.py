@@ -1,0 +1,230 @@
+"""Queues: creating, changing, pausing and deleting them, and their policies.
+
+A queue's settings are its slots and deferred share (``admission``), its cap
+on waiting jobs, its policy (which waiting job starts next), its pricing plan
+and its tags. Settings change at run time: lowering a limit never stops or
+drops admitted work, and changing the policy moves every waiting and running
+job into the new one, keeping their entry order. Every function checks all
+of its input before it changes anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Literal, TypeAlias
+
+from .._errors import ConflictError, ValidationError
+from .._model import Acceleration, Pricing
+from .._states import JobStatus
+from .._tags import validate_tags
+from .._validate import check_choice, check_int, check_name, check_share
+from ..policies import FifoPolicy, Policy, PriorityPolicy
+from . import hops
+from .admission import deferred_limit, set_limits
+from .records import QueueRecord
+
+if TYPE_CHECKING:
+    from .core import Core
+
+__all__ = [
+    "PolicySpec",
+    "add",
+    "check_name_of",
+    "create",
+    "delete",
+    "make_policy",
+    "pause",
+    "resume",
+    "update",
+]
+
+PolicySpec: TypeAlias = Literal["fifo", "priority"] | Policy
+
+
+def add(
+    core: Core,
+    name: str,
+    slots: int,
+    policy: Policy,
+    share: float,
+    max_waiting: int,
+    pricing: Pricing,
+    tags: dict[str, str],
+) -> QueueRecord:
+    """Add a queue whose settings are checked already."""
+    q = core.queues[name] = QueueRecord(
+        name=name,
+        slots=slots,
+        deferred_share=share,
+        deferred_limit=deferred_limit(slots, share),
+        max_waiting=max_waiting,
+        policy=policy,
+        pricing=pricing,
+        tags=tags,
+    )
+    return q
+
+
+def create(
+    core: Core,
+    name: str,
+    slots: int,
+    policy: PolicySpec,
+    preemption: bool,
+    deferred_share: float,
+    max_waiting: int,
+    pricing: Pricing | str,
+    tags: Mapping[str, str] | None,
+) -> QueueRecord:
+    """Check the settings and add the queue (see ``Scheduler.create_queue``)."""
+    qname = check_name_of(name)
+    if qname in core.queues:
+        raise ConflictError(f"queue {qname!r} already exists")
+    slots = check_int("slots", slots, 1)
+    share = check_share(deferred_share)
+    max_waiting = check_int("max_waiting", max_waiting, 1)
+    plan = check_choice("pricing", pricing, Pricing)
+    queue_tags = validate_tags(tags)
+    _check_unshared(policy, core.queues.values())
+    pol = make_policy(policy, preemption)
+    q = add(core, qname, slots, pol, share, max_waiting, plan, queue_tags)
+    core.emit_queue(qname, "created")
+    core.outbox.flush()
+    return q
+
+
+def update(
+    core: Core,
+    q: QueueRecord,
+    slots: int | None,
+    policy: PolicySpec | None,
+    preemption: bool | None,
+    deferred_share: float | None,
+    max_waiting: int | None,
+    pricing: Pricing | str | None,
+    tags: Mapping[str, str] | None,
+) -> None:
+    """Check the changed settings, then apply them (see ``Scheduler.update_queue``)."""
+    new_slots = q.slots if slots is None else check_int("slots", slots, 1)
+    share = q.deferred_share if deferred_share is None else check_share(deferred_share)
+    cap = q.max_waiting if max_waiting is None else check_int("max_waiting", max_waiting, 1)
+    plan = q.pricing if pricing is None else check_choice("pricing", pricing, Pricing)
+    new_tags = q.tags if tags is None else validate_tags(tags)
+    new_policy: Policy | None = None
+    if policy is not None or preemption is not None:
+        spec: PolicySpec = policy if policy is not None else _policy_spec(q.policy)
+        keep = isinstance(q.policy, PriorityPolicy) and q.policy.preemption
+        _check_unshared(spec, core.queues.values())
+        new_policy = make_policy(spec, keep if preemption is None else preemption)
+    if plan is Pricing.RESERVED and q.pricing is not Pricing.RESERVED:
+        for rec in core.live():
+            if rec.acceleration is Acceleration.ENABLED and (
+                rec.queue == q.name or q.name in hops.pending_destinations(rec)
+            ):
+                raise ConflictError(
+                    f"queue {q.name!r} cannot become reserved: job {rec.id!r} "
+                    "has acceleration 'enabled'"
+                )
+    # All checks passed: apply.
+    now = core.clock.now()
+    if plan is not q.pricing:
+        # Bill what ran so far under the plan it ran under.
+        for rec in core.jobs.values():
+            if rec.holds_slot and rec.queue == q.name:
+                core.ledger.settle(rec, q, now, core.queues)
+    set_limits(q, new_slots, share, cap)
+    q.pricing = plan
+    q.tags = new_tags
+    if new_policy is not None:
+        line = list(q.policy.waiting())
+        running = [r for r in core.live() if r.queue == q.name and r.status is JobStatus.ACTIVE]
+        q.policy = new_policy
+        for job in line:
+            new_policy.add(job)
+        for rec in running:
+            new_policy.started(rec)
+    core.emit_queue(q.name, "updated")
+    core.dispatch(q, now)
+    core.outbox.flush()
+
+
+def delete(core: Core, q: QueueRecord) -> None:
+    """Delete a queue no unfinished job is in or may hop to.
+
+    Raises:
+        ConflictError: the queue is in use.
+    """
+    for rec in core.live():
+        if rec.queue == q.name or q.name in hops.pending_destinations(rec):
+            raise ConflictError(f"queue {q.name!r} is in use by job {rec.id!r}")
+    del core.queues[q.name]
+    core.emit_queue(q.name, "deleted")
+    core.outbox.flush()
+
+
+def pause(core: Core, q: QueueRecord) -> None:
+    """Stop starting jobs in ``q``; pausing a paused queue changes nothing."""
+    if not q.paused:
+        q.paused = True
+        core.emit_queue(q.name, "paused")
+        core.outbox.flush()
+
+
+def resume(core: Core, q: QueueRecord) -> None:
+    """Reactivate a paused queue, settling the hops it held (see ``hops.resume``)."""
+    if not q.paused:
+        return
+    q.paused = False
+    core.emit_queue(q.name, "resumed")
+    hops.resume(core, q, core.clock.now())
+    core.outbox.flush()
+
+
+def check_name_of(name: object) -> str:
+    """Raises: ValidationError: not a valid queue name."""
+    if not isinstance(name, str):
+        raise ValidationError(f"queue name must be a str, got {type(name).__name__}")
+    checked = check_name(name)
+    assert checked is not None
+    return checked
+
+
+def make_policy(spec: PolicySpec, preemption: bool) -> Policy:
+    """The policy instance a spec names.
+
+    Raises:
+        ValidationError: an unknown spec, a used custom policy, or preemption
+            asked of a policy other than ``"priority"``.
+    """
+    if spec == "fifo":
+        if preemption:
+            raise ValidationError("preemption needs policy 'priority', got 'fifo'")
+        return FifoPolicy()
+    if spec == "priority":
+        return PriorityPolicy(preemption=preemption)
+    if isinstance(spec, str):
+        raise ValidationError(f"policy must be 'fifo', 'priority' or a Policy, got {spec!r}")
+    if not isinstance(spec, Policy):
+        raise ValidationError(f"policy must be 'fifo', 'priority' or a Policy, got {spec!r}")
+    if len(spec) != 0:
+        raise ValidationError("policy must be a fresh instance with no waiting jobs")
+    if preemption:
+        raise ValidationError(
+            "preemption applies to policy 'priority'; a custom policy preempts by its victims()"
+        )
+    return spec
+
+
+def _check_unshared(policy: object, queues: Iterable[QueueRecord]) -> None:
+    # One instance orders one queue: shared, it would mix two lines.
+    for q in queues:
+        if q.policy is policy:
+            raise ValidationError(f"policy instance is already used by queue {q.name!r}")
+
+
+def _policy_spec(policy: Policy) -> PolicySpec:
+    if isinstance(policy, FifoPolicy):
+        return "fifo"
+    if isinstance(policy, PriorityPolicy):
+        return "priority"
+    return policy

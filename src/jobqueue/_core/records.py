@@ -1,0 +1,221 @@
+"""The scheduler's own mutable records of jobs and queues, and their snapshots.
+
+Records never leave the package: callers get the frozen snapshots built here
+(``snapshot``, ``summary``, ``queue_info``), and policies see a job through the
+read-only ``PolicyJob`` protocol. Records are identity-hashed (``eq=False``)
+and slotted to keep a retained job small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from types import MappingProxyType
+from typing import Final, cast
+
+import attrs
+
+from .._model import (
+    Acceleration,
+    BillingTagsSource,
+    HopRule,
+    HopTransition,
+    Job,
+    JobSummary,
+    Pricing,
+    QueueInfo,
+    StatusChange,
+)
+from .._reports import CompletionReport
+from .._states import JobStatus
+from .._tasks import FailureReason, ReportScope, TaskRecord
+from ..policies import Policy
+
+__all__ = [
+    "NO_TAGS",
+    "JobRecord",
+    "QueueRecord",
+    "as_record",
+    "history_pairs",
+    "queue_info",
+    "snapshot",
+    "summary",
+]
+
+# The tag set of every job submitted without tags: one shared dict instead of
+# one per job. Tag sets are only ever replaced, never changed in place.
+NO_TAGS: Final[dict[str, str]] = {}
+_NO_TAGS_VIEW: Final = MappingProxyType(NO_TAGS)
+# StatusChange from a (time, status) pair without a Python-level call.
+_status_change: Final = cast(
+    "Callable[[tuple[float, JobStatus]], StatusChange]", partial(tuple.__new__, StatusChange)
+)
+
+
+def history_pairs(history: list[float | JobStatus]) -> Iterator[tuple[float, JobStatus]]:
+    """The (time, status) pairs of a flat history list (always of even length)."""
+    # No strict= keyword: parsing it costs half as much again as the pairing,
+    # on every snapshot; the length is checked where a history is read from a store.
+    pairs = zip(history[0::2], history[1::2])  # noqa: B905
+    return cast(Iterator[tuple[float, JobStatus]], pairs)
+
+
+@attrs.define(eq=False, slots=True)
+class JobRecord:
+    """Everything the scheduler knows about one job.
+
+    ``Core.submit`` builds it positionally, in this field order.
+    """
+
+    id: str
+    index: int  # creation number: orders listing and paging
+    name: str | None
+    description: str
+    status: JobStatus
+    priority: int
+    seq: int  # order of entry into the current queue
+    submission_queue: str
+    queue: str
+    deferred: bool
+    preemptible: bool
+    confirmation_required: bool
+    created_at: float
+    tags: dict[str, str]
+    hops: tuple[HopRule, ...]
+    acceleration: Acceleration
+    billing_tags_source: BillingTagsSource
+    report_scope: ReportScope | None
+    tasks_total: int
+    # Manifest keys in manifest order (a dict for O(1) lookup); None when the
+    # manifest is a count (keys "0".."n-1").
+    task_keys: dict[str, None] | None
+    # Flat: time, status, time, status, ... Half the memory of a list of
+    # pairs, and every finished job keeps it; read it with history_pairs().
+    history: list[float | JobStatus]
+    start_seq: int = 0
+    hop_index: int = 0
+    hop_token: int = 0
+    hop_due: bool = False
+    ready_at: float = 0.0  # when it began waiting in its current queue
+    hop_transitions: list[HopTransition] | None = None
+    outcomes: dict[str, TaskRecord] | None = None
+    succeeded: int = 0
+    failed: int = 0
+    failure_reasons: list[FailureReason] | None = None
+    report: CompletionReport | None = None
+    holds_slot: bool = False
+    leaving: bool = False  # holds a slot but is Pausing, Cancelling or Failing
+    accelerated: bool | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    suspended_at: float | None = None
+    run_started_at: float = 0.0
+    run_seconds: float = 0.0
+    billed_seconds: float = 0.0
+    progress: float = 0.0
+    purged: bool = False
+
+
+@attrs.define(eq=False, slots=True)
+class QueueRecord:
+    """A queue's settings, its policy and its live counters."""
+
+    name: str
+    slots: int
+    deferred_share: float
+    deferred_limit: int
+    max_waiting: int
+    policy: Policy
+    pricing: Pricing
+    tags: dict[str, str]
+    paused: bool = False
+    holding: int = 0  # jobs holding a slot
+    deferred_holding: int = 0
+    leaving: int = 0  # holders on their way out (Pausing, Cancelling, Failing)
+    leaving_deferred: int = 0
+    ready: int = 0  # jobs Ready in this queue (the waiting line; the cap counts these)
+    paused_jobs: int = 0  # preempted jobs waiting to resume here
+    # Holders or waiters above a limit that was lowered at run time; they were
+    # admitted under the old limit and are let run out, never killed.
+    over_slots: int = 0
+    over_share: int = 0
+    over_waiting: int = 0
+
+
+def as_record(job: object) -> JobRecord:
+    """The record behind a job a policy handed back (policies get records)."""
+    assert isinstance(job, JobRecord)
+    return job
+
+
+def snapshot(rec: JobRecord) -> Job:
+    """The frozen public view of ``rec``."""
+    # Every public call returns one of these, so it is built positionally
+    # (in Job's field order), with no Python-level call per history entry.
+    tags = rec.tags
+    hopped = rec.hop_transitions
+    reasons = rec.failure_reasons
+    return Job(
+        rec.id,
+        rec.name,
+        rec.description,
+        rec.status,
+        rec.priority,
+        rec.submission_queue,
+        rec.queue,
+        rec.deferred,
+        rec.preemptible,
+        rec.confirmation_required,
+        rec.created_at,
+        rec.started_at,
+        rec.finished_at,
+        _NO_TAGS_VIEW if tags is NO_TAGS else MappingProxyType(tags),
+        rec.hops,
+        () if hopped is None else tuple(hopped),
+        tuple(map(_status_change, history_pairs(rec.history))),
+        rec.tasks_total,
+        rec.succeeded,
+        rec.failed,
+        () if reasons is None else tuple(reasons),
+        rec.report_scope,
+        rec.acceleration,
+        rec.accelerated,
+        rec.billing_tags_source,
+        rec.run_seconds,
+        rec.billed_seconds,
+        rec.progress,
+    )
+
+
+def summary(rec: JobRecord) -> JobSummary:
+    """One row of ``list_jobs``."""
+    return JobSummary(
+        id=rec.id,
+        name=rec.name,
+        description=rec.description,
+        priority=rec.priority,
+        status=rec.status,
+        submission_queue=rec.submission_queue,
+        tasks_total=rec.tasks_total,
+        tasks_succeeded=rec.succeeded,
+        tasks_failed=rec.failed,
+        created_at=rec.created_at,
+    )
+
+
+def queue_info(q: QueueRecord) -> QueueInfo:
+    """The frozen public view of a queue."""
+    return QueueInfo(
+        name=q.name,
+        slots=q.slots,
+        deferred_share=q.deferred_share,
+        deferred_limit=q.deferred_limit,
+        max_waiting=q.max_waiting,
+        policy=q.policy.name,
+        pricing=q.pricing,
+        tags=q.tags,
+        paused=q.paused,
+        waiting=q.ready,
+        paused_jobs=q.paused_jobs,
+        running=q.holding,
+    )

@@ -1,0 +1,257 @@
+"""Recovery: replay a store into a core, settle interrupted work, and journal on.
+
+``open_scheduler`` (behind ``Scheduler.open``) reads the store's snapshot and
+entries into plain data (``_Loader``), builds the records from the row schema
+and hands them to the core to rebuild its derived state
+(``jobqueue._core.rebuild``). Work that was running at the crash is then
+settled by the core's own moves (``recover_interrupted``), and the journal is
+hooked to the core so that every later change is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .._core import Core, core_of
+from .._core.core import add_reason
+from .._core.queues import add as add_queue
+from .._core.rebuild import install
+from .._core.records import JobRecord
+from .._errors import ValidationError
+from .._events import Event
+from .._model import Pricing
+from .._reports import CompletionReport
+from .._states import TERMINAL, WORKING, JobStatus
+from .._tasks import FailureReason, TaskRecord
+from ..policies import Policy
+from ._base import Store, StoredJournal
+from ._codec import decode
+from ._errors import CorruptStoreError, StoreError
+from ._journal import Journal
+from ._rows import TASK_STATUS, Mark, make_record, queue_op, rebuild_policy
+
+if TYPE_CHECKING:
+    from .._scheduler import Scheduler
+
+__all__ = ["open_scheduler", "recover_interrupted"]
+
+_S = JobStatus
+SchedulerT = TypeVar("SchedulerT", bound="Scheduler")
+
+
+class _Loader:
+    """Replays a snapshot and entries into plain data, then builds the records."""
+
+    def __init__(self, core: Core) -> None:
+        self.queues: dict[str, list[Any]] = {n: queue_op(q) for n, q in core.queues.items()}
+        self.rows: dict[str, list[Any]] = {}
+        self.configs: dict[str, list[Any]] = {}
+        self.outcomes: dict[str, dict[str, TaskRecord]] = {}
+        self.reports: dict[str, str] = {}
+        self.timer_marks: dict[str, Mark] = {}
+        self.finish_marks: dict[str, Mark] = {}
+        self.usage: dict[tuple[tuple[str, str], ...], float] = {}
+        self.next_index = 1
+        self.last_time = float("-inf")
+        self.entries = 0
+        self.last_number = 0
+
+    def load(self, stored: StoredJournal) -> None:
+        where = "snapshot"
+        try:
+            if stored.snapshot:
+                self.queues = {}  # the snapshot lists every queue there is
+                time, next_index = decode(stored.snapshot[0])
+                self._time(time)
+                self.next_index = max(self.next_index, int(next_index))
+                for part in stored.snapshot[1:]:
+                    self._apply(decode(part), stored.upto)
+            self.last_number = stored.upto
+            for number, entry in stored.entries:
+                where = f"journal entry {number}"
+                data = decode(entry)
+                self._time(data[0])
+                self._apply(data[1:], number)
+                self.last_number = number
+                self.entries += 1
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise CorruptStoreError(f"store is damaged: {where} cannot be read ({exc!r})") from None
+
+    def _time(self, time: object) -> None:
+        if isinstance(time, bool) or not isinstance(time, (int, float)):
+            raise ValueError(f"time must be a number, got {time!r}")
+        self.last_time = max(self.last_time, float(time))
+
+    def _apply(self, ops: Iterable[list[Any]], number: int) -> None:
+        for op in ops:
+            kind = op[0]
+            if kind == "j":
+                job_id = op[1]
+                cfg = op[29]
+                if cfg is not None:
+                    self.configs[job_id] = cfg
+                    self.next_index = max(self.next_index, cfg[0] + 1)
+                elif job_id not in self.configs:
+                    raise KeyError(f"job {job_id!r} changed before it was submitted")
+                self.rows[job_id] = op
+                if op[27] is not None:
+                    self.timer_marks[job_id] = (number, op[27])
+                if op[28] is not None:
+                    self.finish_marks[job_id] = (number, op[28])
+            elif kind == "t":
+                _, job_id, key, status, code, message = op
+                if job_id not in self.rows:
+                    raise KeyError(f"task outcome for unknown job {job_id!r}")
+                record = TaskRecord(key, TASK_STATUS[status], code, message)
+                self.outcomes.setdefault(job_id, {})[key] = record
+            elif kind == "r":
+                self.reports[op[1]] = op[2]
+            elif kind == "p":
+                job_id = op[1]
+                self.rows.pop(job_id, None)
+                self.configs.pop(job_id, None)
+                self.outcomes.pop(job_id, None)
+                self.reports.pop(job_id, None)
+                self.timer_marks.pop(job_id, None)
+                self.finish_marks.pop(job_id, None)
+            elif kind == "q":
+                self.queues[op[1]] = op
+            elif kind == "x":
+                self.queues.pop(op[1], None)
+            elif kind == "u":
+                self.usage[tuple((k, v) for k, v in op[1])] = op[2]
+            else:
+                raise ValueError(f"unknown op {kind!r}")
+
+    def install(self, core: Core, policies: Mapping[str, Callable[[], Policy]]) -> None:
+        """Replace ``core``'s fresh state with the loaded one.
+
+        Raises:
+            CorruptStoreError: a report cannot be read, or an unfinished job
+                is in a queue the store does not have.
+            StoreError: a custom policy has no factory.
+        """
+        core.queues = {}
+        for name, op in self.queues.items():
+            _, _, slots, share, max_waiting, kind, preemption, pricing, tags, paused, custom = op
+            policy = rebuild_policy(name, kind, preemption, custom, policies)
+            plan = Pricing(pricing)
+            q = add_queue(core, name, slots, policy, share, max_waiting, plan, dict(tags))
+            q.paused = paused
+        queues = core.queues
+        records = [make_record(row, self.configs[job_id]) for job_id, row in self.rows.items()]
+        records.sort(key=lambda r: r.index)
+        for rec in records:
+            outcomes = self.outcomes.get(rec.id)
+            if outcomes:
+                rec.outcomes = outcomes
+            report = self.reports.get(rec.id)
+            if report is not None:
+                try:
+                    rec.report = CompletionReport.from_json(report)
+                except ValidationError as exc:
+                    raise CorruptStoreError(f"store is damaged: {exc}") from None
+            if rec.status not in TERMINAL and rec.queue not in queues:
+                raise CorruptStoreError(
+                    f"store is damaged: job {rec.id!r} is in unknown queue {rec.queue!r}"
+                )
+        timer_marks = self.timer_marks
+        finish_marks = self.finish_marks
+
+        def timer_order(r: JobRecord) -> Mark:
+            return timer_marks.get(r.id, (-1, r.seq))
+
+        def finish_order(r: JobRecord) -> Mark:
+            return finish_marks.get(r.id, (-1, r.index))
+
+        install(core, queues, records, self.next_index, self.usage, timer_order, finish_order)
+
+
+def recover_interrupted(sched: Scheduler, mode: str, billed_until: float) -> None:
+    """Settle the work that was running when the process stopped, then dispatch.
+
+    The table has no Active -> Ready move, so work to be run again takes the
+    preemption path: Active -> Pausing -> Paused. A Paused job waits in its
+    line with its entry ``seq``, so it keeps its place and starts again before
+    the jobs that arrived after it. With ``mode="fail"`` an Active job goes
+    Active -> Failing -> Failed with reason code ``Interrupted``. Whatever the
+    mode, Pausing becomes Paused, Cancelling becomes Cancelled and Failing
+    becomes Failed. Run time is billed up to ``billed_until`` (the last
+    journaled change): a lower bound, since when the work stopped is unknown.
+    Transitions are stamped with the clock's time now. Then every queue starts
+    what its slots allow, and the changes are journaled as one call.
+    """
+    core = core_of(sched)
+    now = core.clock.now()
+    # Every move is the core's own; no queue starts anything until all are settled.
+    for rec in [r for r in core.jobs.values() if r.status in WORKING]:
+        q = core.queues[rec.queue]
+        if rec.status is _S.ACTIVE:
+            if mode == "fail":
+                add_reason(rec, FailureReason("Interrupted", "interrupted"))
+                core.stop(rec, _S.FAILING, now, "Interrupted")
+            else:
+                core.stop(rec, _S.PAUSING, now, "interrupted")
+        core.release(rec, q, billed_until)
+        if rec.status is _S.PAUSING:
+            core.complete_pause(rec, q, now)
+        else:
+            core.transition(rec, _S.CANCELLED if rec.status is _S.CANCELLING else _S.FAILED, now)
+            core.finish(rec, now)
+    for q in list(core.queues.values()):
+        core.dispatch(q, now)
+    core.outbox.flush()
+
+
+def open_scheduler(
+    store: Store,
+    fresh: Callable[[], SchedulerT],
+    *,
+    interrupted: str = "requeue",
+    policies: Mapping[str, Callable[[], Policy]] | None = None,
+    subscribers: Iterable[Callable[[Event], None]] = (),
+) -> SchedulerT:
+    """Rebuild a scheduler from ``store`` and journal its changes there (see ``Scheduler.open``)."""
+    if interrupted not in ("requeue", "fail"):
+        raise ValidationError(f"interrupted must be 'requeue' or 'fail', got {interrupted!r}")
+    if not isinstance(store, Store):
+        raise ValidationError(f"store must be a Store, got {type(store).__name__}")
+    if store.scheduler is not None:
+        raise StoreError("store is already open for another scheduler")
+    callbacks = list(subscribers)
+    for callback in callbacks:
+        if not callable(callback):
+            raise ValidationError(f"subscribers must be callables, got {callback!r}")
+    sched = fresh()
+    core = core_of(sched)
+    loader = _Loader(core)
+    loader.load(store.load())
+    now = sched.clock.now()
+    if now < loader.last_time:
+        raise ValidationError(
+            f"clock reads {now!r}, before the store's last change at {loader.last_time!r}: "
+            "open the store with a clock that continues its timeline"
+        )
+    try:
+        loader.install(core, policies or {})
+    except (ValidationError, StoreError):
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise CorruptStoreError(
+            f"store is damaged: its state cannot be rebuilt ({exc!r})"
+        ) from None
+    journal = Journal(
+        store,
+        sched,
+        last_time=now if loader.last_time == float("-inf") else loader.last_time,
+        last_number=loader.last_number,
+        since_snapshot=loader.entries,
+    )
+    store._attach(journal)
+    journal.start()
+    for callback in callbacks:
+        sched.subscribe(callback)
+    recover_interrupted(sched, interrupted, journal.last_time)
+    journal.maybe_compact()
+    return sched

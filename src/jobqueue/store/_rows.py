@@ -1,0 +1,242 @@
+"""The row schema: how records and queues are written as ops, and read back.
+
+The journal captures *state*, not commands (see ``_batches``). An entry is a
+list ``[time, op, op, ...]`` with its ops in this order: queues, jobs, task
+outcomes, reports, purges, billing totals. Each op is a list whose first
+element names it:
+
+* ``["q", name, slots, share, max_waiting, kind, preemption, pricing, tags, paused, custom]``
+* ``["x", name]`` -- queue deleted
+* ``["j", id, <state fields>, timer_mark, finish_mark, config | None]`` (see ``job_row``);
+  the history field is flat, ``[time, status, time, status, ...]``, as the
+  record keeps it.
+* ``["t", job_id, key, status, error_code, message]`` -- one task outcome
+* ``["r", job_id, report_json]`` -- the completion report
+* ``["p", job_id]`` -- purged
+* ``["u", [[tag, value], ...], seconds]`` -- billed seconds for one set of billing
+  tags, written only when that total moved
+
+Statuses, pricing and the other enumerations are written as their string
+values. A snapshot is a header ``[time, next_index]`` followed by parts that
+are lists of the same ops. Format 1 wrote histories as pairs
+``[[time, status], ...]``; they are still read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+from .._core.queues import make_policy
+from .._core.records import JobRecord, QueueRecord
+from .._model import Acceleration, BillingTagsSource, HopRule, HopTransition, Pricing
+from .._states import JobStatus
+from .._tasks import FailureReason, ReportScope, TaskRecord, TaskStatus
+from ..policies import FifoPolicy, Policy, PriorityPolicy
+from ._errors import StoreError
+
+__all__ = [
+    "PLAIN",
+    "STATUS",
+    "TASK_STATUS",
+    "Mark",
+    "job_row",
+    "make_record",
+    "queue_op",
+    "rebuild_policy",
+    "task_op",
+]
+
+STATUS: Final = {s.value: s for s in JobStatus}
+TASK_STATUS: Final = {s.value: s for s in TaskStatus}
+# The enumerations a row holds, as their plain values: pickle would write a
+# member as a reference to its class.
+PLAIN: Final[dict[Any, str]] = {
+    m: m.value
+    for kind in (JobStatus, TaskStatus, Pricing, Acceleration, BillingTagsSource, ReportScope)
+    for m in kind
+}
+PLAIN_GET: Final = PLAIN.get  # history: statuses to values, times to themselves
+
+Mark = tuple[int, int]
+
+
+def queue_op(q: QueueRecord) -> list[Any]:
+    """A queue's settings as a ``"q"`` op (its counters are derived on recovery)."""
+    policy = q.policy
+    custom: str | None = None
+    preemption = False
+    if isinstance(policy, FifoPolicy):
+        kind = "fifo"
+    elif isinstance(policy, PriorityPolicy):
+        kind = "priority"
+        preemption = policy.preemption
+    else:
+        kind = "custom"
+        custom = policy.name
+    return [
+        "q",
+        q.name,
+        q.slots,
+        q.deferred_share,
+        q.max_waiting,
+        kind,
+        preemption,
+        PLAIN[q.pricing],
+        q.tags,
+        q.paused,
+        custom,
+    ]
+
+
+def job_row(rec: JobRecord, timer: int | None, finish: int | None, config: bool) -> list[Any]:
+    """A job's state as a ``"j"`` op; ``config`` adds what never changes after submission.
+
+    Field positions are read back by ``make_record``; keep the two in step.
+    The history goes flat, as the record keeps it, with its statuses as
+    their values.
+    """
+    reasons = rec.failure_reasons
+    hopped = rec.hop_transitions
+    history = rec.history
+    return [
+        "j",
+        rec.id,  # 1
+        PLAIN[rec.status],
+        rec.priority,
+        rec.seq,
+        rec.queue,  # 5
+        rec.tags,
+        rec.start_seq,
+        rec.hop_index,
+        rec.hop_token,
+        rec.hop_due,  # 10
+        rec.ready_at,
+        rec.succeeded,
+        rec.failed,
+        None if reasons is None else [[r.code, r.message] for r in reasons],
+        rec.holds_slot,  # 15
+        rec.leaving,
+        rec.accelerated,
+        rec.started_at,
+        rec.finished_at,
+        rec.suspended_at,  # 20
+        rec.run_started_at,
+        rec.run_seconds,
+        rec.billed_seconds,
+        rec.progress,
+        list(map(PLAIN_GET, history, history)),  # 25
+        None if hopped is None else [[h.source, h.destination, h.time, h.priority] for h in hopped],
+        timer,
+        finish,
+        _config(rec) if config else None,  # 29
+    ]
+
+
+def task_op(job_id: str, r: TaskRecord) -> list[Any]:
+    """One recorded task outcome as a ``"t"`` op."""
+    return ["t", job_id, r.key, PLAIN[r.status], r.error_code, r.message]
+
+
+def _config(rec: JobRecord) -> list[Any]:
+    keys = rec.task_keys
+    hops = rec.hops
+    return [
+        rec.index,
+        rec.name,
+        rec.description,
+        rec.submission_queue,
+        rec.deferred,
+        rec.preemptible,  # 5
+        rec.confirmation_required,
+        rec.created_at,
+        [[h.queue, h.wait, h.priority] for h in hops] if hops else [],
+        PLAIN[rec.acceleration],
+        PLAIN[rec.billing_tags_source],  # 10
+        PLAIN.get(rec.report_scope),
+        rec.tasks_total,
+        None if keys is None else list(keys),
+    ]
+
+
+def history_of(stored: list[Any]) -> list[float | JobStatus]:
+    """A record's flat history from a row's ``[t, s, t, s, ...]``.
+
+    Stores written before the flat form hold pairs, ``[[t, s], [t, s], ...]``:
+    they still open.
+    """
+    if stored and isinstance(stored[0], list):
+        return [x for t, s in stored for x in (t, STATUS[s])]
+    if len(stored) % 2:
+        raise ValueError(f"history has an odd length {len(stored)}")
+    history: list[float | JobStatus] = list(stored)
+    history[1::2] = [STATUS[s] for s in stored[1::2]]
+    return history
+
+
+def make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
+    reasons = row[14]
+    hopped = row[26]
+    keys = cfg[13]
+    return JobRecord(
+        id=row[1],
+        index=cfg[0],
+        name=cfg[1],
+        description=cfg[2],
+        status=STATUS[row[2]],
+        priority=row[3],
+        seq=row[4],
+        submission_queue=cfg[3],
+        queue=row[5],
+        deferred=cfg[4],
+        preemptible=cfg[5],
+        confirmation_required=cfg[6],
+        created_at=cfg[7],
+        tags=dict(row[6]),
+        hops=tuple(HopRule(q, w, p) for q, w, p in cfg[8]),
+        acceleration=Acceleration(cfg[9]),
+        billing_tags_source=BillingTagsSource(cfg[10]),
+        report_scope=None if cfg[11] is None else ReportScope(cfg[11]),
+        tasks_total=cfg[12],
+        task_keys=None if keys is None else dict.fromkeys(keys),
+        history=history_of(row[25]),
+        start_seq=row[7],
+        hop_index=row[8],
+        hop_token=row[9],
+        hop_due=row[10],
+        ready_at=row[11],
+        hop_transitions=None if hopped is None else [HopTransition(*h) for h in hopped],
+        succeeded=row[12],
+        failed=row[13],
+        failure_reasons=None if reasons is None else [FailureReason(c, m) for c, m in reasons],
+        holds_slot=row[15],
+        leaving=row[16],
+        accelerated=row[17],
+        started_at=row[18],
+        finished_at=row[19],
+        suspended_at=row[20],
+        run_started_at=row[21],
+        run_seconds=row[22],
+        billed_seconds=row[23],
+        progress=row[24],
+    )
+
+
+def rebuild_policy(
+    queue: str,
+    kind: str,
+    preemption: bool,
+    custom: str | None,
+    policies: Mapping[str, Callable[[], Policy]],
+) -> Policy:
+    if kind == "fifo":
+        return FifoPolicy()
+    if kind == "priority":
+        return PriorityPolicy(preemption=bool(preemption))
+    factory = policies.get(queue)
+    if factory is None:
+        raise StoreError(
+            f"queue {queue!r} uses policy {custom!r}, which a store cannot rebuild: "
+            f"pass policies={{{queue!r}: <factory>}} to open()"
+        )
+    return make_policy(factory(), False)
