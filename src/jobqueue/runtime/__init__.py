@@ -18,15 +18,15 @@ that already has jobs (recovered from a store, say) when it is given
 ``work_for``: a function that returns each unfinished job's ``Handler``.
 """
 
+from ._adoption import Handler as Handler
 from ._asyncio import AsyncioRuntime as AsyncioRuntime
 from ._asyncio import AsyncJobContext as AsyncJobContext
-from ._common import Handler as Handler
-from ._common import RuntimeStateError as RuntimeStateError
-from ._common import SubmitOptions as SubmitOptions
 from ._executor import ExecutorRuntime as ExecutorRuntime
 from ._progress import Progress as Progress
-from ._threads import JobContext as JobContext
-from ._threads import ThreadRuntime as ThreadRuntime
+from ._runtime_base import RuntimeStateError as RuntimeStateError
+from ._submission import SubmitOptions as SubmitOptions
+from ._thread_runtime import JobContext as JobContext
+from ._thread_runtime import ThreadRuntime as ThreadRuntime
 
 __all__ = [
     "AsyncJobContext",

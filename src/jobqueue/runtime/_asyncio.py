@@ -21,9 +21,9 @@ from .._model import Job
 from .._scheduler import Scheduler
 from .._states import TERMINAL
 from .._validate import check_int
-from ._base import RuntimeBase, State
-from ._common import Handler, RuntimeStateError, release
+from ._adoption import Handler, release
 from ._engine import ContextBase, Lane, Mode, StopWork, Work
+from ._runtime_base import RuntimeBase, RuntimeStateError, State
 
 __all__ = ["AsyncJobContext", "AsyncioRuntime"]
 

@@ -44,8 +44,8 @@ from .._model import Job
 from .._scheduler import Scheduler, TaskSource
 from .._states import TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
 from .._tasks import FailureReason
-from ._common import Manifest, SubmitOptions, job_ids
 from ._progress import Progress
+from ._submission import Manifest, SubmitOptions, job_ids
 
 __all__ = ["Backend", "ContextBase", "Engine", "Lane", "Mode", "StopWork", "Work", "describe"]
 

@@ -11,9 +11,9 @@ from .._errors import ValidationError
 from .._model import Job
 from .._scheduler import Scheduler
 from .._validate import check_int
-from ._common import Handler
+from ._adoption import Handler
 from ._engine import Lane, Work
-from ._threaded import ThreadedRuntime
+from ._threaded_base import ThreadedRuntime
 
 __all__ = ["ExecutorRuntime"]
 

@@ -1,31 +1,27 @@
-"""The public surface every runtime shares: submit work, control jobs, subscribe."""
+"""The public surface every runtime shares: submit work, control jobs, subscribe.
+
+``RuntimeBase`` holds it; subclasses say how calls are serialised (``_op``).
+Also here: a runtime's life (``State``) and the error for a call that life
+refuses (``RuntimeStateError``).
+"""
 
 from __future__ import annotations
 
 import enum
 import functools
 from collections.abc import Callable
-from typing import Any, Final, TypeVar, Unpack
+from typing import Any, TypeVar, Unpack
 
 from .._access import Principal
-from .._errors import ValidationError
+from .._errors import JobQueueError, ValidationError
 from .._events import Event
 from .._model import Job, QueueInfo
 from .._scheduler import Scheduler, TaskSource
-from .._states import TERMINAL, JobStatus
-from ._common import (
-    Handler,
-    Manifest,
-    RuntimeStateError,
-    SubmitOptions,
-    adopt,
-    check_rate,
-    check_work,
-    job_ids,
-)
-from ._engine import Engine, Work
+from ._adoption import Handler, adopt, take_over
+from ._engine import Engine
+from ._submission import SubmitOptions, check_work
 
-__all__ = ["RuntimeBase", "State", "take_over"]
+__all__ = ["RuntimeBase", "RuntimeStateError", "State"]
 
 T = TypeVar("T")
 
@@ -36,6 +32,28 @@ class State(enum.Enum):
     OPEN = "open"
     DRAINING = "draining"
     CLOSED = "closed"
+
+
+class RuntimeStateError(JobQueueError, RuntimeError):
+    """The runtime cannot do this now: it is shut down, or the call would block it.
+
+    Raised by ``submit`` and ``confirm`` once ``shutdown()`` has begun, by every
+    call that changes the scheduler once the runtime has stopped, and by blocking
+    calls (``wait``, ``shutdown(wait=True)``) made from inside a runtime callback.
+    """
+
+
+def check_rate(progress_rate: float | None) -> float:
+    """The minimum interval between two progress events of one job, from a rate per second."""
+    if progress_rate is None:
+        return 0.0
+    if isinstance(progress_rate, bool) or not isinstance(progress_rate, (int, float)):
+        raise ValidationError(
+            f"progress_rate must be a number or None, got {type(progress_rate).__name__}"
+        )
+    if not progress_rate > 0 or progress_rate == float("inf"):
+        raise ValidationError(f"progress_rate must be a finite number > 0, got {progress_rate!r}")
+    return 1.0 / float(progress_rate)
 
 
 class RuntimeBase:
@@ -221,67 +239,3 @@ class RuntimeBase:
             self._op(unsubscribe)
 
         return unsubscribe_safely
-
-
-def take_over(
-    scheduler: Scheduler | None,
-    work_for: Callable[[Job], Handler | None],
-    concurrency: int,
-) -> list[tuple[str, JobStatus, Work | None]]:
-    """Ask ``work_for`` for the work of each unfinished job ``scheduler`` has.
-
-    This is how a runtime takes over a scheduler that already has jobs: one
-    recovered from a store by ``Scheduler.open``, whose recovered work may be
-    running again already. ``work_for`` is called once per unfinished job, in
-    listing order, with its snapshot, and returns a ``Handler`` (the work
-    ``submit`` would have been given) or ``None``. A task function runs the
-    tasks of the job's manifest that have no recorded outcome; a job function
-    runs from the start (``context.job`` shows the progress so far). A job
-    given no work that holds a slot is failed (code ``HandlerError``) or, if
-    it was being cancelled or failed, finishes so; one that waits fails when
-    it starts, as a job submitted to the scheduler directly does.
-
-    Raises:
-        ValidationError: ``work_for`` is not callable, or returned something
-            other than a ``Handler`` or ``None``, or a ``Handler`` that cannot
-            run its job (the message names the job). Nothing is taken over.
-    """
-    if not callable(work_for):
-        raise ValidationError(f"work_for must be callable, got {type(work_for).__name__}")
-    if scheduler is None:
-        return []
-    works: list[tuple[str, JobStatus, Work | None]] = []
-    for job_id in job_ids(scheduler, _UNFINISHED):
-        job = scheduler.get(job_id)
-        handler = work_for(job)
-        if handler is None:
-            works.append((job_id, job.status, None))
-            continue
-        if not isinstance(handler, Handler):
-            raise ValidationError(
-                f"work_for must return a Handler or None, got {type(handler).__name__} "
-                f"for job {job_id!r}"
-            )
-        if (handler.task is None) == (handler.job is None):
-            raise ValidationError(
-                f"the Handler for job {job_id!r} needs exactly one of task or job"
-            )
-        keys = scheduler.task_keys(job_id)
-        if handler.task is not None and not keys:
-            raise ValidationError(
-                f"job {job_id!r} has no tasks: its Handler needs a job function, not a task one"
-            )
-        try:
-            width = check_work(
-                handler.task, handler.job, keys, handler.concurrency, handler.on_result, concurrency
-            )
-        except ValidationError as exc:
-            raise ValidationError(f"the Handler for job {job_id!r}: {exc}") from None
-        manifest = Manifest()
-        manifest.capture(keys)
-        work = Work("", handler.task, handler.job, width, manifest, handler.on_result)
-        works.append((job_id, job.status, work))
-    return works
-
-
-_UNFINISHED: Final = [s for s in JobStatus if s not in TERMINAL]

@@ -37,9 +37,9 @@ from typing import Any, Self, TypeVar
 from .._model import Job
 from .._scheduler import Scheduler
 from .._states import TERMINAL
-from ._base import RuntimeBase, State
-from ._common import Handler, RuntimeStateError, release
+from ._adoption import Handler, release
 from ._engine import Lane, Work
+from ._runtime_base import RuntimeBase, RuntimeStateError, State
 
 __all__ = ["ThreadedRuntime"]
 

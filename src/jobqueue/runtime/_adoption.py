@@ -1,0 +1,148 @@
+"""Which runtime drives a scheduler, and taking over the jobs a scheduler already has.
+
+A scheduler is driven by one live runtime at a time (``adopt``, ``release``).
+A runtime given ``work_for`` takes over the unfinished jobs the scheduler
+already has: ``take_over`` asks ``work_for`` for each one's ``Handler``.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any, Final
+
+import attrs
+
+from .._errors import ConflictError, ValidationError
+from .._model import Job
+from .._scheduler import Scheduler
+from .._states import TERMINAL, WORKING, JobStatus
+from ._engine import Work
+from ._submission import Manifest, check_work, job_ids
+
+__all__ = ["Handler", "adopt", "release", "take_over"]
+
+# Schedulers driven by a live runtime: two runtimes acting on one scheduler's
+# events would both start the same work.
+_adopted: weakref.WeakSet[Scheduler] = weakref.WeakSet()
+
+
+def adopt(scheduler: Scheduler | None, *, taking_over: bool = False) -> Scheduler:
+    """The scheduler a new runtime drives, with ``acknowledge`` switched on.
+
+    ``taking_over``: the runtime is given the work of the jobs the scheduler
+    already has (``work_for``), so jobs may already hold slots.
+
+    Raises:
+        ConflictError: another live runtime drives it, or a job already holds a
+            slot and the runtime is not taking it over (its work would have no
+            runtime to run it).
+    """
+    if scheduler is None:
+        scheduler = Scheduler(acknowledge=True)
+    elif scheduler in _adopted:
+        raise ConflictError("the scheduler is already driven by a runtime")
+    else:
+        busy = () if taking_over else scheduler.list_jobs(statuses=WORKING, limit=1).jobs
+        if busy:
+            raise ConflictError(
+                f"job {busy[0].id!r} is {busy[0].status}: a runtime must wrap the "
+                "scheduler before any job starts, or take its jobs over with work_for="
+            )
+        scheduler.acknowledge = True
+    _adopted.add(scheduler)
+    return scheduler
+
+
+def release(scheduler: Scheduler) -> None:
+    """Let another runtime drive ``scheduler`` (after this one stopped)."""
+    _adopted.discard(scheduler)
+
+
+@attrs.frozen
+class Handler:
+    """The work of a job that a runtime takes over rather than submits.
+
+    ``work_for``, given to a runtime, returns one for each unfinished job the
+    scheduler already has (jobs recovered from a store, say). It is the work
+    ``submit`` would have been given: exactly one of ``task`` (called with
+    each task key of the job's manifest; the job must have one) and ``job``
+    (one function for the whole job), and optionally ``concurrency`` and
+    ``on_result`` (with ``task``), as ``submit`` takes them.
+
+    Attributes:
+        task: the task function.
+        job: the job function.
+        concurrency: how many of the job's tasks may run at once (default: the
+            runtime's).
+        on_result: called with each task's key and return value.
+    """
+
+    task: Callable[[str], object] | None = None
+    job: Callable[..., object] | None = None
+    concurrency: int | None = None
+    on_result: Callable[[str, Any], object] | None = None
+
+
+def take_over(
+    scheduler: Scheduler | None,
+    work_for: Callable[[Job], Handler | None],
+    concurrency: int,
+) -> list[tuple[str, JobStatus, Work | None]]:
+    """Ask ``work_for`` for the work of each unfinished job ``scheduler`` has.
+
+    This is how a runtime takes over a scheduler that already has jobs: one
+    recovered from a store by ``Scheduler.open``, whose recovered work may be
+    running again already. ``work_for`` is called once per unfinished job, in
+    listing order, with its snapshot, and returns a ``Handler`` (the work
+    ``submit`` would have been given) or ``None``. A task function runs the
+    tasks of the job's manifest that have no recorded outcome; a job function
+    runs from the start (``context.job`` shows the progress so far). A job
+    given no work that holds a slot is failed (code ``HandlerError``) or, if
+    it was being cancelled or failed, finishes so; one that waits fails when
+    it starts, as a job submitted to the scheduler directly does.
+
+    Raises:
+        ValidationError: ``work_for`` is not callable, or returned something
+            other than a ``Handler`` or ``None``, or a ``Handler`` that cannot
+            run its job (the message names the job). Nothing is taken over.
+    """
+    if not callable(work_for):
+        raise ValidationError(f"work_for must be callable, got {type(work_for).__name__}")
+    if scheduler is None:
+        return []
+    works: list[tuple[str, JobStatus, Work | None]] = []
+    for job_id in job_ids(scheduler, _UNFINISHED):
+        job = scheduler.get(job_id)
+        handler = work_for(job)
+        if handler is None:
+            works.append((job_id, job.status, None))
+            continue
+        if not isinstance(handler, Handler):
+            raise ValidationError(
+                f"work_for must return a Handler or None, got {type(handler).__name__} "
+                f"for job {job_id!r}"
+            )
+        if (handler.task is None) == (handler.job is None):
+            raise ValidationError(
+                f"the Handler for job {job_id!r} needs exactly one of task or job"
+            )
+        keys = scheduler.task_keys(job_id)
+        if handler.task is not None and not keys:
+            raise ValidationError(
+                f"job {job_id!r} has no tasks: its Handler needs a job function, not a task one"
+            )
+        try:
+            width = check_work(
+                handler.task, handler.job, keys, handler.concurrency, handler.on_result, concurrency
+            )
+        except ValidationError as exc:
+            raise ValidationError(f"the Handler for job {job_id!r}: {exc}") from None
+        manifest = Manifest()
+        manifest.capture(keys)
+        work = Work("", handler.task, handler.job, width, manifest, handler.on_result)
+        works.append((job_id, job.status, work))
+    return works
+
+
+_UNFINISHED: Final = [s for s in JobStatus if s not in TERMINAL]
