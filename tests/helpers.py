@@ -2,44 +2,17 @@
 
 Tests of bad input compare ``fingerprint(sched)`` before and after the call: a
 rejected call must leave every job, every queue and every timer as it was.
+``fingerprint`` and ``job_ids`` are the harness's own (``jobqueue.testing``
+compares the same picture), so the tests and the harness agree on what
+"changes nothing" means.
 """
 
 from __future__ import annotations
 
-from jobqueue import Event, JobTransitioned, Scheduler
+from jobqueue import Event, JobTransitioned
+from jobqueue.testing._fingerprint import fingerprint, job_ids
 
 __all__ = ["fingerprint", "job_ids", "transitions"]
-
-
-def job_ids(sched: Scheduler) -> list[str]:
-    """Every job the scheduler keeps, oldest first (all pages of ``list_jobs``)."""
-    ids: list[str] = []
-    token: str | None = None
-    while True:
-        page = sched.list_jobs(limit=1000, token=token)
-        ids.extend(row.id for row in page)
-        if page.next_token is None:
-            return ids
-        token = page.next_token
-
-
-def fingerprint(sched: Scheduler) -> object:
-    """A comparable picture of all observable state.
-
-    Holds each job's snapshot, place in line, task outcomes, report and tags;
-    every queue's snapshot; the job count; the next deadline; and the usage report.
-    """
-    jobs = tuple(
-        (
-            sched.get(job_id),
-            sched.position(job_id),
-            sched.tasks(job_id),
-            sched.report(job_id),
-            dict(sched.get_tags(job_id)),
-        )
-        for job_id in job_ids(sched)
-    )
-    return (jobs, sched.list_queues(), len(sched), sched.next_deadline(), sched.usage_report())
 
 
 def transitions(events: list[Event]) -> list[tuple[float, str, str, str]]:

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 
 import pytest
+from helpers import fingerprint
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
@@ -527,10 +528,6 @@ def test_history_sees_a_lower_priority_job_start_on_a_real_scheduler(
 
 
 # ---------------------------------------------------------------------- strategies
-
-
-def fingerprint(sched: Scheduler) -> tuple[object, ...]:
-    return (tuple(sched.get(j.id) for j in sched.list_jobs().jobs), sched.list_queues())
 
 
 @given(submissions(["default", "other"]))

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
+from helpers import fingerprint
 
 from jobqueue import (
     ConflictError,
@@ -683,11 +684,6 @@ def test_leaving_the_block_with_an_error_cancels_unfinished_jobs() -> None:
 
 
 # ---------------------------------------------------------------------- adoption and bad input
-
-
-def fingerprint(sched: Scheduler) -> tuple[object, ...]:
-    jobs = tuple(sched.get(row.id) for row in sched.list_jobs().jobs)
-    return jobs, sched.list_queues()
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,7 @@ from .._scheduler import Scheduler
 from .._states import TASKS_ACCEPTED, TERMINAL, TRANSITIONS, JobStatus
 from ..policies import Policy
 from ..policies._base import declared_order
+from ._fingerprint import fingerprint
 from ._history import HistoryChecker, PropertyFailed
 from ._strategies import priorities, submissions, task_sources
 from ._values import ManifestReader, Submission
@@ -304,14 +305,9 @@ class PolicyStateMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ calls
 
-    def _fingerprint(self) -> tuple[object, ...]:
-        sched = self.sched
-        jobs = tuple(sched.get(i) for i in self.checker.jobs if i in sched)
-        return (jobs, sched.list_queues(), len(sched), sched.next_deadline())
-
     def _call(self, label: str, call: Callable[[], Any], expected: type[Exception] | None) -> Any:
         """Make ``call``; it must raise ``expected`` (and change nothing), or succeed."""
-        before = None if expected is None else self._fingerprint()
+        before = None if expected is None else fingerprint(self.sched)
         try:
             result = call()
         except InvariantViolation as exc:
@@ -323,7 +319,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
                     "api contract",
                     f"{label} raised {type(exc).__name__}: {exc} (expected {wanted})",
                 ) from exc
-            if self._fingerprint() != before:
+            if fingerprint(self.sched) != before:
                 raise PropertyFailed(
                     "errors change nothing",
                     f"{label} raised {type(exc).__name__}: {exc}, but changed the scheduler",

@@ -10,7 +10,7 @@ call that raised changed nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from .._clock import ManualClock
 from .._errors import InvariantViolation, JobQueueError
 from .._scheduler import Scheduler
+from ._fingerprint import fingerprint
 from ._history import PropertyFailed
 from ._strategies import priorities, submissions, tag_sets, task_sources
 from ._values import Submission
@@ -176,8 +177,9 @@ def run_operations(
     Errors of jobqueue's own hierarchy are the state's answer (a job that is
     not Active cannot complete) and are collected; any other exception
     propagates. With ``check``, after each operation ``check_invariants()``
-    runs, and an operation that raised must have left every job snapshot and
-    every queue as it was.
+    runs, and an operation that raised must have left everything a caller can
+    observe as it was: every job (snapshot, place in line, task outcomes,
+    report, tags), every queue, the next deadline and the usage report.
 
     Raises:
         InvariantViolation: an invariant broke (``PropertyFailed`` if a call
@@ -186,14 +188,14 @@ def run_operations(
     run = _Run(sched)
     results: list[JobQueueError | None] = []
     for op in ops:
-        before = _fingerprint(run) if check else None
+        before = fingerprint(sched) if check else None
         try:
             op.apply(run)
         except InvariantViolation:
             raise
         except JobQueueError as exc:
             results.append(exc)
-            if check and _fingerprint(run) != before:
+            if check and fingerprint(sched) != before:
                 raise PropertyFailed(
                     "errors change nothing",
                     f"{op!r} raised {type(exc).__name__}: {exc}, but changed the scheduler",
@@ -205,7 +207,3 @@ def run_operations(
     return results
 
 
-def _fingerprint(run: _Run) -> tuple[object, ...]:
-    sched = run.sched
-    snapshots: Mapping[str, object] = {i: sched.get(i) for i in run.jobs if i in sched}
-    return (snapshots, sched.list_queues(), len(sched))
