@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.runtime
+pytestmark = [pytest.mark.runtime, pytest.mark.slow]
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_runtime.py"
 

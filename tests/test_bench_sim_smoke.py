@@ -15,6 +15,8 @@ import pytest
 
 pytest.importorskip("simpy")
 
+pytestmark = pytest.mark.slow
+
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_sim.py"
 
 

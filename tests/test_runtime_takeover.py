@@ -200,6 +200,7 @@ def test_without_work_for_a_scheduler_with_running_work_is_refused() -> None:
         ThreadRuntime(sched, max_workers=1)
 
 
+@pytest.mark.slow  # a child process killed mid-job
 @pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 def test_work_killed_mid_job_carries_on_in_the_next_process(tmp_path: Path) -> None:
     path = tmp_path / "jobs.db"

@@ -29,7 +29,10 @@ ROUNDS = int(os.environ.get("JOBQUEUE_CRASH_ROUNDS", "8"))
 SPACING = 1e6  # clock seconds between rounds: more than a round can advance
 RETENTION = 1e9
 
-pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
+pytestmark = [
+    pytest.mark.slow,  # crash rounds: one child process killed per round
+    pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL"),
+]
 
 
 def run_child(path: Path, seed: int, start: float, durability: str, kill_after: int) -> list[str]:

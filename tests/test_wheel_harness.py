@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "custom_policy.py"
 TIMEOUT = 120  # seconds per command; the whole test takes ~15 s
 
+pytestmark = pytest.mark.slow  # builds and installs a wheel
+
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
