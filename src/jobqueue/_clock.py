@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Final, Protocol, final, runtime_checkable
+from typing import Protocol, final, runtime_checkable
 
 from ._errors import ValidationError
 
@@ -70,7 +70,7 @@ class ManualClock:
         Raises:
             ValidationError: if ``seconds`` is negative or not finite.
         """
-        if type(seconds) is not float or not 0.0 <= seconds < _INF:  # NaN fails it too
+        if type(seconds) is not float or not 0.0 <= seconds < math.inf:  # NaN fails it too
             seconds = _finite("seconds", seconds)
             if seconds < 0:
                 raise ValidationError(f"seconds must be >= 0, got {seconds!r}")
@@ -82,7 +82,7 @@ class ManualClock:
         Raises:
             ValidationError: if ``t`` is earlier than the current time or not finite.
         """
-        if type(t) is not float or not -_INF < t < _INF:  # NaN fails it too
+        if type(t) is not float or not -math.inf < t < math.inf:  # NaN fails it too
             t = _finite("t", t)
         if t < self._now:
             raise ValidationError(
@@ -94,7 +94,6 @@ class ManualClock:
         return f"ManualClock(start={self._now!r})"
 
 
-_INF: Final = math.inf  # a module constant: the attribute lookup costs as much as the test
 
 
 def _finite(name: str, value: float) -> float:

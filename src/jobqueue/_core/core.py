@@ -49,11 +49,11 @@ from . import hops, listing, queues, tasks
 from .admission import (
     check_room,
     check_slot_now,
+    fits,
     give_back_slot,
     join_line,
     leave_line,
     mark_leaving,
-    may_start,
     take_slot,
 )
 from .deadlines import Deadlines, Timer
@@ -65,12 +65,20 @@ from .records import NO_TAGS, JobRecord, QueueRecord
 __all__ = ["Core", "Settings"]
 
 _S = JobStatus
-_ACTIVE: Final = _S.ACTIVE
+# Module constants for the per-job path: a fifth of the cost of an enum
+# member's lookup (benchmarks/bench_tricks.py).
+_NEW: Final = _S.NEW
+_PREPARING: Final = _S.PREPARING
 _READY: Final = _S.READY
+_ACTIVE: Final = _S.ACTIVE
+_PAUSED: Final = _S.PAUSED
+_COMPLETE: Final = _S.COMPLETE
+_ENABLED: Final = Acceleration.ENABLED
+_PREFERRED: Final = Acceleration.PREFERRED
+_ON_DEMAND: Final = Pricing.ON_DEMAND
+_RESERVED: Final = Pricing.RESERVED
 WAITING_LINE: Final = frozenset({_S.READY, _S.PAUSED})
 _BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy})
-# The transition table as a plain dict: the hot path skips the read-only proxy.
-_LEGAL: Final = dict(TRANSITIONS)
 
 
 class Settings:
@@ -191,7 +199,9 @@ class Core:
         """The one submission path: ``Scheduler.submit`` and the simulation driver use it.
 
         Positional, like the record below: it is the simulation's per-job path
-        (``benchmarks/bench_sim.py``).
+        (``benchmarks/bench_sim.py``), and keyword matching of this many
+        arguments would add about 2 % to a submission
+        (``benchmarks/bench_tricks.py``).
         """
         q = self.queue(queue)
         priority = check_priority(priority)
@@ -206,7 +216,7 @@ class Core:
         keys, total, reader = (
             (None, 0, None) if task_source is None else tasks.check_source(task_source)
         )
-        if accel is Acceleration.ENABLED and q.pricing is Pricing.RESERVED:
+        if accel is _ENABLED and q.pricing is _RESERVED:
             raise ValidationError(f"acceleration 'enabled' cannot run in reserved queue {q.name!r}")
         if name is not None and name in self.names:
             raise ConflictError(f"job name {name!r} is already used by an unfinished job")
@@ -225,7 +235,7 @@ class Core:
             index,
             name,
             description,
-            _S.NEW,
+            _NEW,
             priority,
             next(self.seq),
             q.name,
@@ -241,7 +251,7 @@ class Core:
             scope,
             total,
             keys,
-            [now, _S.NEW],
+            [now, _NEW],
         )
         self.jobs[rec.id] = rec
         self.listing.created.append(rec)
@@ -250,7 +260,7 @@ class Core:
         outbox = self.outbox
         if outbox.listening:  # inline, as in transition: one per submission
             outbox.pending.append((JobSubmitted, now, rec.id, q.name, priority, rec.deferred, name))
-        self.transition(rec, _S.PREPARING, now)
+        self.transition(rec, _PREPARING, now)
         if reader is not None:
             try:
                 keys, total = tasks.read_manifest(reader)
@@ -259,7 +269,7 @@ class Core:
                 self.fail_now(rec, reason, now)
                 outbox.flush()
                 return rec
-            if rec.status is not _S.PREPARING:
+            if rec.status is not _PREPARING:
                 # The reader called back into the scheduler (and cancelled the job, say).
                 outbox.flush()
                 return rec
@@ -284,7 +294,7 @@ class Core:
             InvalidTransition: the table has no such move; nothing changed.
         """
         old = rec.status
-        if target not in _LEGAL[old]:
+        if target not in TRANSITIONS[old]:
             raise InvalidTransition(rec.id, old, target)
         rec.status = target
         rec.history += (now, target)
@@ -307,7 +317,8 @@ class Core:
             # (A custom policy sees every add and discard.)
             not q.ready
             and not q.paused_jobs
-            and may_start(q, rec)
+            and not q.paused
+            and fits(q, True, q.holding, q.deferred_holding)
             and type(q.policy) in _BUILTIN_POLICIES
         ):
             self.start(rec, q, now)
@@ -333,7 +344,7 @@ class Core:
                     f"policy of queue {q.name!r}: peek() returned job {rec.id!r}, "
                     f"which is {rec.status} in queue {rec.queue!r}, not waiting here"
                 )
-            if may_start(q, rec):
+            if fits(q, rec.deferred, q.holding, q.deferred_holding):  # q runs: checked above
                 leave_line(rec, q)
                 self.start(rec, q, now)
             elif not self.preempt(q, now):
@@ -347,9 +358,7 @@ class Core:
         if rec.started_at is None:
             rec.started_at = now
         accel = rec.acceleration
-        rec.accelerated = accel is Acceleration.ENABLED or (
-            accel is Acceleration.PREFERRED and q.pricing is Pricing.ON_DEMAND
-        )
+        rec.accelerated = accel is _ENABLED or (accel is _PREFERRED and q.pricing is _ON_DEMAND)
         q.policy.started(rec)
 
     def preempt(self, q: QueueRecord, now: float) -> bool:
@@ -366,7 +375,7 @@ class Core:
         return True
 
     def complete_pause(self, rec: JobRecord, q: QueueRecord, now: float) -> None:
-        self.transition(rec, _S.PAUSED, now)
+        self.transition(rec, _PAUSED, now)
         self.release(rec, q, now)
         join_line(rec, q)
 
@@ -382,7 +391,7 @@ class Core:
         now = self.clock.now()
         if rec.status is _ACTIVE:
             self.queues[rec.queue].policy.stopped(rec)
-        self.transition(rec, _S.COMPLETE, now)
+        self.transition(rec, _COMPLETE, now)
         self.release_and_finish(rec, now)
         self.outbox.flush()
 

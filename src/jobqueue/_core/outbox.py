@@ -1,9 +1,10 @@
 """The event outbox: what a call changed, delivered once the call is done.
 
 A call records its events while anyone listens (a subscriber or the batch
-hook) in their raw form, ``(event class, *fields)``: a tuple costs a tenth of
-a frozen event, and the event itself is built only for subscribers, when it
-is delivered. ``flush`` delivers at the end of every public call, in order; a
+hook) in their raw form, ``(event class, *fields)``: a tuple costs a
+twentieth of a frozen event (``benchmarks/bench_tricks.py``), and the event
+itself is built only for subscribers, when it is delivered. ``flush``
+delivers at the end of every public call, in order; a
 subscriber may call back into the scheduler, and the events of that nested
 call follow in order. Then the batch hook (the journal) gets the whole batch.
 

@@ -43,8 +43,8 @@ class Encoder:
     """Encodes entries and snapshot parts: a pickle (protocol 5) of plain data.
 
     Pickle writes a float as its 8 bytes where JSON spells out its digits, and
-    a job's row is mostly timestamps: encoding an entry costs a fifth or less
-    of what JSON took. The pickler is built once and reused, so an encoder
+    a job's row is mostly timestamps (``benchmarks/bench_store.py`` times the
+    journal). The pickler is built once and reused, so an encoder
     serves one journal (one scheduler, one thread at a time).
     """
 
