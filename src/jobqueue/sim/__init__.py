@@ -14,10 +14,22 @@ rules, tasks, ...) and timed queue actions; build one in code, with
 ``simulate`` (or ``Simulation``) returns a frozen ``SimResult``: each job's
 start, finish and wait, and per-queue wait percentiles, utilisation,
 throughput, hops and preemptions. Same workload and seed, same result.
+
+Where each part lives:
+
+* ``_workload``: the workload value types (``Workload``, ``JobSpec``,
+  ``QueueSpec``, ``QueueAction``) and the checks on their fields;
+* ``_workload_file``: the JSON and CSV workload files (``load_workload``,
+  ``save_workload``);
+* ``_poisson``: random workloads (``poisson_jobs``, ``poisson_workload``);
+* ``_simulation``: the entry points (``Simulation``, ``simulate``);
+* ``_driver``: the discrete-event loop, and the result it assembles;
+* ``_scheduler_port``: the driver's one way into the scheduler core and back;
+* ``_result``: what a run returns (``SimResult`` and its parts).
 """
 
-from ._driver import Simulation as Simulation
-from ._driver import simulate as simulate
+from ._poisson import poisson_jobs as poisson_jobs
+from ._poisson import poisson_workload as poisson_workload
 from ._result import HopRoute as HopRoute
 from ._result import JobOutcome as JobOutcome
 from ._result import JobTable as JobTable
@@ -27,15 +39,15 @@ from ._result import RunSegment as RunSegment
 from ._result import SimResult as SimResult
 from ._result import occupancy as occupancy
 from ._result import percentile as percentile
+from ._simulation import Simulation as Simulation
+from ._simulation import simulate as simulate
 from ._workload import JobSpec as JobSpec
 from ._workload import QueueAction as QueueAction
 from ._workload import QueueActionKind as QueueActionKind
 from ._workload import QueueSpec as QueueSpec
 from ._workload import Workload as Workload
-from ._workload import load_workload as load_workload
-from ._workload import poisson_jobs as poisson_jobs
-from ._workload import poisson_workload as poisson_workload
-from ._workload import save_workload as save_workload
+from ._workload_file import load_workload as load_workload
+from ._workload_file import save_workload as save_workload
 
 __all__ = [
     "HopRoute",

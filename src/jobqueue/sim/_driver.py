@@ -1,11 +1,11 @@
-"""The discrete-event driver: a workload through the real scheduler on virtual time.
+"""The discrete-event driver: the event loop that runs a workload on virtual time.
 
 Theory of operation
 -------------------
-The driver owns a ``ManualClock`` and a ``Scheduler`` and jumps from one
-event to the next: a job's arrival (``submit``), the end of a running job's
-work (``complete``), a task finishing (``record_task``), a queue action
-(``pause_queue``/``resume_queue``), or a scheduler timer (``poll`` at
+The driver owns a ``ManualClock`` and a ``Scheduler`` (through its port) and
+jumps from one event to the next: a job's arrival (``submit``), the end of a
+running job's work (``complete``), a task finishing (``record_task``), a queue
+action (``pause_queue``/``resume_queue``), or a scheduler timer (``poll`` at
 ``next_deadline()``, for hop rules). Nothing else moves time.
 
 The scheduler decides everything else, and the driver learns of it from the
@@ -20,9 +20,12 @@ At one instant, the driver handles, in this order: work that ends (in the
 order it was scheduled), the scheduler's due timers, queue actions (in
 workload order), then arrivals (in workload order).
 
-All calls into the scheduler go through ``_SchedulerPort``; it also turns the
-scheduler's events into the driver's four callbacks (started, paused,
-finished, hopped). A faster path into the core only has to replace that class.
+All calls into the scheduler go through ``SchedulerPort`` (in
+``_scheduler_port``); it also turns the scheduler's events into the driver's
+four callbacks (started, paused, finished, hopped). A faster path into the
+core only has to replace that class. At the end of a run the driver turns its
+per-job columns into the ``SimResult``. The public entry points, ``Simulation``
+and ``simulate``, are in ``_simulation``.
 """
 
 from __future__ import annotations
@@ -33,15 +36,8 @@ import itertools
 import math
 import random
 from array import array
-from typing import Final, Protocol
+from typing import Final
 
-from .._clock import ManualClock
-from .._core import core_of
-from .._core.records import JobRecord
-from .._errors import ConflictError, LimitExceededError
-from .._model import Acceleration
-from .._scheduler import Scheduler
-from .._states import JobStatus
 from ._result import (
     COMPLETE,
     FAILED,
@@ -54,9 +50,10 @@ from ._result import (
     SimResult,
     percentile,
 )
-from ._workload import JobSpec, QueueActionKind, Workload
+from ._scheduler_port import SchedulerPort
+from ._workload import Workload
 
-__all__ = ["Simulation", "simulate"]
+__all__ = ["Driver"]
 
 _NAN: Final = math.nan
 _INF: Final = math.inf
@@ -64,155 +61,9 @@ _COMPLETE_WORK: Final = 0  # heap entry kinds
 _TASK_DONE: Final = 1
 # Job states inside the driver.
 _PENDING, _WAITING, _RUNNING, _DONE = range(4)
-_TASK_ERROR: Final = "SimulatedFailure"
 
 
-class _Sink(Protocol):
-    """What the port reports to: the driver's callbacks, jobs named by workload index."""
-
-    def started(self, i: int, t: float) -> None: ...
-
-    def paused(self, i: int, t: float) -> None: ...
-
-    def finished(self, i: int, t: float, failed: bool) -> None: ...
-
-    def hopped(self, i: int, t: float, source: str, destination: str) -> None: ...
-
-
-class _SchedulerPort:
-    """The driver's only way into the scheduler, and the scheduler's only way back.
-
-    Jobs are named by their workload index on this side. The port uses the
-    scheduler's in-package fast path: ``_submit`` and ``_complete`` skip the
-    snapshots the public methods return, and the ``_watch``/``_hop_watch``
-    hooks report transitions and hops without building event objects. The
-    same validation and state machine run as for every other caller.
-    """
-
-    __slots__ = ("_core", "_index", "_recs", "_sink", "_submitting", "clock", "ids", "scheduler")
-
-    def __init__(self, workload: Workload, sink: _Sink) -> None:
-        self.clock = ManualClock()
-        self.scheduler = Scheduler(self.clock)
-        self.ids: list[str | None] = [None] * len(workload.jobs)
-        self._recs: list[JobRecord | None] = [None] * len(workload.jobs)
-        self._index: dict[JobRecord, int] = {}  # unfinished jobs only
-        self._sink = sink
-        self._submitting = -1
-        for q in workload.queues:
-            # The built-in default queue exists already: reconfigure it instead.
-            configure = (
-                self.scheduler.update_queue if q.name == "default" else self.scheduler.create_queue
-            )
-            configure(
-                q.name,
-                slots=q.slots,
-                policy=q.policy,
-                preemption=q.preemption,
-                deferred_share=q.deferred_share,
-                max_waiting=q.max_waiting,
-                pricing=q.pricing,
-                tags=q.tags,
-            )
-        self._core = core = core_of(self.scheduler)
-        core.outbox.watch.update(
-            {
-                _PREPARING: self._on_submitted,
-                _ACTIVE: self._on_started,
-                _PAUSING: self._on_paused,
-                _COMPLETE: self._on_completed,
-                _FAILED: self._on_failed,
-            }
-        )
-        core.outbox.hop_watch = self._on_hop
-
-    def set_time(self, t: float) -> None:
-        self.clock.set(t)
-
-    def submit(self, i: int, spec: JobSpec) -> bool:
-        """Submit job ``i``; False if the scheduler refused it with a limit error."""
-        self._submitting = i
-        try:
-            rec = self._core.submit(
-                spec.queue,
-                spec.priority,
-                spec.deferred,
-                spec.name,
-                "",  # description
-                spec.tags or None,
-                spec.hops,
-                spec.tasks or None,
-                False,  # confirmation_required
-                None,  # report
-                spec.preemptible,
-                Acceleration.DISABLED,
-                spec.billing_tags_source,
-                None,  # principal
-            )
-        except LimitExceededError:
-            return False
-        self.ids[i] = rec.id
-        self._recs[i] = rec
-        return True
-
-    def complete(self, i: int) -> None:
-        rec = self._recs[i]
-        assert rec is not None
-        self._core.complete(rec)
-
-    def record_task(self, i: int, key: str, ok: bool) -> None:
-        job_id = self.ids[i]
-        assert job_id is not None
-        self.scheduler.record_task(
-            job_id,
-            key,
-            ok=ok,
-            error_code="" if ok else _TASK_ERROR,
-            message="" if ok else "simulated task failure",
-        )
-
-    def queue_action(self, queue: str, action: QueueActionKind) -> None:
-        if action is QueueActionKind.PAUSE:
-            self.scheduler.pause_queue(queue)
-        else:
-            self.scheduler.resume_queue(queue)
-
-    def next_deadline(self) -> float | None:
-        return self.scheduler.next_deadline()
-
-    def poll(self) -> None:
-        self.scheduler.poll()
-
-    def check_invariants(self) -> None:
-        self.scheduler.check_invariants()
-
-    def _on_submitted(self, rec: JobRecord, now: float) -> None:
-        self._index[rec] = self._submitting
-
-    def _on_started(self, rec: JobRecord, now: float) -> None:
-        self._sink.started(self._index[rec], now)
-
-    def _on_paused(self, rec: JobRecord, now: float) -> None:
-        self._sink.paused(self._index[rec], now)
-
-    def _on_completed(self, rec: JobRecord, now: float) -> None:
-        self._sink.finished(self._index.pop(rec), now, False)
-
-    def _on_failed(self, rec: JobRecord, now: float) -> None:
-        self._sink.finished(self._index.pop(rec), now, True)
-
-    def _on_hop(self, rec: JobRecord, source: str, destination: str, now: float) -> None:
-        self._sink.hopped(self._index[rec], now, source, destination)
-
-
-_ACTIVE: Final = JobStatus.ACTIVE
-_PREPARING: Final = JobStatus.PREPARING
-_PAUSING: Final = JobStatus.PAUSING
-_COMPLETE: Final = JobStatus.COMPLETE
-_FAILED: Final = JobStatus.FAILED
-
-
-class _Driver:
+class Driver:
     """The state of one run: the event heap and per-job columns."""
 
     def __init__(
@@ -250,7 +101,7 @@ class _Driver:
         self._segments: list[tuple[int, int, float, float]] | None = [] if record_segments else None
         self._heap: list[tuple[float, int, int, int]] = []
         self._seq = itertools.count()
-        self.port = _SchedulerPort(workload, self)
+        self.port = SchedulerPort(workload, self)
 
     # ------------------------------------------------------------------ callbacks
 
@@ -545,93 +396,3 @@ class _Driver:
             usage=self.port.scheduler.usage_report(),
             segments=segments,
         )
-
-
-class Simulation:
-    """One run of a workload through a fresh ``Scheduler`` on a ``ManualClock``.
-
-    >>> from jobqueue.sim import JobSpec, QueueSpec, Workload
-    >>> w = Workload([JobSpec(0.0, 5.0), JobSpec(1.0, 2.0)], [QueueSpec("default", slots=1)])
-    >>> result = Simulation(w).run()
-    >>> [(j.first_start, j.finish) for j in result.jobs]
-    [(0.0, 5.0), (5.0, 7.0)]
-
-    Args:
-        workload: what to run.
-        seed: seeds the task outcomes (``random.Random(seed)``); the workload
-            itself is already fixed.
-        record_segments: keep every stretch of slot use in the result (for
-            timelines; costs memory on big runs).
-        check_invariants: call ``Scheduler.check_invariants()`` after every
-            event (slow; for tests).
-
-    Raises:
-        TypeError: ``workload`` is not a ``Workload``.
-    """
-
-    __slots__ = ("_driver", "_ran")
-
-    def __init__(
-        self,
-        workload: Workload,
-        *,
-        seed: int = 0,
-        record_segments: bool = False,
-        check_invariants: bool = False,
-    ) -> None:
-        if not isinstance(workload, Workload):
-            raise TypeError(f"workload must be a Workload, got {type(workload).__name__}")
-        self._driver = _Driver(workload, seed, record_segments, check_invariants)
-        self._ran = False
-
-    @property
-    def scheduler(self) -> Scheduler:
-        """The scheduler the workload runs through (inspect it after ``run()``)."""
-        return self._driver.port.scheduler
-
-    @property
-    def clock(self) -> ManualClock:
-        """The virtual clock."""
-        return self._driver.port.clock
-
-    def job_id(self, index: int) -> str | None:
-        """The scheduler id of workload job ``index`` (``None`` until submitted, or if rejected)."""
-        return self._driver.port.ids[index]
-
-    def run(self, until: float | None = None) -> SimResult:
-        """Run the workload to the end (or to time ``until``) and return the result.
-
-        The run ends when no job runs and no arrival or queue action is left
-        (jobs still waiting in a paused queue stay unfinished), or before the
-        first event later than ``until``.
-
-        Raises:
-            ConflictError: this simulation already ran.
-        """
-        if self._ran:
-            raise ConflictError("this simulation already ran: create a new Simulation")
-        self._ran = True
-        return self._driver.run(_INF if until is None else float(until))
-
-
-def simulate(
-    workload: Workload,
-    *,
-    seed: int = 0,
-    until: float | None = None,
-    record_segments: bool = False,
-    check_invariants: bool = False,
-) -> SimResult:
-    """Run ``workload`` through a fresh scheduler on virtual time; see ``Simulation``.
-
-    >>> from jobqueue.sim import JobSpec, QueueSpec, Workload
-    >>> w = Workload([JobSpec(0.0, 5.0), JobSpec(1.0, 2.0)], [QueueSpec("default", slots=1)])
-    >>> simulate(w).queue("default").wait_max
-    4.0
-    """
-    return Simulation(
-        workload,
-        seed=seed,
-        record_segments=record_segments,
-        check_invariants=check_invariants,
-    ).run(until)
