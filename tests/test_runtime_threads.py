@@ -32,7 +32,8 @@ from jobqueue import (
     ValidationError,
 )
 from jobqueue.runtime import JobContext, Progress, RuntimeStateError, ThreadRuntime
-from jobqueue.runtime._engine import Engine, Lane, Work
+from jobqueue.runtime._engine import Engine
+from jobqueue.runtime._work import Lane, Work
 
 pytestmark = [pytest.mark.runtime, pytest.mark.usefixtures("no_thread_left_behind")]
 

@@ -17,8 +17,8 @@ from .._errors import ConflictError, ValidationError
 from .._model import Job
 from .._scheduler import Scheduler
 from .._states import TERMINAL, WORKING, JobStatus
-from ._engine import Work
 from ._submission import Manifest, check_work, job_ids
+from ._work import Work
 
 __all__ = ["Handler", "adopt", "release", "take_over"]
 

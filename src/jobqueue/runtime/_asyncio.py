@@ -22,8 +22,9 @@ from .._scheduler import Scheduler
 from .._states import TERMINAL
 from .._validate import check_int
 from ._adoption import Handler, release
-from ._engine import ContextBase, Lane, Mode, StopWork, Work
+from ._context import ContextBase, StopWork
 from ._runtime_base import RuntimeBase, RuntimeStateError, State
+from ._work import Lane, Mode, Work
 
 __all__ = ["AsyncJobContext", "AsyncioRuntime"]
 

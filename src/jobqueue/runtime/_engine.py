@@ -24,121 +24,39 @@ lane was cancelled before it started, so no task is lost or run twice.
 The engine is not thread-safe: every runtime serialises all calls into it and
 into the scheduler (a lock for the thread-based runtimes, the event loop for
 asyncio).
+
+This module holds the ``Engine``. The per-job records it keeps (``Work``,
+``Lane``, ``Mode``) are in ``_work``, the calls it makes into a runtime
+(``Backend``) in ``_backend``, and what a job function's context offers in
+``_context``.
 """
 
 from __future__ import annotations
 
-import enum
 import heapq
 import itertools
 import logging
-import math
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Any, Generic, Protocol, TypeVar
-
-import attrs
+from typing import Any
 
 from .._events import Event, JobSubmitted, JobTransitioned, TaskRecorded
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
 from .._states import TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
 from .._tasks import FailureReason
+from ._backend import Backend
 from ._progress import Progress
 from ._submission import Manifest, SubmitOptions, job_ids
+from ._work import Lane, Mode, Work
 
-__all__ = ["Backend", "ContextBase", "Engine", "Lane", "Mode", "StopWork", "Work", "describe"]
+__all__ = ["Engine", "describe"]
 
 log = logging.getLogger("jobqueue.runtime")
 
 _S = JobStatus
 _RUNNING = frozenset({_S.ACTIVE, _S.PAUSING})
 _NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
-
-
-class StopWork(BaseException):
-    """Raised by a checkpoint to unwind a job function that must stop.
-
-    It derives from ``BaseException`` so that a job function's ``except
-    Exception`` does not swallow it.
-    """
-
-
-class Mode(enum.Enum):
-    """What the runtime is doing with a job's work."""
-
-    IDLE = "idle"  # not started yet
-    RUN = "run"  # dispatching
-    PAUSE = "pause"  # Pausing: no new work; acknowledge when nothing is in flight
-    PAUSED = "paused"
-    CANCEL = "cancel"
-    FAIL = "fail"
-    DONE = "done"  # the job is finished
-    STOP = "stop"  # the runtime shut down while the job was paused
-
-
-@attrs.define(eq=False, slots=True)
-class Lane:
-    """One unit of task concurrency: the key it holds and its backend handle."""
-
-    key: str
-    handle: object = None
-
-
-@attrs.define(eq=False, slots=True)
-class Work:
-    """The runtime's side of one job."""
-
-    job_id: str
-    task_fn: Callable[[str], object] | None
-    job_fn: Callable[..., object] | None
-    concurrency: int
-    manifest: Manifest
-    on_result: Callable[[str, Any], object] | None = None
-    status: JobStatus = _S.NEW
-    mode: Mode = Mode.IDLE
-    started: bool = False  # the keys to run are known
-    next_index: int = 0
-    returned: deque[str] = attrs.field(factory=deque)  # keys to run before next_index
-    lanes: set[Lane] = attrs.field(factory=set)
-    fn_handle: object = None
-    fn_running: bool = False  # the job function is in flight and not parked
-    fn_returned: bool = False
-    parked: bool = False  # the job function waits at a checkpoint while its job is Paused
-    wake: object = None  # the backend's handle to wake a parked job function
-    fail_reason: FailureReason | None = None
-    done: int = 0  # tasks recorded
-    p_time: float = -math.inf  # when the last Progress was sent
-    p_fraction: float = -1.0
-    p_pending: float | None = None
-    p_scheduled: bool = False
-
-    @property
-    def dispatching(self) -> bool:
-        """Whether the work may run (its mode is RUN); read without the runtime's lock."""
-        return self.mode is Mode.RUN
-
-
-class Backend(Protocol):
-    """How a runtime runs work; the engine calls these while the runtime is locked."""
-
-    def launch_lane(self, work: Work, lane: Lane) -> None:
-        """Start running ``lane.key`` (and set ``lane.handle``)."""
-
-    def cancel_lane(self, lane: Lane) -> bool:
-        """Cancel a lane that has not started yet; True if it never will."""
-
-    def launch_job(self, work: Work) -> object:
-        """Start the job function; returns a handle for ``cancel_job``."""
-
-    def cancel_job(self, handle: object) -> bool:
-        """Cancel a job function that has not started yet; True if it never will."""
-
-    def unparked(self, work: Work) -> None:
-        """A parked job function must wake: resume or stop (see ``work.mode``)."""
-
-    def changed(self) -> None:
-        """Something a waiter may care about happened (a job finished, work went idle)."""
 
 
 def describe(exc: BaseException) -> str:
@@ -631,66 +549,3 @@ class Engine:
             if work.parked:
                 work.mode = Mode.STOP
                 self._unpark(work)
-
-
-_T = TypeVar("_T")
-
-
-class _Runtime(Protocol):
-    _engine: Engine
-
-    def get(self, job_id: str) -> Job: ...
-
-    def call(self, fn: Callable[[Scheduler], _T]) -> _T: ...
-
-    def _op(self, fn: Callable[..., _T], *args: Any) -> _T: ...
-
-
-R = TypeVar("R", bound=_Runtime)
-
-
-class ContextBase(Generic[R]):
-    """What every job function's context offers, whatever the runtime."""
-
-    __slots__ = ("_runtime", "_work")
-
-    def __init__(self, runtime: R, work: Work) -> None:
-        self._runtime = runtime
-        self._work = work
-
-    @property
-    def job_id(self) -> str:
-        """The job's id."""
-        return self._work.job_id
-
-    @property
-    def job(self) -> Job:
-        """A fresh snapshot of the job."""
-        return self._runtime.get(self._work.job_id)
-
-    @property
-    def tasks(self) -> tuple[str, ...]:
-        """The job's task keys, in manifest order (empty for a job without tasks)."""
-        return self._work.manifest.all()
-
-    @property
-    def stop_requested(self) -> bool:
-        """Whether the next ``checkpoint()`` will pause or stop, as far as is known now."""
-        return self._work.mode is not Mode.RUN
-
-    def progress(self, fraction: float) -> None:
-        """Report the job's progress, a fraction in [0, 1] (see ``Job.progress``).
-
-        Raises:
-            ValidationError: ``fraction`` is not a number in [0, 1].
-        """
-        self._runtime._op(self._runtime._engine.set_progress, self._work, fraction)
-
-    def record_task(
-        self, key: str, *, ok: bool = True, error_code: str = "", message: str = ""
-    ) -> Job:
-        """Record one task's outcome (``Scheduler.record_task``)."""
-        job_id = self._work.job_id
-        return self._runtime.call(
-            lambda s: s.record_task(job_id, key, ok=ok, error_code=error_code, message=message)
-        )

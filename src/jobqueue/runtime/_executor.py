@@ -12,8 +12,8 @@ from .._model import Job
 from .._scheduler import Scheduler
 from .._validate import check_int
 from ._adoption import Handler
-from ._engine import Lane, Work
 from ._threaded_base import ThreadedRuntime
+from ._work import Lane, Work
 
 __all__ = ["ExecutorRuntime"]
 

@@ -13,8 +13,9 @@ from .._model import Job
 from .._scheduler import Scheduler
 from .._validate import check_int
 from ._adoption import Handler
-from ._engine import ContextBase, Lane, Mode, StopWork, Work
+from ._context import ContextBase, StopWork
 from ._threaded_base import ThreadedRuntime
+from ._work import Lane, Mode, Work
 
 __all__ = ["JobContext", "ThreadRuntime"]
 

@@ -38,8 +38,8 @@ from .._model import Job
 from .._scheduler import Scheduler
 from .._states import TERMINAL
 from ._adoption import Handler, release
-from ._engine import Lane, Work
 from ._runtime_base import RuntimeBase, RuntimeStateError, State
+from ._work import Lane, Work
 
 __all__ = ["ThreadedRuntime"]
 

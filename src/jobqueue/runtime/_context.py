@@ -1,0 +1,93 @@
+"""What a job function's context offers, whatever the runtime, and ``StopWork``.
+
+A job function receives a context: its job's id, a fresh snapshot of the job,
+its task keys, whether it is asked to stop, progress reports and task
+outcomes. ``ContextBase`` holds what every runtime's context has in common;
+each runtime adds its own ``checkpoint()``, which raises ``StopWork`` to unwind
+a job function that must stop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from .._model import Job
+from .._scheduler import Scheduler
+from ._work import Mode, Work
+
+if TYPE_CHECKING:
+    from ._engine import Engine
+
+__all__ = ["ContextBase", "StopWork"]
+
+
+class StopWork(BaseException):
+    """Raised by a checkpoint to unwind a job function that must stop.
+
+    It derives from ``BaseException`` so that a job function's ``except
+    Exception`` does not swallow it.
+    """
+
+
+_T = TypeVar("_T")
+
+
+class _Runtime(Protocol):
+    _engine: Engine
+
+    def get(self, job_id: str) -> Job: ...
+
+    def call(self, fn: Callable[[Scheduler], _T]) -> _T: ...
+
+    def _op(self, fn: Callable[..., _T], *args: Any) -> _T: ...
+
+
+R = TypeVar("R", bound=_Runtime)
+
+
+class ContextBase(Generic[R]):
+    """What every job function's context offers, whatever the runtime."""
+
+    __slots__ = ("_runtime", "_work")
+
+    def __init__(self, runtime: R, work: Work) -> None:
+        self._runtime = runtime
+        self._work = work
+
+    @property
+    def job_id(self) -> str:
+        """The job's id."""
+        return self._work.job_id
+
+    @property
+    def job(self) -> Job:
+        """A fresh snapshot of the job."""
+        return self._runtime.get(self._work.job_id)
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The job's task keys, in manifest order (empty for a job without tasks)."""
+        return self._work.manifest.all()
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether the next ``checkpoint()`` will pause or stop, as far as is known now."""
+        return self._work.mode is not Mode.RUN
+
+    def progress(self, fraction: float) -> None:
+        """Report the job's progress, a fraction in [0, 1] (see ``Job.progress``).
+
+        Raises:
+            ValidationError: ``fraction`` is not a number in [0, 1].
+        """
+        self._runtime._op(self._runtime._engine.set_progress, self._work, fraction)
+
+    def record_task(
+        self, key: str, *, ok: bool = True, error_code: str = "", message: str = ""
+    ) -> Job:
+        """Record one task's outcome (``Scheduler.record_task``)."""
+        job_id = self._work.job_id
+        return self._runtime.call(
+            lambda s: s.record_task(job_id, key, ok=ok, error_code=error_code, message=message)
+        )

@@ -1,0 +1,81 @@
+"""The runtime's record of one job's work: its mode, its lanes, what is in flight.
+
+``Work`` holds what the engine knows about one job submitted through a
+runtime: its task or job function, its manifest and the keys still to run, the
+lanes in flight, whether its job function is running or parked at a
+checkpoint, and the state of its merged progress updates. ``Mode`` says what
+the runtime is doing with that work; a ``Lane`` is one unit of a job's task
+concurrency. The engine (``_engine``) changes these records; the backends read
+them while they run the work.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from .._states import JobStatus
+from .._tasks import FailureReason
+from ._submission import Manifest
+
+__all__ = ["Lane", "Mode", "Work"]
+
+
+class Mode(enum.Enum):
+    """What the runtime is doing with a job's work."""
+
+    IDLE = "idle"  # not started yet
+    RUN = "run"  # dispatching
+    PAUSE = "pause"  # Pausing: no new work; acknowledge when nothing is in flight
+    PAUSED = "paused"
+    CANCEL = "cancel"
+    FAIL = "fail"
+    DONE = "done"  # the job is finished
+    STOP = "stop"  # the runtime shut down while the job was paused
+
+
+@attrs.define(eq=False, slots=True)
+class Lane:
+    """One unit of task concurrency: the key it holds and its backend handle."""
+
+    key: str
+    handle: object = None
+
+
+@attrs.define(eq=False, slots=True)
+class Work:
+    """The runtime's side of one job."""
+
+    job_id: str
+    task_fn: Callable[[str], object] | None
+    job_fn: Callable[..., object] | None
+    concurrency: int
+    manifest: Manifest
+    on_result: Callable[[str, Any], object] | None = None
+    status: JobStatus = JobStatus.NEW
+    mode: Mode = Mode.IDLE
+    started: bool = False  # the keys to run are known
+    next_index: int = 0
+    returned: deque[str] = attrs.field(factory=deque)  # keys to run before next_index
+    lanes: set[Lane] = attrs.field(factory=set)
+    fn_handle: object = None
+    fn_running: bool = False  # the job function is in flight and not parked
+    fn_returned: bool = False
+    parked: bool = False  # the job function waits at a checkpoint while its job is Paused
+    wake: object = None  # the backend's handle to wake a parked job function
+    fail_reason: FailureReason | None = None
+    done: int = 0  # tasks recorded
+    p_time: float = -math.inf  # when the last Progress was sent
+    p_fraction: float = -1.0
+    p_pending: float | None = None
+    p_scheduled: bool = False
+
+    @property
+    def dispatching(self) -> bool:
+        """Whether the work may run (its mode is RUN); read without the runtime's lock."""
+        return self.mode is Mode.RUN
