@@ -19,6 +19,7 @@ jobqueue`` never imports it.
           check_policy(MyPolicy)  # silent when every property holds
 """
 
+from ._check_policy import check_policy as check_policy
 from ._history import HistoryChecker as HistoryChecker
 from ._history import JobModel as JobModel
 from ._history import PropertyFailed as PropertyFailed
@@ -26,7 +27,6 @@ from ._invalid import invalid_priorities as invalid_priorities
 from ._invalid import invalid_queue_specs as invalid_queue_specs
 from ._invalid import invalid_submissions as invalid_submissions
 from ._machine import PolicyStateMachine as PolicyStateMachine
-from ._machine import check_policy as check_policy
 from ._operations import Operation as Operation
 from ._operations import operations as operations
 from ._operations import run_operations as run_operations

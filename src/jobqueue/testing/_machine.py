@@ -11,26 +11,21 @@ fails must leave the scheduler exactly as it was. After each step it runs
 ``Scheduler.check_invariants()`` (the one implementation of the state
 invariants), the history properties of ``HistoryChecker``, and the properties
 the policy or the subclass declares.
+
+This module holds the machine: its set-up, its rules and its checks. The
+strategies it draws a rule's arguments with from its own state are in
+``_machine_strategies``; ``check_policy``, which runs it inside a test
+function, is in ``_check_policy``.
 """
 
 from __future__ import annotations
 
 import functools
-import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-import attrs
-import hypothesis
 from hypothesis import strategies as st
-from hypothesis.stateful import (
-    RuleBasedStateMachine,
-    initialize,
-    invariant,
-    precondition,
-    rule,
-    run_state_machine_as_test,
-)
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from .._clock import ManualClock
 from .._errors import (
@@ -47,96 +42,17 @@ from ..policies import Policy
 from ..policies._base import declared_order
 from ._fingerprint import fingerprint
 from ._history import HistoryChecker, PropertyFailed
+from ._machine_strategies import BUILT, from_machine, job_in, moved_to, same, setting
 from ._strategies import priorities, submissions, task_sources
 from ._values import ManifestReader, Submission
 
-__all__ = ["PolicyStateMachine", "check_policy"]
+__all__ = ["PolicyStateMachine"]
 
 _S = JobStatus
 _UNFINISHED = tuple(s for s in _S if s not in TERMINAL)
 _CANCELLABLE = tuple(s for s in _S if _S.CANCELLING in TRANSITIONS[s])
 _FAILABLE = (_S.FAILING, *(s for s in _S if _S.FAILING in TRANSITIONS[s]))
 _MISSING_TASK = "no-such-task"
-
-
-# Strategies that do not depend on the state are built once per machine class:
-# building a strategy costs far more than drawing from it.
-_BUILT: weakref.WeakKeyDictionary[type, dict[str, st.SearchStrategy[Any]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-class _MachineStrategy:
-    """``flatmap`` target: the strategy the running machine's ``method`` returns."""
-
-    def __init__(self, method: str, *, per_state: bool = False) -> None:
-        self.method = method
-        self.per_state = per_state
-
-    def __call__(self, machine: PolicyStateMachine) -> st.SearchStrategy[Any]:
-        if self.per_state:
-            return getattr(machine, self.method)()  # type: ignore[no-any-return]
-        built = _BUILT.setdefault(type(machine), {})
-        strategy = built.get(self.method)
-        if strategy is None:
-            strategy = built[self.method] = getattr(machine, self.method)()
-        return strategy
-
-    def __repr__(self) -> str:
-        return f"machine.{self.method}()"
-
-
-class _JobChoice:
-    """``flatmap`` target: a job id, half the time one of a job in ``statuses`` (if any)."""
-
-    def __init__(self, statuses: tuple[JobStatus, ...]) -> None:
-        self.statuses = statuses
-
-    def __call__(self, machine: PolicyStateMachine) -> st.SearchStrategy[str]:
-        return machine._job_choice(self.statuses)
-
-    def __repr__(self) -> str:
-        return f"a job, preferably {'/'.join(self.statuses)}"
-
-
-class _Setting:
-    """``flatmap`` target: the subclass's fixed setting if it sets one, else ``default``."""
-
-    def __init__(self, name: str, default: st.SearchStrategy[Any]) -> None:
-        self.name = name
-        self.default = default
-
-    def __call__(self, machine: PolicyStateMachine) -> st.SearchStrategy[Any]:
-        fixed = getattr(type(machine), self.name)
-        return self.default if fixed is None else st.just(fixed)
-
-    def __repr__(self) -> str:
-        return f"setting {self.name}"
-
-
-def _same(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return strategy
-
-
-def _moved_to(queue: str, spec: Submission) -> Submission:
-    """``spec`` submitted to ``queue`` instead, without hop rules that became invalid."""
-    if spec.queue == queue:
-        return spec
-    hops = () if spec.hops and spec.hops[0].queue == queue else spec.hops
-    return attrs.evolve(spec, queue=queue, hops=hops)
-
-
-def _from_machine(method: str, *, per_state: bool = False) -> st.SearchStrategy[Any]:
-    """A strategy that the running machine builds (from its state, if ``per_state``)."""
-    return st.runner().flatmap(_MachineStrategy(method, per_state=per_state))
-
-
-def _job_in(*statuses: JobStatus) -> st.SearchStrategy[str]:
-    return st.runner().flatmap(_JobChoice(statuses))
-
-
-def _setting(name: str, default: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.runner().flatmap(_Setting(name, default))
 
 
 class PolicyStateMachine(RuleBasedStateMachine):
@@ -226,10 +142,10 @@ class PolicyStateMachine(RuleBasedStateMachine):
         return factory()
 
     @initialize(
-        acknowledge=_setting("acknowledge", st.booleans()),
-        slots=_setting("slots", st.integers(1, 4)),
-        deferred_share=_setting("deferred_share", st.sampled_from([1.0, 0.75, 0.5])),
-        max_waiting=_setting("max_waiting", st.integers(2, 6)),
+        acknowledge=setting("acknowledge", st.booleans()),
+        slots=setting("slots", st.integers(1, 4)),
+        deferred_share=setting("deferred_share", st.sampled_from([1.0, 0.75, 0.5])),
+        max_waiting=setting("max_waiting", st.integers(2, 6)),
     )
     def setup(self, acknowledge: bool, slots: int, deferred_share: float, max_waiting: int) -> None:
         """Build the scheduler and its queues."""
@@ -273,7 +189,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
             tasks=st.sampled_from(
                 [task_sources(3, keys=st.sampled_from("abcd"), unreadable=False)] * 9
                 + [st.just(ManifestReader(error="unreadable"))]
-            ).flatmap(_same),
+            ).flatmap(same),
             names=st.none() | st.sampled_from(["alpha", "beta"]),
             descriptions=st.just(""),
             billing=st.just(BillingTagsSource.QUEUE),
@@ -353,13 +269,13 @@ class PolicyStateMachine(RuleBasedStateMachine):
     # or, half the time, any job, to exercise the refusals too.
 
     @precondition(lambda self: self._ready)
-    @rule(spec=_from_machine("submissions"))
+    @rule(spec=from_machine("submissions"))
     def submit(self, spec: Submission) -> None:
         """Submit a job; predicted to fail on a taken name, a full queue or no free slot."""
         self._submit(spec)
 
     @precondition(lambda self: self._ready)
-    @rule(specs=_from_machine("_bursts"))
+    @rule(specs=from_machine("_bursts"))
     def submit_burst(self, specs: list[Submission]) -> None:
         """Submit several jobs to one queue in a row: lines form, preemption has work."""
         for spec in specs:
@@ -370,10 +286,10 @@ class PolicyStateMachine(RuleBasedStateMachine):
         return st.sampled_from(self.queue_names).flatmap(self._burst_to)
 
     def _burst_to(self, queue: str) -> st.SearchStrategy[list[Submission]]:
-        built = _BUILT.setdefault(type(self), {})
+        built = BUILT.setdefault(type(self), {})
         key = f"burst to {queue}"
         if key not in built:
-            same_queue = self.submissions().map(functools.partial(_moved_to, queue))
+            same_queue = self.submissions().map(functools.partial(moved_to, queue))
             built[key] = st.lists(same_queue, min_size=2, max_size=5)
         return built[key]
 
@@ -388,14 +304,14 @@ class PolicyStateMachine(RuleBasedStateMachine):
             self._keys[job.id] = spec.task_keys()
 
     @precondition(lambda self: self._any_in(_S.ACTIVE, _S.PAUSING))
-    @rule(job=_job_in(_S.ACTIVE, _S.PAUSING))
+    @rule(job=job_in(_S.ACTIVE, _S.PAUSING))
     def complete(self, job: str) -> None:
         """Report that a job's work finished."""
         expected = self._unless(self._status(job) in (_S.ACTIVE, _S.PAUSING))
         self._call(f"complete({job!r})", lambda: self.sched.complete(job), expected)
 
     @precondition(lambda self: self._any_in(*_FAILABLE))
-    @rule(job=_job_in(*_FAILABLE))
+    @rule(job=job_in(*_FAILABLE))
     def fail(self, job: str) -> None:
         """Report a failure (which also acknowledges a Failing job)."""
         status = self._status(job)
@@ -403,14 +319,14 @@ class PolicyStateMachine(RuleBasedStateMachine):
         self._call(f"fail({job!r})", lambda: self.sched.fail(job, "failed"), expected)
 
     @precondition(lambda self: self._any_in(*_CANCELLABLE))
-    @rule(job=_job_in(*_CANCELLABLE))
+    @rule(job=job_in(*_CANCELLABLE))
     def cancel(self, job: str) -> None:
         """Cancel a job."""
         expected = self._unless(_S.CANCELLING in TRANSITIONS[self._status(job)])
         self._call(f"cancel({job!r})", lambda: self.sched.cancel(job), expected)
 
     @precondition(lambda self: self._any_in(_S.SUSPENDED))
-    @rule(job=_job_in(_S.SUSPENDED))
+    @rule(job=job_in(_S.SUSPENDED))
     def confirm(self, job: str) -> None:
         """Confirm a Suspended job; predicted to fail as ``submit`` would for a full queue."""
         model = self.checker.jobs[job]
@@ -420,7 +336,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
         self._call(f"confirm({job!r})", lambda: self.sched.confirm(job), expected)
 
     @precondition(lambda self: self._any_in(_S.PAUSING, _S.CANCELLING))
-    @rule(job=_job_in(_S.PAUSING, _S.CANCELLING))
+    @rule(job=job_in(_S.PAUSING, _S.CANCELLING))
     def acknowledge_stop(self, job: str) -> None:
         """The runtime reports that work stopped: ``paused()`` or ``cancelled()``."""
         if self._status(job) is _S.CANCELLING:
@@ -430,7 +346,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
             self._call(f"paused({job!r})", lambda: self.sched.paused(job), expected)
 
     @precondition(lambda self: self._any_in(*_UNFINISHED))
-    @rule(job=_job_in(*_UNFINISHED), priority=priorities(-3, 3))
+    @rule(job=job_in(*_UNFINISHED), priority=priorities(-3, 3))
     def update_priority(self, job: str, priority: int) -> None:
         """Change a job's priority, in any status."""
         expected = ConflictError if self._status(job) in TERMINAL else None
@@ -441,7 +357,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
         )
 
     @precondition(lambda self: self._any_in(*TASKS_ACCEPTED))
-    @rule(task=_from_machine("_task_target", per_state=True), ok=st.booleans())
+    @rule(task=from_machine("_task_target", per_state=True), ok=st.booleans())
     def record_task(self, task: tuple[str, str], ok: bool) -> None:
         """Record a task outcome (enough failures fail the job: the threshold is 2 tasks)."""
         job, key = task
@@ -460,13 +376,13 @@ class PolicyStateMachine(RuleBasedStateMachine):
         )
 
     @precondition(lambda self: self._any_in(*_UNFINISHED))
-    @rule(job=_job_in(*_UNFINISHED), tags=_from_machine("_tag_sets"))
+    @rule(job=job_in(*_UNFINISHED), tags=from_machine("_tag_sets"))
     def put_tags(self, job: str, tags: dict[str, str]) -> None:
         """Replace a job's tags (a policy that groups by tag must cope)."""
         self._call(f"put_tags({job!r}, {tags!r})", lambda: self.sched.put_tags(job, tags), None)
 
     @precondition(lambda self: self._any_in(_S.READY, _S.PAUSED))
-    @rule(job=_job_in(_S.READY, _S.PAUSED))
+    @rule(job=job_in(_S.READY, _S.PAUSED))
     def position(self, job: str) -> None:
         """Ask where a job stands: a waiting job has a place in its queue's line."""
         where = self._call(f"position({job!r})", lambda: self.sched.position(job), None)
@@ -478,7 +394,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
             )
 
     @precondition(lambda self: self._ready)
-    @rule(queue=_from_machine("_queue_choice"), pause=st.booleans())
+    @rule(queue=from_machine("_queue_choice"), pause=st.booleans())
     def pause_or_resume(self, queue: str, pause: bool) -> None:
         """Pause a queue (it starts nothing, nothing hops out of it) or resume it."""
         if pause:
@@ -488,7 +404,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self._ready)
     @rule(
-        queue=_from_machine("_queue_choice"),
+        queue=from_machine("_queue_choice"),
         slots=st.none() | st.integers(1, 5),
         deferred_share=st.none() | st.sampled_from([1.0, 0.75, 0.5]),
         max_waiting=st.none() | st.integers(1, 6),
@@ -551,62 +467,3 @@ class PolicyStateMachine(RuleBasedStateMachine):
                 raise PropertyFailed(
                     f"declared property {name}", f"{type(exc).__name__}: {exc}"
                 ) from exc
-
-
-def check_policy(
-    factory: Callable[[], Policy],
-    *,
-    acknowledge: bool | None = None,
-    slots: int | None = None,
-    deferred_share: float | None = None,
-    max_waiting: int | None = None,
-    properties: Sequence[Callable[[Scheduler], None]] = (),
-    tag_keys: Sequence[str] | None = None,
-    settings: hypothesis.settings | None = None,
-) -> None:
-    """Run ``PolicyStateMachine`` on the policy ``factory`` makes; raise if a property breaks.
-
-    Call it inside a test function::
-
-        def test_my_policy() -> None:
-            check_policy(MyPolicy)
-
-    Args:
-        factory: returns a fresh policy instance on each call (e.g. the class).
-        acknowledge: fix the acknowledgement mode (both are drawn by default).
-        slots: fix each queue's slots.
-        deferred_share: fix each queue's deferred share.
-        max_waiting: fix each queue's waiting cap.
-        properties: extra checks, called with the scheduler after every step.
-        tag_keys: tag keys the jobs draw from (e.g. the tag your policy groups by).
-        settings: hypothesis settings; by default the active profile's, without
-            a deadline (as for hypothesis' own state-machine ``TestCase``),
-            without the slow "explain" phase, and reporting one failure only.
-
-    Raises:
-        PropertyFailed: a property broke; the message names it, and hypothesis
-            prints the shortest sequence of steps it found that breaks it.
-    """
-    name = getattr(factory, "__name__", type(factory).__name__)
-    attributes: dict[str, Any] = {
-        "policy_factory": staticmethod(factory),
-        "acknowledge": acknowledge,
-        "slots": slots,
-        "deferred_share": deferred_share,
-        "max_waiting": max_waiting,
-        "properties": tuple(properties),
-        "__module__": __name__,
-        "__doc__": f"Checks the policy made by {name}.",
-    }
-    if tag_keys is not None:
-        attributes["tag_keys"] = tuple(tag_keys)
-    machine = type(f"Check{name}", (PolicyStateMachine,), attributes)
-    if settings is None:
-        profile = hypothesis.settings()  # the active profile's settings
-        settings = hypothesis.settings(
-            profile,
-            deadline=None,
-            report_multiple_bugs=False,
-            phases=[phase for phase in profile.phases if phase is not hypothesis.Phase.explain],
-        )
-    run_state_machine_as_test(machine, settings=settings)
