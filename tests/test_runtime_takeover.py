@@ -89,7 +89,9 @@ def test_a_thread_runtime_finishes_the_work_of_a_recovered_scheduler() -> None:
     assert [done[n].status for n in ("tasks", "later", "whole")] == [S.COMPLETE] * 3
     tasks = done["tasks"]
     assert (tasks.tasks_succeeded, tasks.tasks_failed, tasks.progress) == (3, 1, 1.0)
-    assert [r.key for r in sched.tasks(tasks.id)] == ["a", "b", "c", "d"]
+    keys = [r.key for r in sched.tasks(tasks.id)]
+    # Two workers run c and d at once: they may finish in either order.
+    assert keys[:2] == ["a", "b"] and sorted(keys[2:]) == ["c", "d"]
     sched.check_invariants()
 
 
