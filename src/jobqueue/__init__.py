@@ -18,6 +18,11 @@ from ._access import TagPresent as TagPresent
 from ._clock import Clock as Clock
 from ._clock import ManualClock as ManualClock
 from ._clock import SystemClock as SystemClock
+from ._controls import Aging as Aging
+from ._controls import Dependency as Dependency
+from ._controls import PendingCode as PendingCode
+from ._controls import PendingReason as PendingReason
+from ._controls import Retry as Retry
 from ._errors import AccessDenied as AccessDenied
 from ._errors import ConflictError as ConflictError
 from ._errors import InvalidTransition as InvalidTransition
@@ -35,6 +40,7 @@ from ._events import JobSubmitted as JobSubmitted
 from ._events import JobTransitioned as JobTransitioned
 from ._events import PriorityChanged as PriorityChanged
 from ._events import QueueEvent as QueueEvent
+from ._events import RetryScheduled as RetryScheduled
 from ._events import TagsChanged as TagsChanged
 from ._events import TaskRecorded as TaskRecorded
 from ._model import Acceleration as Acceleration
@@ -76,20 +82,17 @@ from .policies import PriorityPolicy as PriorityPolicy
 __version__ = "0.1.0"
 
 __all__ = [
-    "MAX_TAGS",
-    "MAX_TAG_KEY",
-    "MAX_TAG_VALUE",
-    "TERMINAL",
-    "TRANSITIONS",
+    "Acceleration",
     "AccessDenied",
     "AccessPolicy",
-    "Acceleration",
     "Action",
+    "Aging",
     "AttributeEquals",
     "BillingTagsSource",
     "Clock",
     "CompletionReport",
     "ConflictError",
+    "Dependency",
     "Event",
     "FailureReason",
     "FairSharePolicy",
@@ -111,18 +114,25 @@ __all__ = [
     "JobTransitioned",
     "LimitExceededError",
     "ManualClock",
+    "MAX_TAG_KEY",
+    "MAX_TAG_VALUE",
+    "MAX_TAGS",
     "MediaConvertStatus",
     "NotFound",
+    "PendingCode",
+    "PendingReason",
     "Policy",
     "PolicyJob",
+    "Pricing",
     "Principal",
     "PriorityChanged",
     "PriorityPolicy",
-    "Pricing",
     "QueueEvent",
     "QueueInfo",
     "QueuePosition",
     "ReportScope",
+    "Retry",
+    "RetryScheduled",
     "Scheduler",
     "Statement",
     "StatusChange",
@@ -135,7 +145,9 @@ __all__ = [
     "TaskRecorded",
     "TaskSource",
     "TaskStatus",
+    "TERMINAL",
     "TranscribeStatus",
+    "TRANSITIONS",
     "UsageRow",
     "ValidationError",
     "mediaconvert_status",

@@ -2,7 +2,7 @@
 
 Subscribers receive them in the order they happened, each with the clock's
 time. The stream is enough to audit a job: submission, every status change,
-hop, priority change, tag change, task outcome and purge.
+hop, priority change, tag change, task outcome, retry and purge.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ __all__ = [
     "JobTransitioned",
     "PriorityChanged",
     "QueueEvent",
+    "RetryScheduled",
     "TagsChanged",
     "TaskRecorded",
 ]
@@ -123,6 +124,24 @@ class TaskRecorded(Event):
 
     job_id: str
     record: TaskRecord
+
+
+@attrs.frozen
+class RetryScheduled(Event):
+    """A job's work failed and the job will run again after a backoff.
+
+    Attributes:
+        attempt: the attempt that will start after the backoff (2 for the first retry).
+        until: when the backoff ends and the job joins its queue's line again.
+        code: the failure reason code that caused the retry.
+        message: the failure's message.
+    """
+
+    job_id: str
+    attempt: int
+    until: float
+    code: str
+    message: str
 
 
 @attrs.frozen

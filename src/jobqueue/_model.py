@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import attrs
 
+from ._controls import Dependency, Retry
 from ._states import JobStatus, MediaConvertStatus, TranscribeStatus, mediaconvert_status
 from ._states import transcribe_status as _transcribe_status
 from ._tasks import FailureReason, ReportScope
@@ -139,6 +140,12 @@ class Job:
         run_seconds: total time spent Active.
         billed_seconds: time spent Active in on-demand queues.
         progress: fraction of tasks done (0.0-1.0), or as last reported.
+        attempt: which attempt the job is on (1 until a ``retry`` runs it again).
+        not_before: the time before which it may not start, if any.
+        after: the jobs it waits on.
+        max_run: seconds one attempt may hold a slot, if limited.
+        max_wait: seconds it may wait in a line in all, if limited.
+        retry: its retry settings, if any.
     """
 
     id: str
@@ -169,6 +176,12 @@ class Job:
     run_seconds: float
     billed_seconds: float
     progress: float
+    attempt: int = 1
+    not_before: float | None = None
+    after: tuple[Dependency, ...] = ()
+    max_run: float | None = None
+    max_wait: float | None = None
+    retry: Retry | None = None
 
     @property
     def transcribe_status(self) -> TranscribeStatus:

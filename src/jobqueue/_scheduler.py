@@ -11,14 +11,17 @@ anything, so an error leaves the scheduler exactly as it was.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from ._access import AccessPolicy, Principal
 from ._clock import Clock, SystemClock
+from ._controls import Dependency, PendingReason, Retry
 from ._core import control, invariants, listing, queues, tasks
 from ._core.core import Core, Settings
+from ._core.pending import pending_reason
 from ._core.records import queue_info, snapshot
 from ._core.tasks import TaskSource
 from ._errors import ValidationError
@@ -37,7 +40,6 @@ from ._model import (
 from ._reports import CompletionReport
 from ._states import JobStatus
 from ._tasks import ReportScope, TaskRecord
-from ._validate import check_int, check_positive_number
 from .policies import Policy
 
 if TYPE_CHECKING:
@@ -73,6 +75,7 @@ class Scheduler:
         failure_threshold_ratio: the share of failed tasks above which the job fails.
         access_policy: decides which principal may do what; ``None`` allows all.
         id_prefix: job ids are this prefix followed by a counter.
+        rng: draws the jitter of retry backoffs; seed it for reproducible runs.
     """
 
     __slots__ = ("__weakref__", "_core")
@@ -88,25 +91,15 @@ class Scheduler:
         failure_threshold_ratio: float = 0.5,
         access_policy: AccessPolicy | None = None,
         id_prefix: str = "job-",
+        rng: random.Random | None = None,
     ) -> None:
-        retention = check_positive_number("retention", retention)
-        confirmation_timeout = check_positive_number("confirmation_timeout", confirmation_timeout)
-        threshold_tasks = check_int("failure_threshold_tasks", failure_threshold_tasks, 1)
-        if isinstance(failure_threshold_ratio, bool) or not isinstance(
-            failure_threshold_ratio, (int, float)
-        ):
-            raise ValidationError(
-                "failure_threshold_ratio must be a number, "
-                f"got {type(failure_threshold_ratio).__name__}"
-            )
-        ratio = float(failure_threshold_ratio)
-        if not 0.0 <= ratio < 1.0:
-            raise ValidationError(f"failure_threshold_ratio must be in [0, 1), got {ratio!r}")
+        if rng is not None and not isinstance(rng, random.Random):
+            raise ValidationError(f"rng must be a random.Random, got {type(rng).__name__}")
         settings = Settings(
             retention=retention,
             confirmation_timeout=confirmation_timeout,
-            threshold_tasks=threshold_tasks,
-            threshold_ratio=ratio,
+            threshold_tasks=failure_threshold_tasks,
+            threshold_ratio=failure_threshold_ratio,
             id_prefix=id_prefix,
         )
         self._core = Core(
@@ -114,6 +107,7 @@ class Scheduler:
             settings,
             acknowledge=acknowledge,
             access_policy=access_policy,
+            rng=random.Random() if rng is None else rng,
         )
 
     @classmethod
@@ -132,6 +126,7 @@ class Scheduler:
         failure_threshold_ratio: float = 0.5,
         access_policy: AccessPolicy | None = None,
         id_prefix: str = "job-",
+        rng: random.Random | None = None,
     ) -> Self:
         """Rebuild a scheduler from ``store`` and journal every later change there.
 
@@ -154,13 +149,9 @@ class Scheduler:
             policies: factories for queues whose policy is neither ``"fifo"``
                 nor ``"priority"``, by queue name.
             subscribers: callbacks to subscribe before recovery.
-            acknowledge: as for the constructor; the remaining settings too.
-            retention: as for the constructor.
-            confirmation_timeout: as for the constructor.
-            failure_threshold_tasks: as for the constructor.
-            failure_threshold_ratio: as for the constructor.
-            access_policy: as for the constructor.
-            id_prefix: as for the constructor.
+            acknowledge, retention, confirmation_timeout, failure_threshold_tasks,
+                failure_threshold_ratio, access_policy, id_prefix, rng: as for
+                the constructor.
 
         Raises:
             StoreError: the store cannot be read or already serves a scheduler,
@@ -182,6 +173,7 @@ class Scheduler:
             failure_threshold_ratio=failure_threshold_ratio,
             access_policy=access_policy,
             id_prefix=id_prefix,
+            rng=rng,
         )
         return open_scheduler(
             store, fresh, interrupted=interrupted, policies=policies, subscribers=subscribers
@@ -238,7 +230,7 @@ class Scheduler:
         slots: int = 100,
         policy: PolicySpec = "fifo",
         preemption: bool = False,
-        deferred_share: float = 0.9,
+        deferred_share: float = 1.0,
         max_waiting: int = 10_000,
         pricing: Pricing | str = Pricing.ON_DEMAND,
         tags: Mapping[str, str] | None = None,
@@ -366,6 +358,11 @@ class Scheduler:
         acceleration: Acceleration | str = Acceleration.DISABLED,
         billing_tags_source: BillingTagsSource | str = BillingTagsSource.QUEUE,
         principal: Principal | None = None,
+        not_before: float | None = None,
+        after: Sequence[str | Dependency] = (),
+        max_run: float | None = None,
+        max_wait: float | None = None,
+        retry: Retry | None = None,
     ) -> Job:
         """Submit a job; returns its snapshot after it has moved as far as it can.
 
@@ -391,6 +388,16 @@ class Scheduler:
             acceleration: ``"disabled"``, ``"enabled"`` or ``"preferred"``.
             billing_tags_source: bill under the submission queue's tags or the job's.
             principal: the caller, for the access policy.
+            not_before: the job may not start before this clock time; it is
+                held in Suspended until then (deferred jobs only).
+            after: job ids or ``Dependency`` values: it is held in Suspended
+                until each ended as asked (deferred jobs only); if one cannot,
+                it fails with reason ``DependencyNeverSatisfied``.
+            max_run: seconds one attempt may hold a slot; then it fails with
+                ``RunTimeExceeded`` (or retries).
+            max_wait: seconds it may wait in a line in all; then it fails with
+                ``WaitTimeExceeded``.
+            retry: run it again after a backoff when its work fails (see ``Retry``).
 
         Raises:
             NotFound: unknown queue (or hop destination).
@@ -399,24 +406,13 @@ class Scheduler:
             LimitExceededError: a non-deferred job with no free slot, or a full queue.
             AccessDenied: the access policy refuses ``create``.
         """
-        return snapshot(
-            self._core.submit(
-                queue,
-                priority,
-                deferred,
-                name,
-                description,
-                tags,
-                hops,
-                tasks,
-                confirmation_required,
-                report,
-                preemptible,
-                acceleration,
-                billing_tags_source,
-                principal,
-            )
-        )
+        # fmt: off
+        return snapshot(self._core.submit(
+            queue, priority, deferred, name, description, tags, hops, tasks,
+            confirmation_required, report, preemptible, acceleration, billing_tags_source,
+            principal, not_before, after, max_run, max_wait, retry,
+        ))
+        # fmt: on
 
     # ------------------------------------------------------------------ lookups
 
@@ -472,6 +468,16 @@ class Scheduler:
         O(n) in the length of the line.
         """
         return control.position(self._core, self._core.job(job_id))
+
+    def pending_reason(self, job_id: str) -> PendingReason | None:
+        """Why a job that is not running is not running; ``None`` if it runs or ended.
+
+        O(n) in the length of its line.
+
+        Raises:
+            NotFound: no such job.
+        """
+        return pending_reason(self._core, self._core.job(job_id))
 
     # ------------------------------------------------------------------ job control
 

@@ -110,3 +110,16 @@ def check_choice(field: str, value: object, kind: type[E]) -> E:
     except ValueError:
         allowed = ", ".join(repr(m.value) for m in kind)
         raise ValidationError(f"{field} must be one of {allowed}, got {value!r}") from None
+
+
+def check_time(field: str, value: object) -> float:
+    """A finite clock time (``bool`` refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{field} must be a number, got {type(value).__name__}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValidationError(f"{field} must be a finite number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ValidationError(f"{field} must be a finite number, got {value!r}")
+    return number

@@ -32,8 +32,10 @@ __all__ = [
     "mark_leaving",
     "may_start",
     "recount",
+    "reserve",
     "set_limits",
     "take_slot",
+    "unreserve",
 ]
 
 _READY = JobStatus.READY
@@ -64,7 +66,7 @@ def check_room(q: QueueRecord) -> None:
     Raises:
         LimitExceededError: ``max_waiting`` jobs already wait.
     """
-    if q.ready >= q.max_waiting:
+    if q.ready + q.held >= q.max_waiting:
         raise LimitExceededError(f"queue {q.name!r} is full: at most {q.max_waiting} jobs may wait")
 
 
@@ -138,6 +140,24 @@ def leave_line(rec: JobRecord, q: QueueRecord) -> None:
         q.paused_jobs -= 1
 
 
+def reserve(rec: JobRecord, q: QueueRecord) -> None:
+    """Keep a place under ``q``'s cap for a job held before it may join the line."""
+    assert rec.controls is not None and not rec.controls.reserved
+    rec.controls.reserved = True
+    q.held += 1
+
+
+def unreserve(rec: JobRecord, q: QueueRecord, *, joining: bool) -> None:
+    """Give back a held job's place: it joins the line now (``joining``), or it ended."""
+    c = rec.controls
+    if c is None or not c.reserved:
+        return
+    c.reserved = False
+    q.held -= 1
+    if not joining and q.over_waiting:
+        q.over_waiting -= 1
+
+
 def set_limits(q: QueueRecord, slots: int, share: float, max_waiting: int) -> None:
     """Apply new limits; the jobs admitted above them are let run out."""
     q.slots = slots
@@ -146,7 +166,7 @@ def set_limits(q: QueueRecord, slots: int, share: float, max_waiting: int) -> No
     q.max_waiting = max_waiting
     q.over_slots = max(0, q.holding - q.slots)
     q.over_share = max(0, q.deferred_holding - q.deferred_limit)
-    q.over_waiting = max(0, q.ready - q.max_waiting)
+    q.over_waiting = max(0, q.ready + q.held - q.max_waiting)
 
 
 def recount(q: QueueRecord, jobs: Iterable[JobRecord]) -> None:
@@ -162,4 +182,6 @@ def recount(q: QueueRecord, jobs: Iterable[JobRecord]) -> None:
             q.ready += 1
         elif rec.status is JobStatus.PAUSED:
             q.paused_jobs += 1
+        if rec.controls is not None and rec.controls.reserved:
+            q.held += 1
     set_limits(q, q.slots, q.deferred_share, q.max_waiting)

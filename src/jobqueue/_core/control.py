@@ -21,9 +21,9 @@ from .._states import TERMINAL, JobStatus, check_transition
 from .._tags import validate_tags
 from .._tasks import FailureReason
 from .._validate import check_priority
-from .admission import check_room, check_slot_now
-from .core import WAITING_LINE, add_reason
-from .records import JobRecord
+from . import holds, retries
+from .core import WAITING_LINE
+from .records import JobRecord, add_reason
 
 if TYPE_CHECKING:
     from .core import Core
@@ -49,13 +49,7 @@ def confirm(core: Core, rec: JobRecord, principal: Principal | None) -> None:
     check_transition(rec.id, rec.status, _S.READY)
     if rec.status is not _S.SUSPENDED:
         raise InvalidTransition(rec.id, rec.status, _S.READY)
-    q = core.queues[rec.queue]
-    if rec.deferred:
-        check_room(q)
-    else:
-        check_slot_now(q)
-    rec.suspended_at = None
-    core.enter(rec, q, core.clock.now(), "confirmed")
+    holds.confirm(core, rec, core.clock.now())
     core.outbox.flush()
 
 
@@ -85,14 +79,17 @@ def fail(core: Core, rec: JobRecord, reason: object, code: object) -> None:
     if not isinstance(reason, str) or not isinstance(code, str):
         raise ValidationError("reason and code must be str")
     now = core.clock.now()
+    c = rec.controls
     if rec.status is _S.FAILING:
         if reason:
             add_reason(rec, FailureReason(code, reason))
         core.transition(rec, _S.FAILED, now)
         core.release_and_finish(rec, now)
+    elif rec.status is _S.PAUSING and c is not None and c.retrying:
+        retries.begin_backoff(core, rec, now)  # the work stopped on its way to a retry
     else:
         check_transition(rec.id, rec.status, _S.FAILING)
-        core.fail_now(rec, FailureReason(code, reason or "failed"), now, work_stopped=True)
+        core.fail_work(rec, FailureReason(code, reason or "failed"), now, work_stopped=True)
     core.outbox.flush()
 
 

@@ -25,12 +25,15 @@ leaves the core exactly as it was.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+import random
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Final
 
 from .._access import AccessPolicy, Action, Principal
 from .._clock import Clock
+from .._controls import Dependency, Retry
 from .._errors import (
     ConflictError,
     InvalidTransition,
@@ -43,9 +46,17 @@ from .._model import Acceleration, BillingTagsSource, HopRule, Pricing
 from .._states import TERMINAL, TRANSITIONS, JobStatus
 from .._tags import validate_tags
 from .._tasks import FailureReason, ReportScope
-from .._validate import check_choice, check_description, check_name, check_priority
+from .._validate import (
+    check_choice,
+    check_description,
+    check_int,
+    check_name,
+    check_positive_number,
+    check_priority,
+    check_time,
+)
 from ..policies import FifoPolicy, PriorityPolicy
-from . import hops, listing, queues, tasks
+from . import holds, hops, limits, listing, queues, retries, tasks
 from .admission import (
     check_room,
     check_slot_now,
@@ -60,7 +71,7 @@ from .deadlines import Deadlines, Timer
 from .ledger import Ledger
 from .outbox import Outbox
 from .preemption import choose_victim
-from .records import NO_TAGS, JobRecord, QueueRecord
+from .records import NO_TAGS, Controls, JobRecord, QueueRecord, add_reason
 
 __all__ = ["Core", "Settings"]
 
@@ -78,11 +89,12 @@ _PREFERRED: Final = Acceleration.PREFERRED
 _ON_DEMAND: Final = Pricing.ON_DEMAND
 _RESERVED: Final = Pricing.RESERVED
 WAITING_LINE: Final = frozenset({_S.READY, _S.PAUSED})
+_WORKING_RUN: Final = frozenset({_S.ACTIVE, _S.PAUSING})
 _BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy})
 
 
 class Settings:
-    """The core's settings, checked by the façade's constructor."""
+    """The core's settings, checked here."""
 
     __slots__ = (
         "confirmation_timeout",
@@ -97,19 +109,29 @@ class Settings:
     def __init__(
         self,
         *,
-        retention: float,
-        confirmation_timeout: float,
-        threshold_tasks: int,
-        threshold_ratio: float,
+        retention: object,
+        confirmation_timeout: object,
+        threshold_tasks: object,
+        threshold_ratio: object,
         id_prefix: str,
     ) -> None:
-        self.retention = retention
-        self.confirmation_timeout = confirmation_timeout
-        self.threshold_tasks = threshold_tasks
-        self.threshold_ratio = threshold_ratio
+        """Raises: ValidationError: a setting is out of range (named as the façade names it)."""
+        self.retention = check_positive_number("retention", retention)
+        self.confirmation_timeout = check_positive_number(
+            "confirmation_timeout", confirmation_timeout
+        )
+        self.threshold_tasks = check_int("failure_threshold_tasks", threshold_tasks, 1)
+        if isinstance(threshold_ratio, bool) or not isinstance(threshold_ratio, (int, float)):
+            raise ValidationError(
+                f"failure_threshold_ratio must be a number, got {type(threshold_ratio).__name__}"
+            )
+        ratio = float(threshold_ratio)
+        if not 0.0 <= ratio < 1.0:
+            raise ValidationError(f"failure_threshold_ratio must be in [0, 1), got {ratio!r}")
+        self.threshold_ratio = ratio
         # Compared exactly, as the decimal written: in floats 0.29 * 100 is
         # 28.999999999999996, which would fail a job at exactly 29 %.
-        self.threshold_num, self.threshold_den = Fraction(repr(threshold_ratio)).as_integer_ratio()
+        self.threshold_num, self.threshold_den = Fraction(repr(ratio)).as_integer_ratio()
         self.id_prefix = id_prefix
 
 
@@ -123,11 +145,13 @@ class Core:
         *,
         acknowledge: bool,
         access_policy: AccessPolicy | None,
+        rng: random.Random,
     ) -> None:
         self.clock = clock
         self.settings = settings
         self.acknowledge = acknowledge
         self.access_policy = access_policy
+        self.rng = rng  # retry jitter: injected, so a simulation stays reproducible
         self.jobs: dict[str, JobRecord] = {}
         self.names: dict[str, JobRecord] = {}  # live (unfinished) jobs by name
         self.queues: dict[str, QueueRecord] = {}
@@ -139,10 +163,18 @@ class Core:
             self.seq,
             {
                 Timer.HOP: hops.timer_valid,
-                Timer.CONFIRMATION: _suspension_valid,
+                Timer.CONFIRMATION: holds.suspension_valid,
                 Timer.PURGE: self._purge_valid,
+                Timer.NOT_BEFORE: holds.not_before_valid,
+                Timer.RUN_LIMIT: limits.run_limit_valid,
+                Timer.WAIT_LIMIT: limits.wait_limit_valid,
+                Timer.BACKOFF: retries.backoff_valid,
             },
         )
+        # Jobs held until the job of the key ends (see holds), and the work
+        # list that settles them.
+        self.dependents: dict[str, list[JobRecord]] = {}
+        self.resolving: deque[JobRecord] = deque()
         self.ledger = Ledger()
         self.outbox = Outbox()
         self.listing = listing.Listing()
@@ -195,6 +227,11 @@ class Core:
         acceleration: Acceleration | str,
         billing_tags_source: BillingTagsSource | str,
         principal: Principal | None,
+        not_before: float | None = None,
+        after: Sequence[str | Dependency] = (),
+        max_run: float | None = None,
+        max_wait: float | None = None,
+        retry: Retry | None = None,
     ) -> JobRecord:
         """The one submission path: ``Scheduler.submit`` and the simulation driver use it.
 
@@ -216,6 +253,16 @@ class Core:
         keys, total, reader = (
             (None, 0, None) if task_source is None else tasks.check_source(task_source)
         )
+        controls = None
+        # Only the defaults skip the checks: a falsy bad value must not.
+        if (
+            not_before is not None
+            or after != ()
+            or max_run is not None
+            or max_wait is not None
+            or retry is not None
+        ):
+            controls = self._check_controls(deferred, not_before, after, max_run, max_wait, retry)
         if accel is _ENABLED and q.pricing is _RESERVED:
             raise ValidationError(f"acceleration 'enabled' cannot run in reserved queue {q.name!r}")
         if name is not None and name in self.names:
@@ -253,6 +300,8 @@ class Core:
             keys,
             [now, _NEW],
         )
+        if controls is not None:
+            rec.controls = controls
         self.jobs[rec.id] = rec
         self.listing.created.append(rec)
         if name is not None:
@@ -274,16 +323,37 @@ class Core:
                 outbox.flush()
                 return rec
             rec.task_keys, rec.tasks_total = keys, total
-        if confirmation_required:
-            self.transition(rec, _S.SUSPENDED, now)
-            rec.suspended_at = now
-            self.deadlines.add(
-                now + self.settings.confirmation_timeout, Timer.CONFIRMATION, rec, now
-            )
+        if confirmation_required or controls is not None:
+            holds.hold_or_enter(self, rec, now)
         else:
             self.enter(rec, q, now)
         outbox.flush()
         return rec
+
+    def _check_controls(
+        self,
+        deferred: object,
+        not_before: object,
+        after: object,
+        max_run: object,
+        max_wait: object,
+        retry: object,
+    ) -> Controls:
+        """Raises: ValidationError, NotFound: a control is malformed or names an unknown job."""
+        start = None if not_before is None else check_time("not_before", not_before)
+        deps = holds.check_dependencies(self, after)
+        if (start is not None or deps) and not deferred:
+            field = "not_before" if start is not None else "after"
+            raise ValidationError(
+                f"{field} needs deferred=True: a non-deferred job starts at once or not at all"
+            )
+        return Controls(
+            not_before=start,
+            after=deps,
+            max_run=None if max_run is None else check_positive_number("max_run", max_run),
+            max_wait=None if max_wait is None else check_positive_number("max_wait", max_wait),
+            retry=None if retry is None else retries.check(retry),
+        )
 
     # ------------------------------------------------------------------ moves
 
@@ -323,10 +393,16 @@ class Core:
         ):
             self.start(rec, q, now)
             return
-        join_line(rec, q)
+        self.join_line(rec, q, now)
         self.dispatch(q, now)
         if rec.hops and rec.status is _READY:
             hops.arm(self, rec, now)
+
+    def join_line(self, rec: JobRecord, q: QueueRecord, now: float) -> None:
+        """Put a Ready or Paused job in ``q``'s line; its wait begins."""
+        join_line(rec, q)
+        if rec.controls is not None:
+            limits.wait_started(self, rec, now)
 
     def dispatch(self, q: QueueRecord, now: float) -> None:
         """Start jobs from the head of ``q``'s line while they may start; preempt if needed."""
@@ -360,6 +436,8 @@ class Core:
         accel = rec.acceleration
         rec.accelerated = accel is _ENABLED or (accel is _PREFERRED and q.pricing is _ON_DEMAND)
         q.policy.started(rec)
+        if rec.controls is not None:
+            limits.started(self, rec, now)
 
     def preempt(self, q: QueueRecord, now: float) -> bool:
         """Ask one Active job to pause for a waiting one; whether a pause was requested."""
@@ -375,9 +453,13 @@ class Core:
         return True
 
     def complete_pause(self, rec: JobRecord, q: QueueRecord, now: float) -> None:
+        """A Pausing job's work stopped: Paused, and back in line (or out, for a retry)."""
+        if rec.controls is not None and rec.controls.retrying:
+            retries.begin_backoff(self, rec, now)
+            return
         self.transition(rec, _PAUSED, now)
         self.release(rec, q, now)
-        join_line(rec, q)
+        self.join_line(rec, q, now)
 
     def release(self, rec: JobRecord, q: QueueRecord, now: float) -> None:
         """Give back the slot ``rec`` holds, settling the time it held it."""
@@ -400,11 +482,35 @@ class Core:
         q = self.queues[rec.queue]
         status = rec.status
         if status in WAITING_LINE:
-            leave_line(rec, q)
+            if rec.controls is None or rec.controls.backoff_until is None:
+                leave_line(rec, q)
+            if rec.controls is not None:
+                limits.wait_ended(rec, now)
         elif status is _ACTIVE:
             q.policy.stopped(rec)
         self.transition(rec, target, now, reason)
         mark_leaving(rec, q)
+
+    def fail_work(
+        self, rec: JobRecord, reason: FailureReason, now: float, *, work_stopped: bool
+    ) -> None:
+        """Running work failed: run the job again after a backoff if its retry covers it, else fail.
+
+        See ``retries`` for which failures retry and how a retry moves through
+        the state table.
+        """
+        if rec.status not in _WORKING_RUN or not retries.retries(rec, reason.code):
+            self.fail_now(rec, reason, now, work_stopped=work_stopped)
+            return
+        retries.record_failure(rec, reason)
+        if rec.status is _ACTIVE:
+            q = self.queues[rec.queue]
+            q.policy.stopped(rec)
+            self.transition(rec, _S.PAUSING, now, f"retry: {reason.code}")
+            mark_leaving(rec, q)
+        if rec.holds_slot and self.acknowledge and not work_stopped:
+            return  # the runtime stops the work, then says paused() or fail()
+        retries.begin_backoff(self, rec, now)
 
     def fail_now(
         self, rec: JobRecord, reason: FailureReason, now: float, *, work_stopped: bool = False
@@ -434,6 +540,10 @@ class Core:
         rec.hop_token += 1
         if rec.name is not None and self.names.get(rec.name) is rec:
             del self.names[rec.name]
+        if rec.controls is not None:
+            holds.drop(self, rec)
+        if self.dependents:
+            holds.resolve_dependents(self, rec, now)
         self.listing.retire(rec, self.deadlines, self.settings.retention)
         if rec.report_scope is not None and rec.outcomes:
             rec.report = tasks.build_report(rec, rec.report_scope)
@@ -450,46 +560,27 @@ class Core:
         pop_due = self.deadlines.pop_due
         while (due := pop_due(now)) is not None:
             kind, rec, _ = due
-            if kind is Timer.HOP:
-                hops.fire(self, rec, now)
-                fired += 1
-            elif kind is Timer.CONFIRMATION:
-                self._confirmation_timed_out(rec, now)
-                fired += 1
-            else:
+            if kind is Timer.PURGE:
                 fired += listing.purge_due(self, now)
+                continue
+            _FIRE[kind](self, rec, now)
+            fired += 1
         self.outbox.flush()
         return fired
-
-    def _confirmation_timed_out(self, rec: JobRecord, now: float) -> None:
-        # The table has no Suspended -> Failing move; the legal path to Failed
-        # is through Ready, and the job never joins the line on the way.
-        rec.suspended_at = None
-        timeout = self.settings.confirmation_timeout
-        add_reason(
-            rec,
-            FailureReason("ConfirmationTimeout", f"not confirmed within {timeout:.15g} seconds"),
-        )
-        self.transition(rec, _READY, now, "confirmation timeout")
-        self.transition(rec, _S.FAILING, now, "ConfirmationTimeout")
-        self.transition(rec, _S.FAILED, now)
-        self.finish(rec, now)
 
     def _purge_valid(self, rec: JobRecord, token: float) -> bool:
         finished = self.listing.finished
         return bool(finished) and finished[0] is rec
 
 
-def _suspension_valid(rec: JobRecord, token: float) -> bool:
-    return rec.status is _S.SUSPENDED and rec.suspended_at == token
-
-
-def add_reason(rec: JobRecord, reason: FailureReason) -> None:
-    """Add a failure reason to ``rec``."""
-    if rec.failure_reasons is None:
-        rec.failure_reasons = [reason]
-    else:
-        rec.failure_reasons.append(reason)
+_FIRE: Final[dict[Timer, Callable[[Core, JobRecord, float], None]]] = {
+    Timer.HOP: hops.fire,
+    Timer.CONFIRMATION: holds.confirmation_timed_out,
+    Timer.NOT_BEFORE: holds.not_before_due,
+    Timer.RUN_LIMIT: limits.run_exceeded,
+    Timer.WAIT_LIMIT: limits.wait_exceeded,
+    Timer.BACKOFF: retries.backoff_over,
+}
 
 
 def core_of(scheduler: object) -> Core:

@@ -8,9 +8,11 @@ makes its entries stale, and stale entries are dropped when they reach the
 top. Each kind registers its staleness test once, at construction.
 
 What the core times: a waiting job's next hop, a Suspended job's
-confirmation timeout, and the retention purge (one timer, for the oldest
+confirmation timeout, the retention purge (one timer, for the oldest
 finished job: the finished jobs wait in finishing order and a constant
-retention keeps that order, so only the head needs a timer).
+retention keeps that order, so only the head needs a timer), a held job's
+start time (``not_before``), a running job's run-time limit, a waiting job's
+wait-time limit, and the end of a retry's backoff.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ class Timer(enum.IntEnum):
     HOP = 0
     CONFIRMATION = 1
     PURGE = 2
+    NOT_BEFORE = 3
+    RUN_LIMIT = 4
+    WAIT_LIMIT = 5
+    BACKOFF = 6
 
 
 Token: TypeAlias = int | float

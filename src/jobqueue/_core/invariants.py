@@ -42,12 +42,17 @@ def check(core: Core) -> None:
     for rec in core.jobs.values():
         if rec.queue not in core.queues and rec.status not in TERMINAL:
             problems.append(f"job {rec.id!r} is in unknown queue {rec.queue!r}")
-        if rec.status in _WAITING_LINE and id(rec) not in seen:
+        backoff = rec.controls is not None and rec.controls.backoff_until is not None
+        if rec.status in _WAITING_LINE and id(rec) not in seen and not backoff:
             problems.append(f"job {rec.id!r} is {rec.status} but in no line")
+        if backoff and id(rec) in seen:
+            problems.append(f"job {rec.id!r} waits in a line during its retry backoff")
         if rec.holds_slot and rec.status not in _RUNNING and not rec.leaving:
             problems.append(f"job {rec.id!r} holds a slot while {rec.status}")
         problems.extend(_history_problems(rec))
         problems.extend(hops.problems(rec))
+        if rec.controls is not None:
+            problems.extend(_control_problems(core, rec))
     if problems:
         raise InvariantViolation("; ".join(problems))
 
@@ -83,10 +88,18 @@ def _queue_problems(core: Core, q: QueueRecord, seen: set[int]) -> list[str]:
             f"queue {q.name!r}: job {as_record(line[0]).id!r} waits at the head of the line "
             "while a slot is free"
         )
-    if q.ready > q.max_waiting + q.over_waiting:
+    if q.ready + q.held > q.max_waiting + q.over_waiting:
         problems.append(
-            f"queue {q.name!r}: {q.ready} waiting jobs exceed the cap of {q.max_waiting}"
+            f"queue {q.name!r}: {q.ready} waiting and {q.held} held jobs exceed the cap "
+            f"of {q.max_waiting}"
         )
+    reserved = sum(
+        1
+        for r in core.jobs.values()
+        if r.queue == q.name and r.controls is not None and r.controls.reserved
+    )
+    if reserved != q.held:
+        problems.append(f"queue {q.name!r} counts {q.held} held jobs, has {reserved}")
     for job in line:
         rec = as_record(job)
         if id(rec) in seen:
@@ -120,4 +133,35 @@ def _history_problems(rec: JobRecord) -> list[str]:
     for (t0, a), (t1, b) in itertools.pairwise(history):
         if b not in TRANSITIONS[a] or t1 < t0:
             problems.append(f"job {rec.id!r}: illegal history step {a} -> {b}")
+    return problems
+
+
+def _control_problems(core: Core, rec: JobRecord) -> list[str]:
+    """Starts before ``not_before`` or before dependencies were met; attempts over the limit."""
+    c = rec.controls
+    assert c is not None
+    problems = []
+    if c.retry is not None and c.attempt > c.retry.attempts:
+        problems.append(
+            f"job {rec.id!r} is on attempt {c.attempt} of at most {c.retry.attempts}"
+        )
+    elif c.retry is None and c.attempt != 1:
+        problems.append(f"job {rec.id!r} is on attempt {c.attempt} without a retry")
+    first_ready = next((t for t, s in history_pairs(rec.history) if s is _S.READY), None)
+    started = next((t for t, s in history_pairs(rec.history) if s is _S.ACTIVE), None)
+    if started is not None and c.not_before is not None and started < c.not_before:
+        problems.append(f"job {rec.id!r} started at {started!r}, before {c.not_before!r}")
+    if first_ready is not None and rec.status is not _S.FAILED:
+        for dep in c.after:
+            other = core.jobs.get(dep.job_id)
+            if other is None:
+                continue  # purged: it ended long before
+            if other.finished_at is None or other.finished_at > first_ready:
+                problems.append(
+                    f"job {rec.id!r} became Ready before its dependency {dep.job_id!r} ended"
+                )
+    if rec.status is _S.SUSPENDED and rec.suspended_at is None and not (
+        c.waiting_on or not c.not_before_passed
+    ):
+        problems.append(f"job {rec.id!r} is Suspended with nothing holding it")
     return problems

@@ -15,6 +15,7 @@ from typing import Final, cast
 
 import attrs
 
+from .._controls import Dependency, Retry
 from .._model import (
     Acceleration,
     BillingTagsSource,
@@ -33,8 +34,10 @@ from ..policies import Policy
 
 __all__ = [
     "NO_TAGS",
+    "Controls",
     "JobRecord",
     "QueueRecord",
+    "add_reason",
     "as_record",
     "history_pairs",
     "queue_info",
@@ -114,6 +117,32 @@ class JobRecord:
     billed_seconds: float = 0.0
     progress: float = 0.0
     purged: bool = False
+    # The job controls beyond the seeds, on the few jobs that use them: one
+    # None on every other job keeps a retained job small.
+    controls: Controls | None = None
+
+
+@attrs.define(eq=False, slots=True)
+class Controls:
+    """A job's start conditions, limits and retries, and where it stands with them."""
+
+    not_before: float | None = None
+    after: tuple[Dependency, ...] = ()
+    max_run: float | None = None
+    max_wait: float | None = None
+    retry: Retry | None = None
+    attempt: int = 1
+    # Dependencies not met yet, by job id.
+    waiting_on: set[str] = attrs.field(factory=set)
+    # Whether the job, held in Suspended, has a place under its queue's cap.
+    reserved: bool = False
+    attempt_run: float = 0.0  # run_seconds when the current attempt began
+    waited: float = 0.0  # seconds spent waiting in a line, the current wait aside
+    wait_started: float | None = None  # when the current wait in a line began
+    not_before_passed: bool = False
+    retrying: bool = False  # Pausing to stop work that will run again
+    backoff_until: float | None = None
+    last_failure: FailureReason | None = None  # what the latest retry was for
 
 
 @attrs.define(eq=False, slots=True)
@@ -130,6 +159,7 @@ class QueueRecord:
     tags: dict[str, str]
     paused: bool = False
     holding: int = 0  # jobs holding a slot
+    held: int = 0  # jobs held in Suspended that have a place under the cap
     deferred_holding: int = 0
     leaving: int = 0  # holders on their way out (Pausing, Cancelling, Failing)
     leaving_deferred: int = 0
@@ -140,6 +170,14 @@ class QueueRecord:
     over_slots: int = 0
     over_share: int = 0
     over_waiting: int = 0
+
+
+def add_reason(rec: JobRecord, reason: FailureReason) -> None:
+    """Add a failure reason to ``rec``."""
+    if rec.failure_reasons is None:
+        rec.failure_reasons = [reason]
+    else:
+        rec.failure_reasons.append(reason)
 
 
 def as_record(job: object) -> JobRecord:
@@ -155,6 +193,10 @@ def snapshot(rec: JobRecord) -> Job:
     tags = rec.tags
     hopped = rec.hop_transitions
     reasons = rec.failure_reasons
+    c = rec.controls
+    controls = (
+        () if c is None else (c.attempt, c.not_before, c.after, c.max_run, c.max_wait, c.retry)
+    )
     return Job(
         rec.id,
         rec.name,
@@ -184,6 +226,7 @@ def snapshot(rec: JobRecord) -> Job:
         rec.run_seconds,
         rec.billed_seconds,
         rec.progress,
+        *controls,
     )
 
 

@@ -139,7 +139,7 @@ def record(core: Core, rec: JobRecord, key: str, ok: bool, error_code: str, mess
             "TaskFailureThreshold",
             f"{rec.failed} of {ran} tasks failed, more than {percent:g}%",
         )
-        core.fail_now(rec, reason, now)
+        core.fail_work(rec, reason, now, work_stopped=False)
 
 
 def build_report(rec: JobRecord, scope: ReportScope) -> CompletionReport:

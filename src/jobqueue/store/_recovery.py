@@ -14,10 +14,9 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._core import Core, core_of
-from .._core.core import add_reason
 from .._core.queues import add as add_queue
 from .._core.rebuild import install
-from .._core.records import JobRecord
+from .._core.records import JobRecord, add_reason
 from .._errors import ValidationError
 from .._events import Event
 from .._model import Pricing
