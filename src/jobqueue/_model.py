@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import attrs
 
-from ._controls import Dependency, Retry
+from ._controls import Aging, Dependency, Retry
 from ._states import JobStatus, MediaConvertStatus, TranscribeStatus, mediaconvert_status
 from ._states import transcribe_status as _transcribe_status
 from ._tasks import FailureReason, ReportScope
@@ -246,6 +246,7 @@ class QueueInfo:
         waiting: jobs Ready in the queue.
         paused_jobs: jobs Paused (preempted) in the queue, waiting to resume.
         running: jobs holding a slot.
+        aging: how waiting raises priority in the line, if it does.
     """
 
     name: str
@@ -260,6 +261,7 @@ class QueueInfo:
     waiting: int
     paused_jobs: int
     running: int
+    aging: Aging | None = None
 
 
 @attrs.frozen

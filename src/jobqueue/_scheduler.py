@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Literal
 
 from ._access import AccessPolicy, Principal
 from ._clock import Clock, SystemClock
-from ._controls import Dependency, PendingReason, Retry
+from ._controls import Aging, Dependency, PendingReason, Retry
 from ._core import control, invariants, listing, queues, tasks
 from ._core.core import Core, Settings
 from ._core.pending import pending_reason
-from ._core.records import queue_info, snapshot
+from ._core.records import snapshot
 from ._core.tasks import TaskSource
 from ._errors import ValidationError
 from ._events import Event
@@ -234,6 +234,7 @@ class Scheduler:
         max_waiting: int = 10_000,
         pricing: Pricing | str = Pricing.ON_DEMAND,
         tags: Mapping[str, str] | None = None,
+        aging: Aging | None = None,
     ) -> QueueInfo:
         """Create a queue.
 
@@ -246,24 +247,19 @@ class Scheduler:
             max_waiting: how many jobs may wait (``>= 1``).
             pricing: ``"on_demand"`` or ``"reserved"``.
             tags: the queue's tags (billing tags for jobs that use them).
+            aging: with ``policy="priority"``, raise waiting jobs' effective
+                priority over time (see ``Aging``).
 
         Raises:
             ConflictError: a queue of that name exists.
             ValidationError: a setting is out of range.
         """
-        return queue_info(
+        return queues.info(
             queues.create(
-                self._core,
-                name,
-                slots,
-                policy,
-                preemption,
-                deferred_share,
-                max_waiting,
-                pricing,
-                tags,
+                self._core, name, slots, policy, preemption, deferred_share, max_waiting,
+                pricing, tags, aging,
             )
-        )
+        )  # fmt: skip
 
     def update_queue(
         self,
@@ -276,13 +272,15 @@ class Scheduler:
         max_waiting: int | None = None,
         pricing: Pricing | str | None = None,
         tags: Mapping[str, str] | None = None,
+        aging: Aging | Literal["off"] | None = None,
     ) -> QueueInfo:
         """Change a queue's settings at run time; ``None`` leaves a setting as it is.
 
         Lowering ``slots``, ``deferred_share`` or ``max_waiting`` never stops or
         drops a job already admitted: it only stops new starts (or arrivals)
         until the queue is back under the limit. Changing the policy moves every
-        waiting and running job into the new one, keeping their entry order.
+        waiting and running job into the new one, keeping their entry order;
+        ``aging="off"`` turns aging off.
 
         Raises:
             NotFound: no such queue.
@@ -292,9 +290,10 @@ class Scheduler:
         """
         q = self._core.queue(name)
         queues.update(
-            self._core, q, slots, policy, preemption, deferred_share, max_waiting, pricing, tags
-        )
-        return queue_info(q)
+            self._core, q, slots, policy, preemption, deferred_share, max_waiting, pricing, tags,
+            aging,
+        )  # fmt: skip
+        return queues.info(q)
 
     def delete_queue(self, name: str) -> None:
         """Delete an empty queue: no unfinished job is in it or may hop to it.
@@ -311,11 +310,11 @@ class Scheduler:
         Raises:
             NotFound: no such queue.
         """
-        return queue_info(self._core.queue(name))
+        return queues.info(self._core.queue(name))
 
     def list_queues(self) -> tuple[QueueInfo, ...]:
         """Snapshots of every queue, in creation order."""
-        return tuple(queue_info(q) for q in self._core.queues.values())
+        return tuple(queues.info(q) for q in self._core.queues.values())
 
     def pause_queue(self, name: str) -> QueueInfo:
         """Pause a queue: it starts nothing and no job hops out of it.
@@ -325,7 +324,7 @@ class Scheduler:
         """
         q = self._core.queue(name)
         queues.pause(self._core, q)
-        return queue_info(q)
+        return queues.info(q)
 
     def resume_queue(self, name: str) -> QueueInfo:
         """Reactivate a paused queue.
@@ -337,7 +336,7 @@ class Scheduler:
         """
         q = self._core.queue(name)
         queues.resume(self._core, q)
-        return queue_info(q)
+        return queues.info(q)
 
     # ------------------------------------------------------------------ submit
 

@@ -67,6 +67,7 @@ from .admission import (
     mark_leaving,
     take_slot,
 )
+from .aging import AgingPolicy
 from .deadlines import Deadlines, Timer
 from .ledger import Ledger
 from .outbox import Outbox
@@ -90,7 +91,7 @@ _ON_DEMAND: Final = Pricing.ON_DEMAND
 _RESERVED: Final = Pricing.RESERVED
 WAITING_LINE: Final = frozenset({_S.READY, _S.PAUSED})
 _WORKING_RUN: Final = frozenset({_S.ACTIVE, _S.PAUSING})
-_BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy})
+_BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy, AgingPolicy})
 
 
 class Settings:
@@ -399,7 +400,8 @@ class Core:
             hops.arm(self, rec, now)
 
     def join_line(self, rec: JobRecord, q: QueueRecord, now: float) -> None:
-        """Put a Ready or Paused job in ``q``'s line; its wait begins."""
+        """Put a Ready or Paused job in ``q``'s line; its wait (and its aging) begins."""
+        rec.ready_at = now
         join_line(rec, q)
         if rec.controls is not None:
             limits.wait_started(self, rec, now)

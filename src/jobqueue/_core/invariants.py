@@ -19,6 +19,7 @@ from .._states import TERMINAL, TRANSITIONS, JobStatus
 from ..policies._base import declared_order
 from . import hops
 from .admission import may_start
+from .aging import AgingPolicy
 from .records import NO_TAGS, JobRecord, QueueRecord, as_record, history_pairs
 
 if TYPE_CHECKING:
@@ -108,6 +109,8 @@ def _queue_problems(core: Core, q: QueueRecord, seen: set[int]) -> list[str]:
         if rec.queue != q.name or rec.status not in _WAITING_LINE:
             problems.append(f"job {rec.id!r} ({rec.status}) is in the line of {q.name!r}")
     problems.extend(_order_problems(q, line))
+    if isinstance(q.policy, AgingPolicy):
+        problems.extend(q.policy.problems(core.clock.now()))
     return problems
 
 

@@ -13,14 +13,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
+from .._controls import Aging
 from .._errors import ConflictError, ValidationError
-from .._model import Acceleration, Pricing
+from .._model import Acceleration, Pricing, QueueInfo
 from .._states import JobStatus
 from .._tags import validate_tags
 from .._validate import check_choice, check_int, check_name, check_share
 from ..policies import FifoPolicy, Policy, PriorityPolicy
 from . import hops
 from .admission import deferred_limit, set_limits
+from .aging import AgingPolicy
+from .aging import check as check_aging
 from .records import QueueRecord
 
 if TYPE_CHECKING:
@@ -32,6 +35,7 @@ __all__ = [
     "check_name_of",
     "create",
     "delete",
+    "info",
     "make_policy",
     "pause",
     "resume",
@@ -75,6 +79,7 @@ def create(
     max_waiting: int,
     pricing: Pricing | str,
     tags: Mapping[str, str] | None,
+    aging: Aging | None = None,
 ) -> QueueRecord:
     """Check the settings and add the queue (see ``Scheduler.create_queue``)."""
     qname = check_name_of(name)
@@ -86,7 +91,7 @@ def create(
     plan = check_choice("pricing", pricing, Pricing)
     queue_tags = validate_tags(tags)
     _check_unshared(policy, core.queues.values())
-    pol = make_policy(policy, preemption)
+    pol = make_policy(core, policy, preemption, None if aging is None else check_aging(aging))
     q = add(core, qname, slots, pol, share, max_waiting, plan, queue_tags)
     core.emit_queue(qname, "created")
     core.outbox.flush()
@@ -103,6 +108,7 @@ def update(
     max_waiting: int | None,
     pricing: Pricing | str | None,
     tags: Mapping[str, str] | None,
+    aging: Aging | Literal["off"] | None = None,
 ) -> None:
     """Check the changed settings, then apply them (see ``Scheduler.update_queue``)."""
     new_slots = q.slots if slots is None else check_int("slots", slots, 1)
@@ -111,11 +117,13 @@ def update(
     plan = q.pricing if pricing is None else check_choice("pricing", pricing, Pricing)
     new_tags = q.tags if tags is None else validate_tags(tags)
     new_policy: Policy | None = None
-    if policy is not None or preemption is not None:
+    if policy is not None or preemption is not None or aging is not None:
         spec: PolicySpec = policy if policy is not None else _policy_spec(q.policy)
-        keep = isinstance(q.policy, PriorityPolicy) and q.policy.preemption
+        keep = isinstance(q.policy, (PriorityPolicy, AgingPolicy)) and q.policy.preemption
+        current = q.policy.aging if isinstance(q.policy, AgingPolicy) else None
+        ages = current if aging is None else None if aging == "off" else check_aging(aging)
         _check_unshared(spec, core.queues.values())
-        new_policy = make_policy(spec, keep if preemption is None else preemption)
+        new_policy = make_policy(core, spec, keep if preemption is None else preemption, ages)
     if plan is Pricing.RESERVED and q.pricing is not Pricing.RESERVED:
         for rec in core.live():
             if rec.acceleration is Acceleration.ENABLED and (
@@ -189,13 +197,21 @@ def check_name_of(name: object) -> str:
     return checked
 
 
-def make_policy(spec: PolicySpec, preemption: bool) -> Policy:
-    """The policy instance a spec names.
+def make_policy(
+    core: Core | None, spec: PolicySpec, preemption: bool, aging: Aging | None = None
+) -> Policy:
+    """The policy instance a spec names (``core`` gives an aging line its clock).
 
     Raises:
         ValidationError: an unknown spec, a used custom policy, or preemption
-            asked of a policy other than ``"priority"``.
+            or aging asked of a policy other than ``"priority"``.
     """
+    if aging is not None:
+        if spec != "priority":
+            shown = spec if isinstance(spec, str) else type(spec).__name__
+            raise ValidationError(f"aging needs policy 'priority', got {shown!r}")
+        assert core is not None
+        return AgingPolicy(aging, preemption=preemption, now=core.clock.now)
     if spec == "fifo":
         if preemption:
             raise ValidationError("preemption needs policy 'priority', got 'fifo'")
@@ -225,6 +241,25 @@ def _check_unshared(policy: object, queues: Iterable[QueueRecord]) -> None:
 def _policy_spec(policy: Policy) -> PolicySpec:
     if isinstance(policy, FifoPolicy):
         return "fifo"
-    if isinstance(policy, PriorityPolicy):
+    if isinstance(policy, (PriorityPolicy, AgingPolicy)):
         return "priority"
     return policy
+
+
+def info(q: QueueRecord) -> QueueInfo:
+    """The frozen public view of a queue."""
+    return QueueInfo(
+        name=q.name,
+        slots=q.slots,
+        deferred_share=q.deferred_share,
+        deferred_limit=q.deferred_limit,
+        max_waiting=q.max_waiting,
+        policy=q.policy.name,
+        pricing=q.pricing,
+        tags=q.tags,
+        paused=q.paused,
+        waiting=q.ready,
+        paused_jobs=q.paused_jobs,
+        running=q.holding,
+        aging=q.policy.aging if isinstance(q.policy, AgingPolicy) else None,
+    )

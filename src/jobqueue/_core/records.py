@@ -1,7 +1,7 @@
 """The scheduler's own mutable records of jobs and queues, and their snapshots.
 
 Records never leave the package: callers get the frozen snapshots built here
-(``snapshot``, ``summary``, ``queue_info``), and policies see a job through the
+(``snapshot``, ``summary``), and policies see a job through the
 read-only ``PolicyJob`` protocol. Records are identity-hashed (``eq=False``)
 and slotted to keep a retained job small.
 """
@@ -24,7 +24,6 @@ from .._model import (
     Job,
     JobSummary,
     Pricing,
-    QueueInfo,
     StatusChange,
 )
 from .._reports import CompletionReport
@@ -40,7 +39,6 @@ __all__ = [
     "add_reason",
     "as_record",
     "history_pairs",
-    "queue_info",
     "snapshot",
     "summary",
 ]
@@ -243,22 +241,4 @@ def summary(rec: JobRecord) -> JobSummary:
         tasks_succeeded=rec.succeeded,
         tasks_failed=rec.failed,
         created_at=rec.created_at,
-    )
-
-
-def queue_info(q: QueueRecord) -> QueueInfo:
-    """The frozen public view of a queue."""
-    return QueueInfo(
-        name=q.name,
-        slots=q.slots,
-        deferred_share=q.deferred_share,
-        deferred_limit=q.deferred_limit,
-        max_waiting=q.max_waiting,
-        policy=q.policy.name,
-        pricing=q.pricing,
-        tags=q.tags,
-        paused=q.paused,
-        waiting=q.ready,
-        paused_jobs=q.paused_jobs,
-        running=q.holding,
     )

@@ -239,4 +239,4 @@ def rebuild_policy(
             f"queue {queue!r} uses policy {custom!r}, which a store cannot rebuild: "
             f"pass policies={{{queue!r}: <factory>}} to open()"
         )
-    return make_policy(factory(), False)
+    return make_policy(None, factory(), False)
