@@ -40,7 +40,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._events import Event, JobSubmitted, JobTransitioned, TaskRecorded
+from .._events import Event, JobSubmitted, JobTransitioned, RetryScheduled, TaskRecorded
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
 from .._states import TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
@@ -140,6 +140,10 @@ class Engine:
             elif event.new is _S.ACTIVE:
                 self._orphans.append(event.job_id)
             self._backend.changed()
+        elif type(event) is RetryScheduled:
+            work = self._works.get(event.job_id)
+            if work is not None:
+                self._retry(work)
         elif isinstance(event, JobSubmitted):
             incoming = self._incoming
             if incoming is not None and not incoming.job_id:
@@ -370,6 +374,23 @@ class Engine:
                     sched.fail(job_id)
         elif status is _S.PAUSED and work.mode is not Mode.STOP:
             work.mode = Mode.PAUSED
+
+    def _retry(self, work: Work) -> None:
+        """The job will run again: its next attempt starts its work afresh.
+
+        A task job runs again the tasks with no recorded success (the scheduler
+        dropped the failed ones); a job function runs again from the start. A
+        job function still parked at a checkpoint is unwound first.
+        """
+        work.fail_reason = None
+        work.fn_returned = False
+        work.started = False
+        work.next_index = 0
+        work.returned.clear()
+        work.done = 0
+        if work.parked:
+            work.mode = Mode.STOP
+            self._unpark(work)
 
     def _retire(self, work: Work) -> None:
         if self._works.get(work.job_id) is work:

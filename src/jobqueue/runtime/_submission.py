@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TypedDict
 
 from .._access import Principal
+from .._controls import Dependency, Retry
 from .._errors import ValidationError
 from .._model import Acceleration, BillingTagsSource, HopRule
 from .._scheduler import Scheduler, TaskSource
@@ -38,6 +39,11 @@ class SubmitOptions(TypedDict, total=False):
     acceleration: Acceleration | str
     billing_tags_source: BillingTagsSource | str
     principal: Principal | None
+    not_before: float | None
+    after: Sequence[str | Dependency]
+    max_run: float | None
+    max_wait: float | None
+    retry: Retry | None
 
 
 def check_work(
