@@ -3,9 +3,13 @@
 SPEC section 10: slots and the deferred share are never exceeded; every job
 is in exactly one status and one queue, and waits in at most one line; every
 history follows the transition table and stops at a terminal status; each
-line is in its policy's declared order; no job hopped before its wait; no
-queue holds more waiting jobs than its cap. Limits lowered at run time may be
-exceeded by the jobs admitted before (the ``over_*`` counters).
+line is in its policy's declared order (an aging line: by effective priority
+now, none lifted past its cap); no job hopped before its wait; no queue holds
+more waiting and held jobs than its cap. Limits lowered at run time may be
+exceeded by the jobs admitted before (the ``over_*`` counters). The job
+controls: no job started before its ``not_before`` or became Ready before its
+dependencies ended; no job is on more attempts than its retry allows; every
+job that has not started has a pending reason.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from ..policies._base import declared_order
 from . import hops
 from .admission import may_start
 from .aging import AgingPolicy
+from .pending import pending_reason
 from .records import NO_TAGS, JobRecord, QueueRecord, as_record, history_pairs
 
 if TYPE_CHECKING:
@@ -30,6 +35,7 @@ __all__ = ["check"]
 _S = JobStatus
 _WAITING_LINE = frozenset({_S.READY, _S.PAUSED})
 _RUNNING = frozenset({_S.ACTIVE, _S.PAUSING})
+_NOT_STARTED = frozenset({_S.NEW, _S.PREPARING, _S.SUSPENDED, _S.READY, _S.PAUSED})
 
 
 def check(core: Core) -> None:
@@ -52,6 +58,8 @@ def check(core: Core) -> None:
             problems.append(f"job {rec.id!r} holds a slot while {rec.status}")
         problems.extend(_history_problems(rec))
         problems.extend(hops.problems(rec))
+        if rec.status in _NOT_STARTED and pending_reason(core, rec) is None:
+            problems.append(f"job {rec.id!r} is {rec.status} with no pending reason")
         if rec.controls is not None:
             problems.extend(_control_problems(core, rec))
     if problems:
