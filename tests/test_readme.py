@@ -36,6 +36,18 @@ def test_readme_quick_start_runs_and_prints_what_its_comments_say() -> None:
     ]
 
 
+def test_readme_job_controls_example_runs_and_prints_what_its_comments_say() -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(_block("python", "## Job controls"), "README job controls", "exec"), {})
+    assert out.getvalue().splitlines() == [
+        "it waits on 1 job: job-1",
+        "Paused attempt 2 starts at 15 after JobFailed",
+        "it may not start before 30",
+        "['Complete', 'Complete', 'Active']",
+    ]
+
+
 def test_readme_set_up_commands_are_the_ones_ci_runs() -> None:
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert '.venv/bin/pip install -e ".[dev,bench,dask]"' in README.read_text(encoding="utf-8")
@@ -95,3 +107,14 @@ def test_readme_simulation_example_runs() -> None:
     completed, utilisation = out.getvalue().split()
     assert completed == "1000"
     assert 0.7 < float(utilisation) < 0.9
+
+
+def test_readme_layout_names_every_module() -> None:
+    layout = _block("text", "## How the code is laid out")
+    src = README.parent / "src" / "jobqueue"
+    missing = [
+        str(path.relative_to(src))
+        for path in sorted(src.rglob("*.py"))
+        if path.stem != "__init__" and path.stem.lstrip("_") not in layout
+    ]
+    assert missing == []
