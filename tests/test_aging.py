@@ -150,6 +150,7 @@ def test_an_aging_line_still_preempts_by_the_jobs_own_priorities() -> None:
     sched.check_invariants()
     assert sched.get(low.id).status is S.PAUSED
     assert sched.get(high.id).status is S.ACTIVE
-    sched.update_priority(high.id, 0)  # now below low's own priority
-    sched.complete(high.id)
+    sched.update_priority(high.id, 0)  # now below low's own priority: low preempts it
+    sched.check_invariants()
     assert sched.get(low.id).status is S.ACTIVE
+    assert sched.get(high.id).status is S.PAUSED
