@@ -13,6 +13,7 @@ import pytest
 from helpers import fingerprint, transitions
 
 from jobqueue import (
+    ConflictError,
     Dependency,
     Event,
     HopRule,
@@ -479,3 +480,27 @@ def test_a_queue_you_create_gives_deferred_jobs_every_slot() -> None:
     assert [sched.get(j.id).status for j in jobs] == [S.ACTIVE, S.ACTIVE]
     assert sched.get_queue("default").deferred_share == 1.0  # set by make()
     assert Scheduler(ManualClock()).get_queue("default").deferred_share == 0.9
+
+
+def test_a_job_held_only_by_time_or_jobs_cannot_be_confirmed() -> None:
+    sched, _, _ = make()
+    held = sched.submit(not_before=10.0)
+    before = fingerprint(sched)
+    with pytest.raises(ConflictError) as info:
+        sched.confirm(held.id)
+    assert str(info.value) == (
+        f"job {held.id!r} does not await confirmation: it is held until it may start"
+    )
+    assert fingerprint(sched) == before
+
+
+def test_a_confirmed_job_still_waits_for_its_start_time() -> None:
+    sched, clock, _ = make()
+    job = sched.submit(not_before=10.0, confirmation_required=True)
+    reason = sched.pending_reason(job.id)
+    assert reason is not None and reason.code is PendingCode.AWAITING_CONFIRMATION
+    sched.confirm(job.id)
+    reason = sched.pending_reason(job.id)
+    assert reason is not None and reason.code is PendingCode.NOT_BEFORE
+    step(sched, clock, 10)
+    assert sched.get(job.id).status is S.ACTIVE

@@ -485,6 +485,7 @@ class Scheduler:
 
         Raises:
             InvalidTransition: the job is not Suspended.
+            ConflictError: the job is held by its start time or dependencies only.
             LimitExceededError: its queue is full (or, for a non-deferred job,
                 has no free slot); the job stays Suspended.
             AccessDenied: the access policy refuses ``confirm``.

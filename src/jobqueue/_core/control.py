@@ -49,6 +49,10 @@ def confirm(core: Core, rec: JobRecord, principal: Principal | None) -> None:
     check_transition(rec.id, rec.status, _S.READY)
     if rec.status is not _S.SUSPENDED:
         raise InvalidTransition(rec.id, rec.status, _S.READY)
+    if rec.suspended_at is None:
+        raise ConflictError(
+            f"job {rec.id!r} does not await confirmation: it is held until it may start"
+        )
     holds.confirm(core, rec, core.clock.now())
     core.outbox.flush()
 

@@ -22,7 +22,7 @@ from .._events import Event
 from .._model import Pricing
 from .._reports import CompletionReport
 from .._states import TERMINAL, WORKING, JobStatus
-from .._tasks import FailureReason, TaskRecord
+from .._tasks import FailureReason, TaskRecord, TaskStatus
 from ..policies import Policy
 from ._base import Store, StoredJournal
 from ._codec import decode
@@ -104,6 +104,12 @@ class _Loader:
                     raise KeyError(f"task outcome for unknown job {job_id!r}")
                 record = TaskRecord(key, TASK_STATUS[status], code, message)
                 self.outcomes.setdefault(job_id, {})[key] = record
+            elif kind == "a":  # a retry: the failed outcomes so far are dropped
+                outcomes = self.outcomes.get(op[1])
+                if outcomes:
+                    self.outcomes[op[1]] = {
+                        k: r for k, r in outcomes.items() if r.status is TaskStatus.SUCCEEDED
+                    }
             elif kind == "r":
                 self.reports[op[1]] = op[2]
             elif kind == "p":
@@ -133,8 +139,8 @@ class _Loader:
         """
         core.queues = {}
         for name, op in self.queues.items():
-            _, _, slots, share, max_waiting, kind, preemption, pricing, tags, paused, custom = op
-            policy = rebuild_policy(name, kind, preemption, custom, policies)
+            slots, share, max_waiting, pricing, tags, paused = (op[i] for i in (2, 3, 4, 7, 8, 9))
+            policy = rebuild_policy(core, op, policies)
             plan = Pricing(pricing)
             q = add_queue(core, name, slots, policy, share, max_waiting, plan, dict(tags))
             q.paused = paused

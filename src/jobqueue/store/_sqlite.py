@@ -46,10 +46,10 @@ __all__ = ["APPLICATION_ID", "FORMAT_VERSION", "SQLiteStore"]
 #: Written to SQLite's ``application_id`` header field: ``b"JobQ"``.
 APPLICATION_ID: Final = 0x4A6F6251
 #: The store format this version writes; newer files are refused. Formats 1
-#: (JSON texts, histories as pairs) and 2 (JSON texts) are read too, and
-#: stamped 3 when opened, since the entries written from then on (pickles) are
-#: read only by versions that know format 3.
-FORMAT_VERSION: Final = 3
+#: (JSON texts, histories as pairs), 2 (JSON texts) and 3 (pickles, without
+#: the job controls) are read too, and stamped 4 when opened, since the
+#: entries written from then on are read only by versions that know format 4.
+FORMAT_VERSION: Final = 4
 
 _MAGIC: Final = b"SQLite format 3\x00"
 _SCHEMA: Final = """
