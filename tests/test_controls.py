@@ -172,10 +172,16 @@ def test_a_dependency_that_ended_before_submission_is_decided_at_once() -> None:
     sched.complete(done.id)
     failed = sched.submit()
     sched.fail(failed.id)
-    assert sched.submit(after=[done.id]).status is S.ACTIVE
+    met = sched.submit(after=[done.id])
+    assert [c.status for c in met.history] == [S.NEW, S.PREPARING, S.READY, S.ACTIVE]
     never = sched.submit(after=[failed.id])
-    assert never.status is S.FAILED
-    assert never.failure_reasons[0].code == "DependencyNeverSatisfied"
+    assert [c.status for c in never.history] == [S.NEW, S.PREPARING, S.FAILING, S.FAILED]
+    assert [(r.code, r.message) for r in never.failure_reasons] == [
+        (
+            "DependencyNeverSatisfied",
+            f"job {failed.id} ended Failed, and this job waited for it to end Complete",
+        )
+    ]
     sched.check_invariants()
 
 

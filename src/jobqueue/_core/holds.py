@@ -85,9 +85,15 @@ def hold_or_enter(core: Core, rec: JobRecord, now: float) -> None:
     c = rec.controls
     q = core.queues[rec.queue]
     if c is not None:
+        # Jobs that ended before this one was submitted are decided at once.
         for dep in c.after:
-            c.waiting_on.add(dep.job_id)
-            core.dependents.setdefault(dep.job_id, []).append(rec)
+            other = core.jobs[dep.job_id]
+            if other.status not in TERMINAL:
+                c.waiting_on.add(dep.job_id)
+                core.dependents.setdefault(dep.job_id, []).append(rec)
+            elif not _met(dep, other.status):
+                core.fail_now(rec, _never(dep, other.status), now)
+                return
         if c.not_before is not None and c.not_before > now:
             core.deadlines.add(c.not_before, Timer.NOT_BEFORE, rec, c.not_before)
         else:
@@ -100,14 +106,6 @@ def hold_or_enter(core: Core, rec: JobRecord, now: float) -> None:
             core.deadlines.add(now + timeout, Timer.CONFIRMATION, rec, now)
         elif c is not None and rec.deferred:
             reserve(rec, q)
-        if c is not None and c.after:
-            # Jobs that ended before this one was submitted are decided now.
-            for dep in c.after:
-                other = core.jobs[dep.job_id]
-                if other.status in TERMINAL:
-                    _settle_dependency(core, rec, dep, other.status, now)
-                    if rec.status is not _S.SUSPENDED:
-                        return
         return
     core.enter(rec, q, now)
 
@@ -214,17 +212,24 @@ def _settle_dependency(
     assert c is not None
     if dep.job_id not in c.waiting_on:
         return
-    ok = status is _S.COMPLETE
-    if dep.on == "any" or (dep.on == "ok") == ok:
+    if _met(dep, status):
         c.waiting_on.discard(dep.job_id)
         release(core, rec, now, f"dependency {dep.job_id} met")
-        return
-    reason = FailureReason(
+    else:
+        _fail_held(core, rec, _never(dep, status), now, "dependency never satisfied")
+
+
+def _met(dep: Dependency, status: JobStatus) -> bool:
+    """Whether a job that ended ``status`` meets ``dep``."""
+    return dep.on == "any" or (dep.on == "ok") == (status is _S.COMPLETE)
+
+
+def _never(dep: Dependency, status: JobStatus) -> FailureReason:
+    wanted = "Complete" if dep.on == "ok" else "Failed or Cancelled"
+    return FailureReason(
         "DependencyNeverSatisfied",
-        f"job {dep.job_id} ended {status}, and this job waited for it to end "
-        + {"ok": "Complete", "failed": "Failed or Cancelled"}[dep.on],
+        f"job {dep.job_id} ended {status}, and this job waited for it to end {wanted}",
     )
-    _fail_held(core, rec, reason, now, "dependency never satisfied")
 
 
 def _fail_held(core: Core, rec: JobRecord, reason: FailureReason, now: float, why: str) -> None:
