@@ -313,6 +313,7 @@ def test_a_retry_schedule_time_by_time() -> None:
     reason = sched.pending_reason(job.id)
     assert reason is not None and reason.code is PendingCode.RETRY_BACKOFF and reason.until == 3.0
     assert sched.get_queue("default").running == 0  # no slot during the backoff
+    assert sched.position(job.id) is None  # and no place in the line
     step(sched, clock, 3)
     clock.set(4.0)
     sched.fail(job.id, "boom")  # attempt 2 failed at 4: back off 2 * 3 = 6 s

@@ -462,7 +462,7 @@ class Scheduler:
         return self._core.listing.page(wanted, queue, search, limit, token)
 
     def position(self, job_id: str) -> QueuePosition | None:
-        """Where a waiting (Ready or Paused) job stands in its queue; ``None`` otherwise.
+        """Where a job waiting in its line stands (Ready, or Paused when preempted), else ``None``.
 
         O(n) in the length of the line.
         """

@@ -163,6 +163,8 @@ def position(core: Core, rec: JobRecord) -> QueuePosition | None:
     """Where a waiting job stands in its line. O(n) in the line's length."""
     if rec.status not in WAITING_LINE:
         return None
+    if rec.controls is not None and rec.controls.backoff_until is not None:
+        return None  # a retry's backoff waits out of line
     for ahead, job in enumerate(core.queues[rec.queue].policy.waiting()):
         if job is rec:
             return QueuePosition(rec.queue, ahead + 1, ahead)

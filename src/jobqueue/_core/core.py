@@ -425,7 +425,7 @@ class Core:
             if fits(q, rec.deferred, q.holding, q.deferred_holding):  # q runs: checked above
                 leave_line(rec, q)
                 self.start(rec, q, now)
-            elif not self.preempt(q, now):
+            elif not q.preempts or not self.preempt(q, now):
                 return
 
     def start(self, rec: JobRecord, q: QueueRecord, now: float) -> None:

@@ -24,6 +24,7 @@ from . import hops
 from .admission import deferred_limit, set_limits
 from .aging import AgingPolicy
 from .aging import check as check_aging
+from .preemption import may_preempt
 from .records import QueueRecord
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ def add(
         policy=policy,
         pricing=pricing,
         tags=tags,
+        preempts=may_preempt(policy),
     )
     return q
 
@@ -147,6 +149,7 @@ def update(
         line = list(q.policy.waiting())
         running = [r for r in core.live() if r.queue == q.name and r.status is JobStatus.ACTIVE]
         q.policy = new_policy
+        q.preempts = may_preempt(new_policy)
         for job in line:
             new_policy.add(job)
         for rec in running:
