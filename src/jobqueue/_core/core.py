@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Final
 
-from .._access import AccessPolicy, Action, Principal
+from .._access import AccessPolicy, Principal
 from .._clock import Clock
 from .._controls import Dependency, Retry
 from .._errors import (
@@ -56,7 +56,7 @@ from .._validate import (
     check_time,
 )
 from ..policies import FifoPolicy, PriorityPolicy
-from . import holds, hops, limits, listing, queues, retries, tasks
+from . import access, holds, hops, limits, listing, queues, retries, tasks
 from .admission import (
     check_room,
     check_slot_now,
@@ -201,11 +201,6 @@ class Core:
         """The unfinished jobs."""
         return (r for r in self.jobs.values() if r.status not in TERMINAL)
 
-    def authorize(self, action: Action, rec: JobRecord, principal: Principal | None) -> None:
-        """Raises: AccessDenied: the access policy refuses ``action`` on ``rec``."""
-        if self.access_policy is not None:
-            self.access_policy.check(action, principal, rec.tags, None, target=rec.id)
-
     def emit_queue(self, name: str, change: str) -> None:
         if self.outbox.listening:
             self.outbox.emit(QueueEvent, self.clock.now(), name, change)
@@ -268,8 +263,7 @@ class Core:
             raise ValidationError(f"acceleration 'enabled' cannot run in reserved queue {q.name!r}")
         if name is not None and name in self.names:
             raise ConflictError(f"job name {name!r} is already used by an unfinished job")
-        if self.access_policy is not None:
-            self.access_policy.check(Action.CREATE, principal, job_tags, job_tags)
+        access.authorize_create(self, principal, job_tags)
         if not confirmation_required:
             if deferred:
                 check_room(q)
