@@ -24,7 +24,6 @@ from ._core.core import Core, Settings
 from ._core.pending import pending_reason
 from ._core.records import snapshot
 from ._core.tasks import TaskSource
-from ._errors import ValidationError
 from ._events import Event
 from ._model import (
     Acceleration,
@@ -50,7 +49,6 @@ if TYPE_CHECKING:
 
 __all__ = ["QueuePosition", "Scheduler", "TaskSource", "UsageRow"]
 
-_S = JobStatus
 _DAY = 86_400.0
 
 
@@ -73,13 +71,11 @@ class Scheduler:
         failure_threshold_tasks: tasks that must have run before the task-failure
             threshold applies.
         failure_threshold_ratio: the share of failed tasks above which the job fails.
-        access_policy: decides which principal may do what; ``None`` allows all.
+        access_policy: decides every call that takes a ``principal`` (``None``:
+            anonymous); ``Action`` says which call needs what. ``None`` allows
+            all. The other calls are trusted (README, "Access control").
         id_prefix: job ids are this prefix followed by a counter.
         rng: draws the jitter of retry backoffs; seed it for reproducible runs.
-
-    The access policy decides every call that takes a ``principal`` (the
-    caller; ``None`` is anonymous); ``Action`` says which call needs what. The
-    others are trusted: see the README, "Access control".
     """
 
     __slots__ = ("__weakref__", "_core")
@@ -97,8 +93,6 @@ class Scheduler:
         id_prefix: str = "job-",
         rng: random.Random | None = None,
     ) -> None:
-        if rng is not None and not isinstance(rng, random.Random):
-            raise ValidationError(f"rng must be a random.Random, got {type(rng).__name__}")
         settings = Settings(
             retention=retention,
             confirmation_timeout=confirmation_timeout,
@@ -110,8 +104,8 @@ class Scheduler:
             SystemClock() if clock is None else clock,
             settings,
             acknowledge=acknowledge,
-            access_policy=check_access_policy(access_policy),
-            rng=random.Random() if rng is None else rng,
+            access_policy=access_policy,
+            rng=rng,
         )
 
     @classmethod
@@ -430,9 +424,8 @@ class Scheduler:
     def get(self, job_id: str, *, principal: Principal | None = None) -> Job:
         """A snapshot of one job, with its whole configuration and history.
 
-        Every read of one job (this, ``position``, ``tasks``, ``task_keys``,
-        ``report``, ``get_tags``) takes a ``principal`` and, under an access
-        policy, needs ``describe`` on the job.
+        Every read of one job (this, ``position``, ``pending_reason``, ``tasks``,
+        ``task_keys``, ``report``, ``get_tags``) needs ``describe`` on it.
 
         Raises:
             NotFound: no such job (or it was purged).
@@ -487,20 +480,21 @@ class Scheduler:
         O(n) in the length of the line.
 
         Raises:
-            NotFound: no such job.
-            AccessDenied: the access policy refuses ``describe``.
+            NotFound, AccessDenied: as for ``get``.
         """
         return control.position(self._core, access.visible(self._core, job_id, principal))
 
-    def pending_reason(self, job_id: str) -> PendingReason | None:
+    def pending_reason(
+        self, job_id: str, *, principal: Principal | None = None
+    ) -> PendingReason | None:
         """Why a job that is not running is not running; ``None`` if it runs or ended.
 
         O(n) in the length of its line.
 
         Raises:
-            NotFound: no such job.
+            NotFound, AccessDenied: as for ``get``.
         """
-        return pending_reason(self._core, self._core.job(job_id))
+        return pending_reason(self._core, access.visible(self._core, job_id, principal))
 
     # ------------------------------------------------------------------ job control
 
@@ -544,9 +538,7 @@ class Scheduler:
         Raises:
             InvalidTransition: the job is not Active or Pausing.
         """
-        rec = self._core.job(job_id)
-        self._core.complete(rec)
-        return snapshot(rec)
+        return snapshot(self._core.complete(self._core.job(job_id)))
 
     def fail(self, job_id: str, reason: str = "", *, code: str = "JobFailed") -> Job:
         """Report that a job failed: it goes Failing -> Failed, keeping the reason.
@@ -585,9 +577,8 @@ class Scheduler:
             ConflictError: the job is finished.
             AccessDenied: the access policy refuses ``update_priority``.
         """
-        rec = self._core.job(job_id)
-        control.update_priority(self._core, rec, priority, principal)
-        return snapshot(rec)
+        core = self._core
+        return snapshot(control.update_priority(core, core.job(job_id), priority, principal))
 
     def set_progress(self, job_id: str, fraction: float) -> None:
         """Record a running job's progress, a fraction in [0, 1].
@@ -600,13 +591,7 @@ class Scheduler:
     # ------------------------------------------------------------------ tasks
 
     def record_task(
-        self,
-        job_id: str,
-        key: str,
-        *,
-        ok: bool,
-        error_code: str = "",
-        message: str = "",
+        self, job_id: str, key: str, *, ok: bool, error_code: str = "", message: str = ""
     ) -> Job:
         """Record one task's outcome; tasks may finish in any order.
 
@@ -626,8 +611,7 @@ class Scheduler:
         """The job's manifest keys, in manifest order (``"0"``.. for a count).
 
         Raises:
-            NotFound: no such job.
-            AccessDenied: the access policy refuses ``describe``.
+            NotFound, AccessDenied: as for ``get``.
         """
         return tasks.keys_of(access.visible(self._core, job_id, principal))
 
@@ -635,8 +619,7 @@ class Scheduler:
         """The task outcomes recorded on a job, in the order they were recorded.
 
         Raises:
-            NotFound: no such job.
-            AccessDenied: the access policy refuses ``describe``.
+            NotFound, AccessDenied: as for ``get``.
         """
         return tasks.outcomes_of(access.visible(self._core, job_id, principal))
 
@@ -644,8 +627,7 @@ class Scheduler:
         """The job's completion report, once it finished, if one was requested and a task ran.
 
         Raises:
-            NotFound: no such job.
-            AccessDenied: the access policy refuses ``describe``.
+            NotFound, AccessDenied: as for ``get``.
         """
         return access.visible(self._core, job_id, principal).report
 
@@ -655,8 +637,7 @@ class Scheduler:
         """The job's tag set (a read-only copy).
 
         Raises:
-            NotFound: no such job.
-            AccessDenied: the access policy refuses ``describe``.
+            NotFound, AccessDenied: as for ``get``.
         """
         return MappingProxyType(dict(access.visible(self._core, job_id, principal).tags))
 

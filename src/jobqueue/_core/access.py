@@ -9,7 +9,8 @@ refused call changes nothing. With a policy set (``jobqueue._access`` says
 which tags each action is decided on):
 
 - each job write needs its own action on the job; every read of one job
-  needs ``describe`` on it;
+  needs ``describe`` on it, and so does depending on it (``submit``'s
+  ``after``), since the dependent learns how it ended;
 - ``list_jobs`` needs ``list``, and returns only the jobs the caller may
   ``describe``, so a caller never learns of a job it may not read;
 - each queue administration call needs its own action on the queue.
@@ -30,10 +31,11 @@ too (``jobqueue.runtime._trusted``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from .._access import Action, Principal, check_principal
+from .._controls import Dependency
 from .records import NO_TAGS, JobRecord
 
 if TYPE_CHECKING:
@@ -61,17 +63,28 @@ def authorize(
         policy.check(action, principal, rec.tags, request, target=rec.id)
 
 
-def authorize_create(core: Core, principal: Principal | None, tags: Mapping[str, str]) -> None:
+def authorize_create(
+    core: Core,
+    principal: Principal | None,
+    tags: Mapping[str, str],
+    after: Iterable[Dependency] = (),
+) -> None:
     """Decide ``create`` of a job with ``tags`` (both the resource and the request tags).
+
+    A job that waits on others (``after``) learns how they end, so the caller
+    must also be allowed to ``describe`` each of them.
 
     Raises:
         ValidationError: ``principal`` is neither a ``Principal`` nor ``None``.
-        AccessDenied: the access policy refuses ``create``.
+        AccessDenied: the access policy refuses ``create``, or ``describe`` of
+            a job in ``after``.
     """
     check_principal(principal)
     policy = core.access_policy
     if policy is not None:
         policy.check(Action.CREATE, principal, tags, tags)
+        for dep in after:
+            policy.check(Action.DESCRIBE, principal, core.jobs[dep.job_id].tags, target=dep.job_id)
 
 
 def authorize_queue(

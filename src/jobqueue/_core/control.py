@@ -125,7 +125,7 @@ def paused(core: Core, rec: JobRecord) -> JobRecord:
 
 def update_priority(
     core: Core, rec: JobRecord, priority: object, principal: Principal | None
-) -> None:
+) -> JobRecord:
     """Change an unfinished job's priority; its line reorders and preemption re-runs."""
     new = check_priority(priority)
     authorize(core, Action.UPDATE_PRIORITY, rec, principal)
@@ -133,7 +133,7 @@ def update_priority(
         raise ConflictError(f"job {rec.id!r} is {rec.status}: its priority cannot change")
     old = rec.priority
     if new == old:
-        return
+        return rec
     now = core.clock.now()
     rec.priority = new
     q = core.queues[rec.queue]
@@ -143,6 +143,7 @@ def update_priority(
         core.outbox.emit(PriorityChanged, now, rec.id, old, new)
     core.dispatch(q, now)
     core.outbox.flush()
+    return rec
 
 
 def replace_tags(
