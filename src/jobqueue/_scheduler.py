@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
 from ._access import AccessPolicy, Principal, check_access_policy
@@ -287,10 +286,8 @@ class Scheduler:
                 ``enabled`` waits in or may hop to the queue.
             AccessDenied: the access policy refuses ``update_queue``.
         """
-        q = self._core.queue(name)
         args = (slots, policy, preemption, deferred_share, max_waiting, pricing, tags, aging)
-        queues.update(self._core, q, *args, principal)
-        return queues.info(q)
+        return queues.info(queues.update(self._core, self._core.queue(name), *args, principal))
 
     def delete_queue(self, name: str, *, principal: Principal | None = None) -> None:
         """Delete an empty queue: no unfinished job is in it or may hop to it.
@@ -324,9 +321,7 @@ class Scheduler:
             NotFound: no such queue.
             AccessDenied: the access policy refuses ``pause_queue``.
         """
-        q = self._core.queue(name)
-        queues.pause(self._core, q, principal)
-        return queues.info(q)
+        return queues.info(queues.pause(self._core, self._core.queue(name), principal))
 
     def resume_queue(self, name: str, *, principal: Principal | None = None) -> QueueInfo:
         """Reactivate a paused queue.
@@ -340,9 +335,7 @@ class Scheduler:
             NotFound: no such queue.
             AccessDenied: the access policy refuses ``resume_queue``.
         """
-        q = self._core.queue(name)
-        queues.resume(self._core, q, principal)
-        return queues.info(q)
+        return queues.info(queues.resume(self._core, self._core.queue(name), principal))
 
     # ------------------------------------------------------------------ submit
 
@@ -639,7 +632,7 @@ class Scheduler:
         Raises:
             NotFound, AccessDenied: as for ``get``.
         """
-        return MappingProxyType(dict(access.visible(self._core, job_id, principal).tags))
+        return control.tags_of(access.visible(self._core, job_id, principal))
 
     def put_tags(
         self, job_id: str, tags: Mapping[str, str], *, principal: Principal | None = None

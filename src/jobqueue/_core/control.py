@@ -40,6 +40,7 @@ __all__ = [
     "position",
     "replace_tags",
     "set_progress",
+    "tags_of",
     "update_priority",
 ]
 
@@ -163,7 +164,12 @@ def replace_tags(
             old_view, new_view = MappingProxyType(old), MappingProxyType(dict(new))
             core.outbox.emit(TagsChanged, core.clock.now(), rec.id, old_view, new_view)
         core.outbox.flush()
-    return MappingProxyType(dict(new))
+    return tags_of(rec)
+
+
+def tags_of(rec: JobRecord) -> Mapping[str, str]:
+    """The job's tag set, as a read-only copy."""
+    return MappingProxyType(dict(rec.tags))
 
 
 def set_progress(rec: JobRecord, fraction: object) -> None:

@@ -115,8 +115,8 @@ def update(
     tags: Mapping[str, str] | None,
     aging: Aging | Literal["off"] | None = None,
     principal: Principal | None = None,
-) -> None:
-    """Check the changed settings and the caller, then apply them (``Scheduler.update_queue``)."""
+) -> QueueRecord:
+    """Check the changed settings and the caller, then apply them; returns ``q``."""
     new_slots = q.slots if slots is None else check_int("slots", slots, 1)
     share = q.deferred_share if deferred_share is None else check_share(deferred_share)
     cap = q.max_waiting if max_waiting is None else check_int("max_waiting", max_waiting, 1)
@@ -163,6 +163,7 @@ def update(
     core.emit_queue(q.name, "updated")
     core.dispatch(q, now)
     core.outbox.flush()
+    return q
 
 
 def delete(core: Core, q: QueueRecord, principal: Principal | None) -> None:
@@ -182,8 +183,8 @@ def delete(core: Core, q: QueueRecord, principal: Principal | None) -> None:
     core.outbox.flush()
 
 
-def pause(core: Core, q: QueueRecord, principal: Principal | None) -> None:
-    """Stop starting jobs in ``q``; pausing a paused queue changes nothing.
+def pause(core: Core, q: QueueRecord, principal: Principal | None) -> QueueRecord:
+    """Stop starting jobs in ``q``; pausing a paused queue changes nothing. Returns ``q``.
 
     The caller is checked even then: what a caller may do does not depend on
     whether it would change anything.
@@ -193,17 +194,18 @@ def pause(core: Core, q: QueueRecord, principal: Principal | None) -> None:
         q.paused = True
         core.emit_queue(q.name, "paused")
         core.outbox.flush()
+    return q
 
 
-def resume(core: Core, q: QueueRecord, principal: Principal | None) -> None:
-    """Reactivate a paused queue, settling the hops it held (see ``hops.resume``)."""
+def resume(core: Core, q: QueueRecord, principal: Principal | None) -> QueueRecord:
+    """Reactivate a paused queue, settling the hops it held (``hops.resume``). Returns ``q``."""
     authorize_queue(core, Action.RESUME_QUEUE, q.name, q.tags, principal)
-    if not q.paused:
-        return
-    q.paused = False
-    core.emit_queue(q.name, "resumed")
-    hops.resume(core, q, core.clock.now())
-    core.outbox.flush()
+    if q.paused:
+        q.paused = False
+        core.emit_queue(q.name, "resumed")
+        hops.resume(core, q, core.clock.now())
+        core.outbox.flush()
+    return q
 
 
 def check_name_of(name: object) -> str:
