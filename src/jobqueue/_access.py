@@ -363,7 +363,7 @@ def _to_statements(value: Iterable[Statement]) -> tuple[Statement, ...]:
 
 @attrs.frozen
 class AccessPolicy:
-    """Decides whether a caller may perform an action on a job.
+    """Decides whether a caller may perform an action on a job or a queue.
 
     Deny wins over allow, and whatever no statement allows is denied. See the
     module docstring for which tags the scheduler passes for each action.
@@ -394,9 +394,10 @@ class AccessPolicy:
         Args:
             action: what the caller asks to do.
             principal: the caller; ``None`` is an anonymous caller with no attributes.
-            resource_tags: the job's tags (for ``create``, the requested tags).
-            request_tags: the tags the call asks for (``create`` and ``put_tags``);
-                ``None`` means none.
+            resource_tags: the job's or queue's tags (for ``create`` and
+                ``create_queue``, the requested tags; for ``list``, none).
+            request_tags: the tags the call asks for (``create``, ``put_tags``,
+                ``create_queue``, ``update_queue``); ``None`` means none.
 
         Returns:
             True if some statement allows the action and none denies it.
@@ -430,9 +431,10 @@ class AccessPolicy:
         Args:
             action: what the caller asks to do.
             principal: the caller; ``None`` is an anonymous caller with no attributes.
-            resource_tags: the job's tags (for ``create``, the requested tags).
-            request_tags: the tags the call asks for (``create`` and ``put_tags``);
-                ``None`` means none.
+            resource_tags: the job's or queue's tags (for ``create`` and
+                ``create_queue``, the requested tags; for ``list``, none).
+            request_tags: the tags the call asks for (``create``, ``put_tags``,
+                ``create_queue``, ``update_queue``); ``None`` means none.
             target: the job's id (the queue's name for a queue action), for the
                 error message; empty for none.
 
