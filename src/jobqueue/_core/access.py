@@ -12,7 +12,8 @@ which tags each action is decided on):
   needs ``describe`` on it, and so does depending on it (``submit``'s
   ``after``), since the dependent learns how it ended;
 - ``list_jobs`` needs ``list``, and returns only the jobs the caller may
-  ``describe``, so a caller never learns of a job it may not read;
+  ``describe`` (a job's existence is not a secret: ``get`` of a job the
+  caller may not read says ``AccessDenied``, of an unknown one ``NotFound``);
 - each queue administration call needs its own action on the queue.
 
 ``None`` is the anonymous caller, a principal with no attributes: under a
