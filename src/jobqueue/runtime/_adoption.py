@@ -17,7 +17,8 @@ from .._errors import ConflictError, ValidationError
 from .._model import Job
 from .._scheduler import Scheduler
 from .._states import TERMINAL, WORKING, JobStatus
-from ._submission import Manifest, check_work, job_ids
+from . import _trusted
+from ._submission import Manifest, check_work
 from ._work import Work
 
 __all__ = ["Handler", "adopt", "release", "take_over"]
@@ -43,10 +44,11 @@ def adopt(scheduler: Scheduler | None, *, taking_over: bool = False) -> Schedule
     elif scheduler in _adopted:
         raise ConflictError("the scheduler is already driven by a runtime")
     else:
-        busy = () if taking_over else scheduler.list_jobs(statuses=WORKING, limit=1).jobs
+        busy = () if taking_over else _trusted.job_ids(scheduler, WORKING)
         if busy:
+            status = _trusted.status(scheduler, busy[0])
             raise ConflictError(
-                f"job {busy[0].id!r} is {busy[0].status}: a runtime must wrap the "
+                f"job {busy[0]!r} is {status}: a runtime must wrap the "
                 "scheduler before any job starts, or take its jobs over with work_for="
             )
         scheduler.acknowledge = True
@@ -112,8 +114,8 @@ def take_over(
     if scheduler is None:
         return []
     works: list[tuple[str, JobStatus, Work | None]] = []
-    for job_id in job_ids(scheduler, _UNFINISHED):
-        job = scheduler.get(job_id)
+    for job_id in _trusted.job_ids(scheduler, _UNFINISHED):
+        job = _trusted.job(scheduler, job_id)
         handler = work_for(job)
         if handler is None:
             works.append((job_id, job.status, None))
@@ -127,7 +129,7 @@ def take_over(
             raise ValidationError(
                 f"the Handler for job {job_id!r} needs exactly one of task or job"
             )
-        keys = scheduler.task_keys(job_id)
+        keys = _trusted.task_keys(scheduler, job_id)
         if handler.task is not None and not keys:
             raise ValidationError(
                 f"job {job_id!r} has no tasks: its Handler needs a job function, not a task one"

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import Any, Self, TypeVar, cast
 
+from .._access import Principal
 from .._model import Job
 from .._scheduler import Scheduler
 from .._states import TERMINAL
@@ -232,18 +233,21 @@ class AsyncioRuntime(RuntimeBase):
 
     # ------------------------------------------------------------------ waiting
 
-    async def wait(self, job_id: str, timeout: float | None = None) -> Job:
+    async def wait(
+        self, job_id: str, timeout: float | None = None, *, principal: Principal | None = None
+    ) -> Job:
         """Wait until the job is finished; returns its final snapshot.
 
         Raises:
             NotFound: no such job.
+            AccessDenied: the access policy refuses ``describe`` (``Scheduler.get``).
             TimeoutError: it did not finish within ``timeout`` seconds.
         """
         try:
             async with asyncio.timeout(timeout):
                 while True:
                     changed = self._changed_event()
-                    job = self._op(self._scheduler.get, job_id)
+                    job = self.get(job_id, principal=principal)
                     if job.status in TERMINAL:
                         return job
                     await changed.wait()

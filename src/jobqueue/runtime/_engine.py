@@ -45,9 +45,10 @@ from .._model import Job
 from .._scheduler import Scheduler, TaskSource
 from .._states import TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
 from .._tasks import FailureReason
+from . import _trusted
 from ._backend import Backend
 from ._progress import Progress
-from ._submission import Manifest, SubmitOptions, job_ids
+from ._submission import Manifest, SubmitOptions
 from ._work import Lane, Mode, Work
 
 __all__ = ["Engine", "describe"]
@@ -268,8 +269,8 @@ class Engine:
     def cancel_all(self) -> None:
         """Cancel every unfinished job that can be cancelled."""
         live = [s for s in _S if s not in _NOT_CANCELLABLE]
-        for job_id in job_ids(self.scheduler, live):
-            self._guard(self.scheduler.cancel, job_id)
+        for job_id in _trusted.job_ids(self.scheduler, live):
+            self._guard(_trusted.cancel, self.scheduler, job_id)
 
     # ------------------------------------------------------------------ settle
 
@@ -306,7 +307,7 @@ class Engine:
         sched = self.scheduler
         if job_id in self._works or job_id not in sched:
             return
-        status = sched.get(job_id).status
+        status = _trusted.status(sched, job_id)
         if status in _RUNNING:
             sched.fail(
                 job_id, "the runtime has no task or job function for this job", code="HandlerError"
@@ -401,7 +402,7 @@ class Engine:
 
     def _start_tasks(self, work: Work) -> None:
         work.started = True
-        recorded = self.scheduler.tasks(work.job_id)
+        recorded = _trusted.recorded(self.scheduler, work.job_id)
         if recorded:
             # Outcomes reported before the runtime ran anything are never rerun.
             seen = {r.key for r in recorded}

@@ -195,17 +195,22 @@ class RuntimeBase:
         """Change a job's priority (``Scheduler.update_priority``); may preempt or resume jobs."""
         return self.call(lambda s: s.update_priority(job_id, priority, principal=principal))
 
-    def pause_queue(self, name: str) -> QueueInfo:
+    def pause_queue(self, name: str, *, principal: Principal | None = None) -> QueueInfo:
         """Pause a queue (``Scheduler.pause_queue``): it starts nothing new."""
-        return self.call(lambda s: s.pause_queue(name))
+        return self.call(lambda s: s.pause_queue(name, principal=principal))
 
-    def resume_queue(self, name: str) -> QueueInfo:
+    def resume_queue(self, name: str, *, principal: Principal | None = None) -> QueueInfo:
         """Reactivate a paused queue (``Scheduler.resume_queue``)."""
-        return self.call(lambda s: s.resume_queue(name))
+        return self.call(lambda s: s.resume_queue(name, principal=principal))
 
-    def get(self, job_id: str) -> Job:
-        """A snapshot of one job (``Scheduler.get``); ``Job.progress`` is its progress."""
-        return self._op(self._scheduler.get, job_id)
+    def get(self, job_id: str, *, principal: Principal | None = None) -> Job:
+        """A snapshot of one job (``Scheduler.get``); ``Job.progress`` is its progress.
+
+        Raises:
+            NotFound: no such job.
+            AccessDenied: the access policy refuses ``describe``.
+        """
+        return self._op(functools.partial(self._scheduler.get, job_id, principal=principal))
 
     def call(self, fn: Callable[[Scheduler], T]) -> T:
         """Run ``fn(scheduler)`` with the scheduler to itself, then act on what changed.

@@ -3,7 +3,7 @@
 ``SubmitOptions`` are the keywords of ``Scheduler.submit`` a runtime passes on
 unchanged; ``Manifest`` keeps the order of the task keys the scheduler keeps
 as a set; ``check_work`` checks the work functions of a submission (or of a
-job taken over); ``job_ids`` lists the jobs a runtime has to look after.
+job taken over).
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from .._access import Principal
 from .._controls import Dependency, Retry
 from .._errors import ValidationError
 from .._model import Acceleration, BillingTagsSource, HopRule
-from .._scheduler import Scheduler, TaskSource
-from .._states import JobStatus
+from .._scheduler import TaskSource
 from .._tasks import ReportScope
 from .._validate import check_int
 
-__all__ = ["Manifest", "SubmitOptions", "check_work", "job_ids"]
+__all__ = ["Manifest", "SubmitOptions", "check_work"]
 
 
 class SubmitOptions(TypedDict, total=False):
@@ -116,16 +115,3 @@ class Manifest:
             self.keys, self.count = keys, len(keys)
             return keys
         return tasks  # the scheduler rejects it with its own message
-
-
-def job_ids(scheduler: Scheduler, statuses: Iterable[JobStatus]) -> list[str]:
-    """The ids of every job in one of ``statuses``, page by page, in listing order."""
-    ids: list[str] = []
-    token: str | None = None
-    wanted = list(statuses)
-    while True:
-        page = scheduler.list_jobs(statuses=wanted, limit=1000, token=token)
-        ids.extend(row.id for row in page.jobs)
-        token = page.next_token
-        if token is None:
-            return ids

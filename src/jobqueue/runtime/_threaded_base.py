@@ -34,6 +34,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from .._access import Principal
 from .._model import Job
 from .._scheduler import Scheduler
 from .._states import TERMINAL
@@ -107,11 +108,14 @@ class ThreadedRuntime(RuntimeBase):
 
     # ------------------------------------------------------------------ waiting
 
-    def wait(self, job_id: str, timeout: float | None = None) -> Job:
+    def wait(
+        self, job_id: str, timeout: float | None = None, *, principal: Principal | None = None
+    ) -> Job:
         """Block until the job is finished; returns its final snapshot.
 
         Raises:
             NotFound: no such job.
+            AccessDenied: the access policy refuses ``describe`` (``Scheduler.get``).
             TimeoutError: it did not finish within ``timeout`` seconds.
             RuntimeStateError: called from inside a runtime callback.
         """
@@ -119,7 +123,7 @@ class ThreadedRuntime(RuntimeBase):
         end = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while True:
-                job = self._scheduler.get(job_id)
+                job = self._scheduler.get(job_id, principal=principal)
                 if job.status in TERMINAL:
                     return job
                 remaining = None if end is None else end - time.monotonic()
