@@ -390,9 +390,7 @@ def _check_policy(op: list[Any]) -> None:
 # row it does not pass gets the look, and the message naming the field. It
 # halves the time recovery spends per job (benchmarks/bench_recovery.py).
 
-_INT: Final = frozenset({int})
 _FLOAT: Final = frozenset({float})
-_BOOL: Final = frozenset({bool})
 _STATUSES: Final = frozenset(s.value for s in JobStatus)
 _TASK_STATUSES: Final = frozenset(s.value for s in TaskStatus)
 _ACCELERATIONS: Final = frozenset(a.value for a in Acceleration)
@@ -422,23 +420,50 @@ def _plain_job_row(op: list[Any]) -> bool:
      ready_at, succeeded, failed, reasons, holds_slot, leaving, accelerated, started_at,
      finished_at, suspended_at, run_started_at, run_seconds, billed_seconds, progress,
      history, hopped, timer, finish, config) = op  # fmt: skip
-    counts = (seq, start_seq, hop_index, hop_token, succeeded, failed)
-    times = [ready_at, run_started_at, run_seconds, billed_seconds, progress]
-    times.extend(t for t in (started_at, finished_at, suspended_at) if t is not None)
     try:
         return (
             type(job_id) is str
             and status in _STATUSES
             and type(priority) is int
             and PRIORITY_MIN <= priority <= PRIORITY_MAX
-            and set(map(type, counts)) <= _INT
-            and min(counts) >= 0
+            and type(seq) is int
+            and type(start_seq) is int
+            and type(hop_index) is int
+            and type(hop_token) is int
+            and type(succeeded) is int
+            and type(failed) is int
+            and seq >= 0
+            and start_seq >= 0
+            and hop_index >= 0
+            and hop_token >= 0
+            and succeeded >= 0
+            and failed >= 0
             and _queue_name_ok(queue)
             and type(tags) is dict
             and (not tags or validate_tags(tags) is not None)
-            and set(map(type, (hop_due, holds_slot, leaving))) <= _BOOL
+            and type(hop_due) is bool
+            and type(holds_slot) is bool
+            and type(leaving) is bool
             and (accelerated is None or type(accelerated) is bool)
-            and _finite_floats(times)
+            and type(ready_at) is float
+            and type(run_started_at) is float
+            and type(run_seconds) is float
+            and type(billed_seconds) is float
+            and type(progress) is float
+            and (started_at is None or type(started_at) is float)
+            and (finished_at is None or type(finished_at) is float)
+            and (suspended_at is None or type(suspended_at) is float)
+            # One infinity or NaN among them makes their sum one too.
+            and math.isfinite(
+                ready_at
+                + run_started_at
+                + run_seconds
+                + billed_seconds
+                + progress
+                + (started_at or 0.0)
+                + (finished_at or 0.0)
+                + (suspended_at or 0.0)
+            )
             and run_seconds >= 0
             and billed_seconds >= 0
             and 0 <= progress <= 1
@@ -446,9 +471,9 @@ def _plain_job_row(op: list[Any]) -> bool:
             and hopped is None
             and type(history) is list
             and len(history) % 2 == 0
-            and _finite_floats(history[0::2])
-            and _STATUSES.issuperset(history[1::2])
             and bool(history)
+            and _STATUSES.issuperset(history[1::2])
+            and _finite_floats(history[0::2])
             and (timer is None or (type(timer) is int and timer >= 0))
             and (finish is None or (type(finish) is int and finish >= 0))
             and (config is None or _plain_config(config))
@@ -468,8 +493,11 @@ def _plain_config(config: object) -> bool:
         and (name is None or check_name(name) is not None)
         and check_description(description) is not None
         and _queue_name_ok(submission_queue)
-        and set(map(type, (deferred, preemptible, confirmation))) <= _BOOL
-        and _finite_floats((created_at,))
+        and type(deferred) is bool
+        and type(preemptible) is bool
+        and type(confirmation) is bool
+        and type(created_at) is float
+        and math.isfinite(created_at)
         and hops == []
         and acceleration in _ACCELERATIONS
         and source in _SOURCES
