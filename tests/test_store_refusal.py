@@ -10,6 +10,7 @@ error is still referenced.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -27,7 +28,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jobqueue import HopRule, JobStatus, ManualClock, Scheduler, ValidationError
+from jobqueue import (
+    HopRule,
+    JobStatus,
+    LimitExceededError,
+    ManualClock,
+    Scheduler,
+    ValidationError,
+)
 from jobqueue.store import (
     CorruptStoreError,
     MemoryStore,
@@ -503,34 +511,64 @@ WEIRD = st.one_of(
 )
 
 
+def mutated(data: list[Any], path: tuple[Any, ...], value: object) -> list[Any]:
+    """A copy of ``data`` with the item at ``path`` set to ``value`` (a dict key: renamed)."""
+    data = copy.deepcopy(data)
+    target: Any = data
+    for key in path[:-1]:
+        target = target[key]
+    if isinstance(target, dict):
+        target.pop(path[-1])
+        if isinstance(value, str):
+            target[value] = "v"
+    else:
+        target[path[-1]] = value
+    return data
+
+
+def refused_or_harmless(store: Store, time_damaged: bool) -> None:
+    """``store`` is refused as damaged, or opens a scheduler that works and keeps its invariants."""
+    try:
+        sched = Scheduler.open(store, ManualClock(CLOCK), retention=1000.0)
+    except CorruptStoreError:
+        return
+    except ValidationError as exc:
+        # A well-formed time later than the clock: the clock's fault, not the store's.
+        assert time_damaged
+        assert str(exc).startswith("clock reads 5000.0, before the store's last change at ")
+        return
+    sched.check_invariants()
+    with contextlib.suppress(LimitExceededError):  # a full line, as the store says
+        sched.submit(queue="q" if "q" in [q.name for q in sched.list_queues()] else "default")
+    sched.check_invariants()
+
+
 @settings(suppress_health_check=[HealthCheck.too_slow], max_examples=300)
 @given(place=st.sampled_from(PLACES), value=WEIRD)
 def test_any_one_damaged_field_is_refused_or_harmless(
     place: tuple[int, tuple[Any, ...]], value: object
 ) -> None:
     n, path = place
-    entries = copy.deepcopy(JOURNAL)
-    target = entries[n]
-    for key in path[:-1]:
-        target = target[key]
-    if isinstance(target, dict):
-        target.pop(path[-1])
-        if isinstance(value, str):
-            target[value] = "v"  # a damaged key
-    else:
-        target[path[-1]] = value
-    try:
-        sched = Scheduler.open(memory_store(entries), ManualClock(CLOCK), retention=1000.0)
-    except CorruptStoreError:
-        return
-    except ValidationError as exc:
-        # A well-formed time later than the clock: the clock's fault, not the store's.
-        assert path == (0,) and isinstance(value, (int, float)) and value > CLOCK
-        assert str(exc).startswith("clock reads 5000.0, before the store's last change at ")
-        return
-    sched.check_invariants()
-    sched.submit(queue="q" if "q" in [q.name for q in sched.list_queues()] else "default")
-    sched.check_invariants()
+    entries = list(JOURNAL)
+    entries[n] = mutated(JOURNAL[n], path, value)
+    refused_or_harmless(memory_store(entries), path == (0,))
+
+
+SNAPSHOT, AFTER = compacted()
+SNAPSHOT_PLACES: list[tuple[int, tuple[Any, ...]]] = [
+    (n, path) for n, part in enumerate(SNAPSHOT) for path in positions(part)
+]
+
+
+@settings(suppress_health_check=[HealthCheck.too_slow], max_examples=300)
+@given(place=st.sampled_from(SNAPSHOT_PLACES), value=WEIRD)
+def test_any_one_damaged_field_of_a_snapshot_is_refused_or_harmless(
+    place: tuple[int, tuple[Any, ...]], value: object
+) -> None:
+    n, path = place
+    parts = list(SNAPSHOT)
+    parts[n] = mutated(SNAPSHOT[n], path, value)
+    refused_or_harmless(memory_store(AFTER, parts), (n, path) == (0, (0,)))
 
 
 ROW_PLACES = [(n, path) for n, path in PLACES if len(path) >= 2 and path[0] >= 1]
@@ -541,14 +579,7 @@ def test_the_fast_path_passes_only_ops_that_every_check_passes(
     place: tuple[int, tuple[Any, ...]], value: object
 ) -> None:
     n, (i, *path) = place
-    op = copy.deepcopy(JOURNAL[n][i])
-    target = op
-    for key in path[:-1]:
-        target = target[key]
-    if isinstance(target, dict):
-        target.pop(path[-1])
-    else:
-        target[path[-1]] = value
+    op = mutated(JOURNAL[n][i], tuple(path), value)
     try:
         kind = _checks.check_op(op)
     except ValidationError:
@@ -831,6 +862,7 @@ def test_a_store_refused_while_opening_is_released_while_the_error_lives(tmp_pat
     )
 
 
+@pytest.mark.slow
 def test_a_refused_store_is_released_for_another_process(tmp_path: Path) -> None:
     import subprocess
     import sys
