@@ -165,8 +165,7 @@ class Scheduler:
         Raises:
             StoreError: the store cannot be read or already serves a scheduler,
                 or a custom policy has no factory.
-            CorruptStoreError: the store is damaged (the message names the
-                entry and the field); the store is closed first, left as it was.
+            CorruptStoreError: the store is damaged; it is closed first, as it was.
             ValidationError: a setting is out of range, or the clock reads
                 earlier than the store's last change.
         """
