@@ -153,7 +153,7 @@ class Scheduler:
         Raises:
             StoreError: the store cannot be read or already serves a scheduler,
                 or a custom policy has no factory.
-            CorruptStoreError: the store is damaged.
+            CorruptStoreError: the store is damaged; it is closed first, as it was.
             ValidationError: a setting is out of range, or the clock reads
                 earlier than the store's last change.
         """

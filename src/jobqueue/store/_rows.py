@@ -39,7 +39,7 @@ from .._model import Acceleration, BillingTagsSource, HopRule, HopTransition, Pr
 from .._states import JobStatus
 from .._tasks import FailureReason, ReportScope, TaskRecord, TaskStatus
 from ..policies import FifoPolicy, Policy, PriorityPolicy
-from ._errors import StoreError
+from ._errors import StoreError, brief
 
 __all__ = [
     "PLAIN",
@@ -317,7 +317,7 @@ def rebuild_policy(
     factory = policies.get(queue)
     if factory is None:
         raise StoreError(
-            f"queue {queue!r} uses policy {custom!r}, which a store cannot rebuild: "
+            f"queue {queue!r} uses policy {brief(custom)}, which a store cannot rebuild: "
             f"pass policies={{{queue!r}: <factory>}} to open()"
         )
     return make_policy(None, factory(), False)
