@@ -88,6 +88,8 @@ def take_over(
     scheduler: Scheduler | None,
     work_for: Callable[[Job], Handler | None],
     concurrency: int,
+    *,
+    runtime: str,
 ) -> list[tuple[str, JobStatus, Work | None]]:
     """Ask ``work_for`` for the work of each unfinished job ``scheduler`` has.
 
@@ -134,7 +136,13 @@ def take_over(
             )
         try:
             width = check_work(
-                handler.task, handler.job, keys, handler.concurrency, handler.on_result, concurrency
+                handler.task,
+                handler.job,
+                keys,
+                handler.concurrency,
+                handler.on_result,
+                concurrency,
+                runtime=runtime,
             )
         except ValidationError as exc:
             raise ValidationError(f"the Handler for job {job_id!r}: {exc}") from None
