@@ -1,18 +1,28 @@
 """Which runtime drives a scheduler, and taking over the jobs a scheduler already has.
 
-A scheduler is driven by one live runtime at a time (``adopt``, ``release``).
-A runtime given ``work_for`` takes over the unfinished jobs the scheduler
-already has: ``take_over`` asks ``work_for`` for each one's ``Handler``.
+A scheduler is driven by one live runtime at a time (``adopt``, ``release``),
+on a real clock (``check_clock``). A runtime given ``work_for`` takes over the
+unfinished jobs the scheduler already has: ``take_over`` asks ``work_for`` for
+each one's ``Handler``.
+
+While a runtime drives it, the scheduler is safe to call from any thread
+(``guard``): its class is swapped for a subclass whose public methods run
+through the runtime's serialisation (its lock, or its event loop), as
+``runtime.call`` does, unless the caller is already inside it. The swap is
+undone when the runtime stops. The core stays single-threaded and unaware.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import weakref
 from collections.abc import Callable
 from typing import Any, Final
 
 import attrs
 
+from .._clock import ManualClock
 from .._errors import ConflictError, ValidationError
 from .._model import Job
 from .._scheduler import Scheduler
@@ -20,7 +30,7 @@ from .._states import TERMINAL, WORKING, JobStatus
 from ._submission import Manifest, check_work, job_ids
 from ._work import Work
 
-__all__ = ["Handler", "adopt", "release", "take_over"]
+__all__ = ["Handler", "adopt", "check_clock", "guard", "release", "take_over"]
 
 # Schedulers driven by a live runtime: two runtimes acting on one scheduler's
 # events would both start the same work.
@@ -55,8 +65,62 @@ def adopt(scheduler: Scheduler | None, *, taking_over: bool = False) -> Schedule
 
 
 def release(scheduler: Scheduler) -> None:
-    """Let another runtime drive ``scheduler`` (after this one stopped)."""
+    """Let another runtime drive ``scheduler`` (after this one stopped), and unguard it."""
     _adopted.discard(scheduler)
+    original = getattr(type(scheduler), "_unguarded", None)
+    if original is not None:
+        scheduler.__class__ = original
+
+
+def check_clock(scheduler: Scheduler | None) -> None:
+    """Refuse a scheduler on virtual time: a runtime sleeps in real time.
+
+    Raises:
+        ValidationError: the scheduler's clock is a ``ManualClock``.
+    """
+    if scheduler is not None and isinstance(scheduler.clock, ManualClock):
+        raise ValidationError(
+            "a runtime needs a real clock, got ManualClock: "
+            "run virtual time with jobqueue.sim, or drive the scheduler by hand"
+        )
+
+
+def _public_methods(cls: type) -> list[str]:
+    names = ["__contains__", "__len__"]
+    for name, member in inspect.getmembers(cls):
+        if name.startswith("_") or name == "open":
+            continue
+        if inspect.isfunction(member):
+            names.append(name)
+    return names
+
+
+def guard(scheduler: Scheduler, inside: Callable[[], bool], op: Callable[..., Any]) -> None:
+    """Route every public method of ``scheduler`` through ``op`` unless ``inside()``.
+
+    ``inside()`` says whether the calling thread already has the scheduler to
+    itself; ``op(fn)`` runs ``fn()`` with the scheduler to itself and settles
+    what it caused (the runtime's ``_op``).
+    """
+    cls = type(scheduler)
+
+    def wrap(name: str) -> Callable[..., Any]:
+        raw = getattr(cls, name)
+
+        @functools.wraps(raw)
+        def method(self: Scheduler, *args: Any, **kwargs: Any) -> Any:
+            if inside():
+                return raw(self, *args, **kwargs)
+            return op(functools.partial(raw, self, *args, **kwargs))
+
+        return method
+
+    namespace: dict[str, Any] = {name: wrap(name) for name in _public_methods(cls)}
+    namespace["__slots__"] = ()
+    namespace["_unguarded"] = cls
+    namespace["__module__"] = cls.__module__
+    namespace["__doc__"] = cls.__doc__
+    scheduler.__class__ = type(cls.__name__, (cls,), namespace)
 
 
 @attrs.frozen

@@ -56,7 +56,6 @@ class AsyncJobContext(ContextBase["AsyncioRuntime"]):
 
     __slots__ = ()
 
-
     async def checkpoint(self) -> None:
         """Return at once while the job runs; otherwise pause here or stop.
 
@@ -185,6 +184,9 @@ class AsyncioRuntime(RuntimeBase):
                     for handle, kind, payload in finished:
                         handle._resolve(kind, payload)
 
+    def _inside(self) -> bool:
+        return self._settling and threading.get_ident() == self._loop_thread
+
     def _hand_over(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], *args: Any) -> T:
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
 
@@ -237,6 +239,16 @@ class AsyncioRuntime(RuntimeBase):
         task: None = None,
         *,
         job: Callable[[AsyncJobContext], Awaitable[R]],
+        tasks: TaskSource = None,
+        allow_task_failures: bool = False,
+        **options: Unpack[SubmitOptions],
+    ) -> AsyncJobFuture[R]: ...
+    @overload
+    def submit(
+        self,
+        task: None = None,
+        *,
+        job: Callable[[AsyncJobContext], R],
         tasks: TaskSource = None,
         allow_task_failures: bool = False,
         **options: Unpack[SubmitOptions],

@@ -269,4 +269,3 @@ class AsyncJobFuture(asyncio.Future[T], Generic[T]):
             self.set_exception(payload)
         else:
             self.set_result(payload)  # type: ignore[arg-type]
-

@@ -17,7 +17,7 @@ from .._errors import JobQueueError, ValidationError
 from .._events import Event
 from .._model import Job, QueueInfo
 from .._scheduler import Scheduler, TaskSource
-from ._adoption import Handler, adopt, take_over
+from ._adoption import Handler, adopt, check_clock, guard, take_over
 from ._engine import Engine
 from ._submission import SubmitOptions, check_work
 
@@ -77,6 +77,7 @@ class RuntimeBase:
         work_for: Callable[[Job], Handler | None] | None = None,
     ) -> None:
         interval = check_rate(progress_rate)
+        check_clock(scheduler)
         self._concurrency = concurrency
         # Every job's work is decided before anything changes: a bad Handler
         # leaves the scheduler as it was.
@@ -90,6 +91,11 @@ class RuntimeBase:
         self._state = State.OPEN
         self._engine = Engine(self._scheduler, self._backend(), interval)
         self._engine.take_over(works)
+        guard(self._scheduler, self._inside, self._op)
+
+    def _inside(self) -> bool:
+        """Whether the calling thread has the scheduler to itself now."""
+        raise NotImplementedError
 
     def _backend(self) -> Any:
         """The object that runs the work (see ``Backend``)."""
@@ -108,10 +114,10 @@ class RuntimeBase:
     def scheduler(self) -> Scheduler:
         """The scheduler this runtime drives.
 
-        While the runtime runs, use the scheduler only through the runtime
-        (``call``, ``submit``, ...): the scheduler itself is not thread-safe,
-        and a job submitted to it directly has no work; the runtime fails such
-        a job (code ``HandlerError``) when it starts.
+        While the runtime runs, the scheduler is safe to call from any thread:
+        each of its methods runs as ``call`` would run it. A job submitted to
+        it directly has no work, though: the runtime fails such a job (code
+        ``HandlerError``) when it starts. Submit work through the runtime.
         """
         return self._scheduler
 

@@ -44,7 +44,6 @@ class JobContext(ContextBase["ThreadRuntime"]):
 
     __slots__ = ()
 
-
     def checkpoint(self) -> None:
         """Return at once while the job runs; otherwise pause here or stop.
 

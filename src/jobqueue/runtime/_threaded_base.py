@@ -114,6 +114,9 @@ class ThreadedRuntime(RuntimeBase):
                 for handle, kind, payload in finished:
                     handle._resolve(kind, payload)
 
+    def _inside(self) -> bool:
+        return bool(self._lock._is_owned())  # type: ignore[attr-defined]
+
     def _after_op(self) -> None:
         engine = self._engine
         if engine.deadline_moved:
