@@ -163,25 +163,30 @@ def take_over(
     listing order, with its snapshot, and returns a ``Handler`` (the work
     ``submit`` would have been given) or ``None``. A task function runs the
     tasks of the job's manifest that have no recorded outcome; a job function
-    runs from the start (``context.job`` shows the progress so far). A job
-    given no work that holds a slot is failed (code ``HandlerError``) or, if
-    it was being cancelled or failed, finishes so; one that waits fails when
-    it starts, as a job submitted to the scheduler directly does.
+    runs from the start (``context.job`` shows the progress so far).
+    ``None`` is for a job that needs no work: one being cancelled or failed,
+    which then finishes so. For any other job, ``None`` would leave work that
+    no runtime runs: the runtime refuses to take over, naming those jobs, and
+    changes nothing (never a job failed for a wrong ``work_for``).
 
     Raises:
         ValidationError: ``work_for`` is not callable, or returned something
-            other than a ``Handler`` or ``None``, or a ``Handler`` that cannot
-            run its job (the message names the job). Nothing is taken over.
+            other than a ``Handler`` or ``None``, ``None`` for a job that needs
+            work, or a ``Handler`` that cannot run its job (the message names
+            the jobs). Nothing is taken over.
     """
     if not callable(work_for):
         raise ValidationError(f"work_for must be callable, got {type(work_for).__name__}")
     if scheduler is None:
         return []
     works: list[tuple[str, JobStatus, Work | None]] = []
+    workless: list[str] = []
     for job_id in job_ids(scheduler, _UNFINISHED):
         job = scheduler.get(job_id)
         handler = work_for(job)
         if handler is None:
+            if job.status not in _STOPPING:
+                workless.append(job_id)
             works.append((job_id, job.status, None))
             continue
         if not isinstance(handler, Handler):
@@ -214,7 +219,23 @@ def take_over(
         manifest.capture(keys)
         work = Work("", handler.task, handler.job, width, manifest, handler.on_result)
         works.append((job_id, job.status, work))
+    if workless:
+        raise _refuse_workless(workless)
     return works
 
 
 _UNFINISHED: Final = [s for s in JobStatus if s not in TERMINAL]
+_STOPPING: Final = frozenset({JobStatus.CANCELLING, JobStatus.FAILING})
+_NAMED = 5  # job ids a refusal names before it counts the rest
+
+
+def _refuse_workless(workless: list[str]) -> ValidationError:
+    named = ", ".join(repr(job_id) for job_id in workless[:_NAMED])
+    more = len(workless) - _NAMED
+    if more > 0:
+        named += f" and {more} more"
+    return ValidationError(
+        f"work_for returned None for {len(workless)} unfinished "
+        f"job{'s' if len(workless) != 1 else ''} that need work: {named}; "
+        "return a Handler for each, or cancel them first"
+    )

@@ -102,9 +102,9 @@ class AsyncioRuntime(RuntimeBase):
             (``None``: every change).
         work_for: take over a scheduler that already has jobs (one recovered
             from a store): called with each unfinished job's snapshot, it
-            returns the job's ``Handler`` (its work, as coroutine functions),
-            or ``None``. Jobs may then be running already; their work starts
-            with the runtime. See ``Handler``.
+            returns the job's ``Handler`` (its work, as coroutine functions);
+            ``None`` only for a job being cancelled or failed. Jobs may then
+            be running already; their work starts with the runtime.
 
     Raises:
         ValidationError: a bad setting, or a bad ``Handler`` (nothing is taken over).

@@ -62,8 +62,9 @@ class ExecutorRuntime(ThreadedRuntime):
         thread_name_prefix: name prefix of the runtime's driver thread.
         work_for: take over a scheduler that already has jobs (one recovered
             from a store): called with each unfinished job's snapshot, it
-            returns the job's ``Handler`` (its work), or ``None``. Jobs may then
-            be running already. See ``Handler``.
+            returns the job's ``Handler`` (its work); ``None`` only for a job
+            being cancelled or failed. Jobs may then be running already. See
+            ``Handler``.
 
     Raises:
         ValidationError: a bad setting, or a bad ``Handler`` (nothing is taken over).
