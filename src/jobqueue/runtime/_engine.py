@@ -33,8 +33,6 @@ This module holds the ``Engine``. The per-job records it keeps (``Work``,
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -46,12 +44,13 @@ from .._scheduler import Scheduler, TaskSource
 from .._states import TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
 from .._tasks import FailureReason
 from ._backend import Backend
+from ._failures import describe
 from ._handles import Kind, outcome
-from ._progress import Progress
+from ._progress import Throttle
 from ._submission import Manifest, SubmitOptions, job_ids
 from ._work import Lane, Mode, Work
 
-__all__ = ["Engine", "describe"]
+__all__ = ["Engine"]
 
 log = logging.getLogger("jobqueue.runtime")
 task_log = logging.getLogger("jobqueue.runtime.tasks")
@@ -59,12 +58,6 @@ task_log = logging.getLogger("jobqueue.runtime.tasks")
 _S = JobStatus
 _RUNNING = frozenset({_S.ACTIVE, _S.PAUSING})
 _NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
-
-
-def describe(exc: BaseException) -> str:
-    """``"TypeName: message"``, the failure text of a raised exception."""
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class Engine:
@@ -80,14 +73,12 @@ class Engine:
         self.scheduler = scheduler
         self._backend = backend
         self._clock = scheduler.clock
-        self._interval = progress_interval
         self._works: dict[str, Work] = {}
         self._dirty: dict[str, None] = {}
         self._orphans: list[str] = []
         self._incoming: Work | None = None
         self._subscribers: list[Callable[[Event], None]] = []
-        self._progress_due: list[tuple[float, int, Work]] = []
-        self._seq = itertools.count()
+        self._throttle = Throttle(progress_interval, self._deliver)
         #: (work, lane or None for the job function, exception or None, return value),
         #: appended from any thread; the runtime hands each to ``completed``.
         self.completions: deque[tuple[Work, Lane | None, BaseException | None, object]] = deque()
@@ -175,48 +166,13 @@ class Engine:
     # ------------------------------------------------------------------ progress
 
     def _offer(self, work: Work, fraction: float, now: float) -> None:
-        if fraction == work.p_fraction:
-            work.p_pending = None
-            return
-        # Every comparison is against p_time + interval, computed the same way,
-        # so that a timer due at that sum always finds the update sendable.
-        if now >= work.p_time + self._interval:
-            self._send_progress(work, fraction, now)
-            return
-        work.p_pending = fraction
-        if not work.p_scheduled:
-            work.p_scheduled = True
-            due = work.p_time + self._interval
-            heapq.heappush(self._progress_due, (due, next(self._seq), work))
+        if self._throttle.offer(work, fraction, now):
             self.deadline_moved = True
-
-    def _send_progress(self, work: Work, fraction: float, now: float) -> None:
-        work.p_time = now
-        work.p_fraction = fraction
-        work.p_pending = None
-        self._deliver(Progress(now, work.job_id, fraction, work.done, work.manifest.count))
-
-    def _poll_progress(self, now: float) -> None:
-        due = self._progress_due
-        while due and due[0][0] <= now:
-            work = heapq.heappop(due)[2]
-            work.p_scheduled = False
-            pending = work.p_pending
-            if pending is None:
-                continue
-            if now >= work.p_time + self._interval:
-                self._send_progress(work, pending, now)
-            else:
-                # An update went out since this was scheduled: wait a full
-                # interval from that one.
-                work.p_scheduled = True
-                entry = (work.p_time + self._interval, next(self._seq), work)
-                heapq.heappush(due, entry)
 
     @property
     def progress_pending(self) -> bool:
         """Whether a merged progress update still waits for its time."""
-        return bool(self._progress_due)
+        return bool(self._throttle.due)
 
     def set_progress(self, work: Work, fraction: float) -> None:
         """A job function reports its progress."""
@@ -229,15 +185,15 @@ class Engine:
     def next_deadline(self) -> float | None:
         """When ``poll()`` next has work: a scheduler timer or a merged progress update."""
         deadline = self.scheduler.next_deadline()
-        if self._progress_due:
-            due = self._progress_due[0][0]
+        if self._throttle.due:
+            due = self._throttle.due[0][0]
             deadline = due if deadline is None else min(deadline, due)
         return deadline
 
     def poll(self) -> None:
         """Run the scheduler's due timers and send due progress updates."""
         self.scheduler.poll()
-        self._poll_progress(self._clock.now())
+        self._throttle.poll(self._clock.now())
 
     # ------------------------------------------------------------------ submit
 
@@ -427,13 +383,8 @@ class Engine:
         if self._works.get(work.job_id) is work:
             del self._works[work.job_id]
             if work.status is _S.FAILED:
-                exc = work.exc
-                log.error(
-                    "job %r failed: %s",
-                    work.job_id,
-                    describe(exc) if exc is not None else "see its failure reasons",
-                    exc_info=exc,
-                )
+                why = "see its failure reasons" if work.exc is None else describe(work.exc)
+                log.error("job %r failed: %s", work.job_id, why, exc_info=work.exc)
             else:
                 log.debug("job %r finished: %s", work.job_id, work.status)
             if work.handle is not None:

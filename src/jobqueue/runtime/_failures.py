@@ -17,7 +17,13 @@ from .._errors import JobQueueError
 from .._model import Job
 from .._tasks import FailureReason
 
-__all__ = ["JobFailed", "TaskFailed", "TaskFailures"]
+__all__ = ["JobFailed", "TaskFailed", "TaskFailures", "describe"]
+
+
+def describe(exc: BaseException) -> str:
+    """``"TypeName: message"``, the failure text of a raised exception."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class JobFailed(JobQueueError):
