@@ -712,7 +712,7 @@ def test_bad_submissions_change_nothing(kwargs: dict[str, object], message: str)
         rt.wait(rt.submit(job=lambda ctx: None).id, TIMEOUT)
         before = rt.call(fingerprint)
         with pytest.raises(ValidationError) as info:
-            rt.submit(**kwargs)  # type: ignore[arg-type]
+            rt.submit(**kwargs)  # type: ignore[call-overload]
         assert str(info.value) == message
         assert rt.call(fingerprint) == before
 

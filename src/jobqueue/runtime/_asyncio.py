@@ -4,32 +4,41 @@ The event loop is the scheduler's one owner: every call into the scheduler runs
 on the loop thread. A call from another thread is handed to the loop
 (``call_soon_threadsafe``) and the caller blocks until it has run. Scheduler
 timers are a loop timer (``call_later``) re-armed whenever a call may have
-moved the next deadline earlier.
+moved the next deadline earlier. Handles are ``asyncio`` futures, resolved on
+the loop; ``on_result`` runs on the loop too.
+
+A function that is not a coroutine function runs in a worker thread
+(``asyncio.to_thread``), so that it cannot block the loop; if it returns an
+awaitable (``lambda key: fetch(key)``), that is awaited on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 import math
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, Unpack, cast, overload
 
 from .._access import Principal
 from .._model import Job
-from .._scheduler import Scheduler
+from .._scheduler import Scheduler, TaskSource
 from .._states import TERMINAL
 from .._validate import check_int
 from ._adoption import Handler, release
 from ._context import ContextBase, StopWork
+from ._handles import AsyncJobFuture, Kind
 from ._runtime_base import RuntimeBase, RuntimeStateError, State
+from ._submission import SubmitOptions, is_async
 from ._work import Lane, Mode, Work
 
 __all__ = ["AsyncJobContext", "AsyncioRuntime"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 #: A lane whose tasks finish without suspending yields to the loop after this
 #: many seconds, so other coroutines keep running.
@@ -47,7 +56,6 @@ class AsyncJobContext(ContextBase["AsyncioRuntime"]):
     """
 
     __slots__ = ()
-
 
     async def checkpoint(self) -> None:
         """Return at once while the job runs; otherwise pause here or stop.
@@ -79,7 +87,9 @@ class AsyncioRuntime(RuntimeBase):
     A job's work is either a coroutine function called with each task key of
     its manifest (``concurrency`` at a time), or a coroutine function called
     with an ``AsyncJobContext``. Starting, pausing, resuming, cancelling and
-    failing work follow ``ThreadRuntime``.
+    failing work follow ``ThreadRuntime``. A plain function runs in a worker
+    thread (``asyncio.to_thread``) instead of blocking the loop; a plain job
+    function there cannot await ``checkpoint()``, so it cannot be paused.
 
     Use it with ``async with`` (or ``start()`` and ``await shutdown()``) inside
     the loop that should run the work; leaving the block waits for the work the
@@ -93,9 +103,9 @@ class AsyncioRuntime(RuntimeBase):
             (``None``: every change).
         work_for: take over a scheduler that already has jobs (one recovered
             from a store): called with each unfinished job's snapshot, it
-            returns the job's ``Handler`` (its work, as coroutine functions),
-            or ``None``. Jobs may then be running already; their work starts
-            with the runtime. See ``Handler``.
+            returns the job's ``Handler`` (its work, as coroutine functions);
+            ``None`` only for a job being cancelled or failed. Jobs may then
+            be running already; their work starts with the runtime.
 
     Raises:
         ValidationError: a bad setting, or a bad ``Handler`` (nothing is taken over).
@@ -170,6 +180,13 @@ class AsyncioRuntime(RuntimeBase):
             finally:
                 self._settling = False
                 self._after_op()
+                finished = self._engine.take_finished()
+                if finished is not None:
+                    for handle, kind, payload in finished:
+                        handle._resolve(kind, payload)
+
+    def _inside(self) -> bool:
+        return self._settling and threading.get_ident() == self._loop_thread
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], *args: Any) -> T:
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
@@ -188,6 +205,86 @@ class AsyncioRuntime(RuntimeBase):
         except RuntimeError:
             raise RuntimeStateError("the runtime's event loop is not running") from None
         return future.result()
+
+    def _new_handle(self) -> AsyncJobFuture[Any]:
+        assert self._loop is not None
+        return AsyncJobFuture(self, self._loop)
+
+    @overload
+    def submit(
+        self,
+        task: Callable[[str], Awaitable[R]],
+        *,
+        tasks: TaskSource,
+        concurrency: int | None = None,
+        on_result: Callable[[str, R], object] | None = None,
+        allow_task_failures: bool = False,
+        **options: Unpack[SubmitOptions],
+    ) -> AsyncJobFuture[Mapping[str, R]]: ...
+
+    @overload
+    def submit(
+        self,
+        task: Callable[[str], R],
+        *,
+        tasks: TaskSource,
+        concurrency: int | None = None,
+        on_result: Callable[[str, R], object] | None = None,
+        allow_task_failures: bool = False,
+        **options: Unpack[SubmitOptions],
+    ) -> AsyncJobFuture[Mapping[str, R]]: ...
+
+    @overload
+    def submit(
+        self,
+        task: None = None,
+        *,
+        job: Callable[[AsyncJobContext], Awaitable[R]],
+        tasks: TaskSource = None,
+        allow_task_failures: bool = False,
+        **options: Unpack[SubmitOptions],
+    ) -> AsyncJobFuture[R]: ...
+    @overload
+    def submit(
+        self,
+        task: None = None,
+        *,
+        job: Callable[[AsyncJobContext], R],
+        tasks: TaskSource = None,
+        allow_task_failures: bool = False,
+        **options: Unpack[SubmitOptions],
+    ) -> AsyncJobFuture[R]: ...
+
+    def submit(
+        self,
+        task: Callable[[str], Any] | None = None,
+        *,
+        job: Callable[[AsyncJobContext], Any] | None = None,
+        tasks: TaskSource = None,
+        concurrency: int | None = None,
+        on_result: Callable[[str, Any], object] | None = None,
+        allow_task_failures: bool = False,
+        **options: Unpack[SubmitOptions],
+    ) -> AsyncJobFuture[Any]:
+        """Submit a job; as ``ThreadRuntime.submit``, with coroutine functions.
+
+        ``task`` is awaited for each task key, ``job`` with an
+        ``AsyncJobContext``; a plain function runs in a worker thread (see
+        the class). ``on_result`` runs on the loop.
+
+        Returns:
+            The job's handle, an ``AsyncJobFuture``: await it.
+
+        Raises:
+            ValidationError: as ``ThreadRuntime.submit``. Nothing is submitted.
+            RuntimeStateError: the runtime is not started, or shut down.
+        """
+        return cast(
+            AsyncJobFuture[Any],
+            self._submit_handle(
+                task, job, tasks, concurrency, on_result, allow_task_failures, options
+            ),
+        )
 
     def _check_open(self, *, new_work: bool) -> None:
         if new_work and self._loop is None:
@@ -228,7 +325,7 @@ class AsyncioRuntime(RuntimeBase):
         if deadline is not None and deadline <= self._clock.now():
             self._op(self._engine.poll)
             if self._state is State.DRAINING:
-                self.changed()  # a drain may be waiting for the last progress update
+                self._changed_now()  # a drain may be waiting for the last progress update
         self._rearm()
 
     # ------------------------------------------------------------------ waiting
@@ -313,8 +410,23 @@ class AsyncioRuntime(RuntimeBase):
             self._timer = None
         self._engine.close()
         release(self._scheduler)
+        for job_id, handle in self._engine.unfinished_handles():
+            status = self._scheduler.get(job_id).status
+            handle._resolve(
+                Kind.ERROR,
+                RuntimeStateError(
+                    f"the runtime shut down before job {job_id!r} finished (it is {status})"
+                ),
+            )
 
     # ------------------------------------------------------------------ backend
+
+    def _changed_now(self) -> None:
+        """Wake waiters: a job moved, or work went idle."""
+        changed = self._changed
+        if changed is not None:
+            changed.set()
+            self._changed = asyncio.Event()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         assert self._loop is not None
@@ -323,13 +435,25 @@ class AsyncioRuntime(RuntimeBase):
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def _backend(self) -> _AsyncioBackend:
+        return _AsyncioBackend(self)
+
+
+class _AsyncioBackend:
+    """Runs lanes and job functions as tasks on the runtime's loop (see ``Backend``)."""
+
+    __slots__ = ("_rt",)
+
+    def __init__(self, runtime: AsyncioRuntime) -> None:
+        self._rt = runtime
+
     def launch_lane(self, work: Work, lane: Lane) -> None:
         """Run ``lane`` as a task on the loop."""
-        lane.handle = self._spawn(self._run_lane(work, lane))
+        lane.handle = self._rt._spawn(self._run_lane(work, lane))
 
     def launch_job(self, work: Work) -> object:
         """Run the job function as a task on the loop."""
-        return self._spawn(self._run_job(work))
+        return self._rt._spawn(self._run_job(work))
 
     def cancel_lane(self, lane: Lane) -> bool:
         """Lanes start on the next loop iteration; they are left to finish their key."""
@@ -347,47 +471,61 @@ class AsyncioRuntime(RuntimeBase):
 
     def changed(self) -> None:
         """Wake waiters: a job moved, or work went idle."""
-        changed = self._changed
-        if changed is not None:
-            changed.set()
-            self._changed = asyncio.Event()
+        self._rt._changed_now()
 
     async def _run_lane(self, work: Work, lane: Lane) -> None:
-        fn = cast(Callable[[str], Awaitable[object]], work.task_fn)
+        fn = cast(Callable[[str], Any], work.task_fn)
+        in_thread = not is_async(fn)
+        on_result = work.on_result
+        rt = self._rt
         loop = asyncio.get_running_loop()
-        engine = self._engine
+        engine = rt._engine
         key: str | None = lane.key
         deadline = loop.time() + _QUANTUM
         while key is not None:
             exc: Exception | None = None
             value: object = None
             try:
-                value = await fn(key)
+                value = await _call(fn, key, in_thread)
+                if on_result is not None:
+                    on_result(key, value)
             except asyncio.CancelledError:
-                self._op(engine.lane_aborted, work, lane, key)
+                rt._op(engine.lane_aborted, work, lane, key)
                 raise
             except Exception as error:  # a task's failure, whatever it is
                 exc = error
-            key = self._op(engine.lane_step, work, lane, key, exc, value, True)
+            key = rt._op(engine.lane_step, work, lane, key, exc, value, True)
             if key is not None and loop.time() >= deadline:
                 try:
                     await asyncio.sleep(0)
                 except asyncio.CancelledError:
-                    self._op(engine.lane_aborted, work, lane, key)
+                    rt._op(engine.lane_aborted, work, lane, key)
                     raise
                 deadline = loop.time() + _QUANTUM
 
     async def _run_job(self, work: Work) -> None:
-        fn = cast(Callable[[AsyncJobContext], Awaitable[object]], work.job_fn)
+        fn = cast(Callable[[AsyncJobContext], Any], work.job_fn)
+        rt = self._rt
         exc: Exception | None = None
+        value: object = None
         stopped = False
         try:
-            await fn(AsyncJobContext(self, work))
+            value = await _call(fn, AsyncJobContext(rt, work), not is_async(fn))
         except StopWork:
             stopped = True
         except asyncio.CancelledError:
-            self._op(self._engine.fn_ended, work, None, True)
+            rt._op(rt._engine.fn_ended, work, None, True)
             raise
         except Exception as error:  # a handler's failure, whatever it is
             exc = error
-        self._op(self._engine.fn_ended, work, exc, stopped)
+        rt._op(rt._engine.fn_ended, work, exc, stopped, value)
+
+
+async def _call(fn: Callable[[Any], Any], arg: object, in_thread: bool) -> object:
+    """Await ``fn(arg)``; a plain function runs in a worker thread first."""
+    if not in_thread:
+        return await fn(arg)
+    value = await asyncio.to_thread(fn, arg)
+    if inspect.isawaitable(value):
+        return await value
+    return value

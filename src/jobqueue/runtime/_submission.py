@@ -8,7 +8,9 @@ job taken over).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping, Sequence
+from types import FunctionType
 from typing import TypedDict
 
 from .._access import Principal
@@ -19,7 +21,7 @@ from .._scheduler import TaskSource
 from .._tasks import ReportScope
 from .._validate import check_int
 
-__all__ = ["Manifest", "SubmitOptions", "check_work"]
+__all__ = ["Manifest", "SubmitOptions", "check_work", "is_async"]
 
 
 class SubmitOptions(TypedDict, total=False):
@@ -52,15 +54,26 @@ def check_work(
     concurrency: int | None,
     on_result: object,
     default: int,
+    *,
+    runtime: str,
 ) -> int:
-    """Check a submission's work functions; returns its task concurrency."""
+    """Check a submission's work functions; returns its task concurrency.
+
+    ``runtime`` names the runtime's class: only ``AsyncioRuntime`` runs
+    coroutine functions.
+    """
     if (task is None) == (job is None):
         both = "both" if task is not None else "neither"
         raise ValidationError(f"submit needs exactly one of task or job, got {both}")
     fn = task if task is not None else job
+    field = "task" if task is not None else "job"
     if not callable(fn):
-        field = "task" if task is not None else "job"
         raise ValidationError(f"{field} must be callable, got {type(fn).__name__}")
+    if runtime != "AsyncioRuntime" and is_async(fn):
+        raise ValidationError(
+            f"{field} must be a plain function on {runtime}, got coroutine function "
+            f"{_name(fn)}: use AsyncioRuntime for async work"
+        )
     if task is not None and tasks is None:
         raise ValidationError("a task function needs a manifest: tasks must not be None")
     if on_result is not None:
@@ -68,9 +81,28 @@ def check_work(
             raise ValidationError("on_result needs a task function")
         if not callable(on_result):
             raise ValidationError(f"on_result must be callable, got {type(on_result).__name__}")
+        if is_async(on_result):
+            raise ValidationError(
+                f"on_result must be a plain function, got coroutine function {_name(on_result)}"
+            )
     if concurrency is None:
         return default
     return check_int("concurrency", concurrency, 1)
+
+
+def is_async(fn: object) -> bool:
+    """Whether ``fn`` is a coroutine function, a partial of one, or has one as ``__call__``."""
+    if type(fn) is FunctionType:
+        # The common case, read straight from the code flags: ``inspect``'s
+        # general path cost a few microseconds per submission
+        # (benchmarks/bench_runtime.py, the many-jobs case).
+        return bool(fn.__code__.co_flags & inspect.CO_COROUTINE)
+    call = inspect.getattr_static(type(fn), "__call__", None)
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+
+def _name(fn: object) -> str:
+    return repr(getattr(fn, "__qualname__", None) or type(fn).__name__)
 
 
 class Manifest:

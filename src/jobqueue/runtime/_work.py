@@ -74,6 +74,13 @@ class Work:
     p_fraction: float = -1.0
     p_pending: float | None = None
     p_scheduled: bool = False
+    #: The job's handle (``JobFuture``, ``AsyncJobFuture``), resolved when the job finishes.
+    handle: Any = None
+    allow_task_failures: bool = False
+    value: object = None  # what the job function returned
+    exc: BaseException | None = None  # what the job function raised
+    results: dict[str, object] | None = None  # succeeded tasks' return values, by key
+    errors: dict[str, BaseException] | None = None  # failed tasks' exceptions, by key
 
     @property
     def dispatching(self) -> bool:
