@@ -88,8 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     shipped = best(recover, args.repeat)
     with (
-        mock.patch.object(_checks, "_plain_job_row", return_value=False),
-        mock.patch.object(_checks, "_plain_task_op", return_value=False),
+        mock.patch.object(_checks, "plain_job_row", return_value=False),
+        mock.patch.object(_checks, "plain_task_op", return_value=False),
     ):
         one_by_one = best(recover, args.repeat)
     with (

@@ -3,8 +3,8 @@
 The machine must pass on the real scheduler, exercise every control, and
 catch a scheduler broken in each way it checks, by its own reading of the
 events and the public API: with the core's own check of the same rule
-switched off where it has one. Bugs the machine finds in the scheduler
-today, and steps around, are reproduced at the end as strict xfail tests.
+switched off where it has one. The scheduler bugs the machine found are
+kept at the end as regression tests.
 """
 
 from __future__ import annotations
@@ -378,14 +378,7 @@ def break_dependencies(monkeypatch: pytest.MonkeyPatch) -> None:
 
     The core's own check only looks at when the dependency ended, so it stays on.
     """
-    settle = holds._settle_dependency
-
-    def settle_any(
-        core: Core, rec: JobRecord, dep: Dependency, status: JobStatus, now: float
-    ) -> None:
-        settle(core, rec, Dependency(dep.job_id, "any"), status, now)
-
-    monkeypatch.setattr(holds, "_settle_dependency", settle_any)
+    monkeypatch.setattr(holds, "_met", lambda dep, status: True)
 
 
 def break_preemption_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -600,11 +593,7 @@ def test_the_harness_catches_a_broken_core(
 
 
 # ---------------------------------------------------------------------- scheduler bugs found
-# Bugs the machine found. It steps around the one it would meet
-# (PolicyStateMachine._known_issues) until it is fixed: when the test marked
-# with its name starts to pass, drop the name there too. The others it never
-# meets: Submission names each job once, and the stock policies tolerate the
-# stray reprioritize().
+# Bugs the machine found, fixed: each stays as a regression test.
 
 
 def test_position_of_a_job_in_its_retry_backoff_is_none() -> None:
@@ -615,12 +604,7 @@ def test_position_of_a_job_in_its_retry_backoff_is_none() -> None:
     assert sched.position(job.id) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a hop checks only the destination's Ready jobs against max_waiting, not the "
-    "places its held jobs keep, and overfills the cap",
-)
-def test_a_hop_counts_the_places_of_held_jobs() -> None:  # _known_issues: "hop-ignores-held-places"
+def test_a_hop_counts_the_places_of_held_jobs() -> None:
     clock = ManualClock()
     sched = Scheduler(clock)
     sched.create_queue("a", slots=1)
@@ -646,11 +630,6 @@ def test_confirming_a_job_that_awaits_no_confirmation_is_refused() -> None:
     assert fingerprint(sched) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two dependencies on one job that ask for contradictory ends: the first one "
-    "met releases the job, and the other is never looked at",
-)
 def test_contradictory_dependencies_on_one_job_never_let_it_start() -> None:
     sched = Scheduler(ManualClock())
     sched.update_queue("default", slots=3)
@@ -718,11 +697,6 @@ def test_a_strict_policy_passes_while_no_job_waits_out_a_backoff() -> None:
     sched.check_invariants()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="update_priority() of a job in its retry backoff calls the policy's "
-    "reprioritize() for a job that is neither waiting nor Active there",
-)
 def test_update_priority_during_a_backoff_keeps_to_the_policy_protocol() -> None:
     sched = Scheduler(ManualClock())
     sched.create_queue("q", slots=1, policy=StrictPriority())

@@ -636,8 +636,8 @@ def test_the_fast_path_passes_only_ops_that_every_check_passes(
     except ValidationError:
         return
     with (
-        mock.patch.object(_checks, "_plain_job_row", return_value=False),
-        mock.patch.object(_checks, "_plain_task_op", return_value=False),
+        mock.patch.object(_checks, "plain_job_row", return_value=False),
+        mock.patch.object(_checks, "plain_task_op", return_value=False),
     ):
         assert _checks.check_op(op) == kind  # raises if a field is damaged
 

@@ -24,8 +24,7 @@ from .._tasks import FailureReason
 from .._validate import check_priority
 from . import holds, retries
 from .access import authorize
-from .core import WAITING_LINE
-from .records import JobRecord, add_reason
+from .records import JobRecord, add_reason, in_line
 
 if TYPE_CHECKING:
     from .core import Core
@@ -138,7 +137,7 @@ def update_priority(
     now = core.clock.now()
     rec.priority = new
     q = core.queues[rec.queue]
-    if rec.status in WAITING_LINE or rec.status is _S.ACTIVE:
+    if in_line(rec) or rec.status is _S.ACTIVE:
         q.policy.reprioritize(rec, old)
     if core.outbox.listening:
         core.outbox.emit(PriorityChanged, now, rec.id, old, new)
@@ -183,10 +182,8 @@ def set_progress(rec: JobRecord, fraction: object) -> None:
 
 def position(core: Core, rec: JobRecord) -> QueuePosition | None:
     """Where a waiting job stands in its line. O(n) in the line's length."""
-    if rec.status not in WAITING_LINE:
-        return None
-    if rec.controls is not None and rec.controls.backoff_until is not None:
-        return None  # a retry's backoff waits out of line
+    if not in_line(rec):
+        return None  # not waiting, or in a retry's backoff, out of line
     for ahead, job in enumerate(core.queues[rec.queue].policy.waiting()):
         if job is rec:
             return QueuePosition(rec.queue, ahead + 1, ahead)

@@ -72,7 +72,7 @@ from .deadlines import Deadlines, Timer
 from .ledger import Ledger
 from .outbox import Outbox
 from .preemption import choose_victim
-from .records import NO_TAGS, Controls, JobRecord, QueueRecord, add_reason
+from .records import NO_TAGS, Controls, JobRecord, QueueRecord, add_reason, in_line
 
 __all__ = ["Core", "Settings"]
 
@@ -484,7 +484,7 @@ class Core:
         q = self.queues[rec.queue]
         status = rec.status
         if status in WAITING_LINE:
-            if rec.controls is None or rec.controls.backoff_until is None:
+            if in_line(rec):
                 leave_line(rec, q)
             if rec.controls is not None:
                 limits.wait_ended(rec, now)

@@ -89,8 +89,9 @@ def hold_or_enter(core: Core, rec: JobRecord, now: float) -> None:
         for dep in c.after:
             other = core.jobs[dep.job_id]
             if other.status not in TERMINAL:
-                c.waiting_on.add(dep.job_id)
-                core.dependents.setdefault(dep.job_id, []).append(rec)
+                if dep.job_id not in c.waiting_on:
+                    c.waiting_on.add(dep.job_id)
+                    core.dependents.setdefault(dep.job_id, []).append(rec)
             elif not _met(dep, other.status):
                 core.fail_now(rec, _never(dep, other.status), now)
                 return
@@ -196,27 +197,25 @@ def resolve_dependents(core: Core, rec: JobRecord, now: float) -> None:
                 c = dependent.controls
                 if dependent.status is not _S.SUSPENDED or c is None:
                     continue  # ended or released meanwhile
-                for dep in c.after:
-                    if dep.job_id == ended.id:
-                        _settle_dependency(core, dependent, dep, ended.status, now)
-                        break
+                _settle_dependencies(core, dependent, ended, now)
             work.popleft()
     finally:
         work.clear()
 
 
-def _settle_dependency(
-    core: Core, rec: JobRecord, dep: Dependency, status: JobStatus, now: float
-) -> None:
+def _settle_dependencies(core: Core, rec: JobRecord, ended: JobRecord, now: float) -> None:
+    """``ended`` ended: ``rec``'s dependencies on it are all met, or ``rec`` can never start."""
     c = rec.controls
     assert c is not None
-    if dep.job_id not in c.waiting_on:
+    if ended.id not in c.waiting_on:
         return
-    if _met(dep, status):
-        c.waiting_on.discard(dep.job_id)
-        release(core, rec, now, f"dependency {dep.job_id} met")
-    else:
-        _fail_held(core, rec, _never(dep, status), now, "dependency never satisfied")
+    for dep in c.after:
+        if dep.job_id == ended.id and not _met(dep, ended.status):
+            reason = _never(dep, ended.status)
+            _fail_held(core, rec, reason, now, "dependency never satisfied")
+            return
+    c.waiting_on.discard(ended.id)
+    release(core, rec, now, f"dependency {ended.id} met")
 
 
 def _met(dep: Dependency, status: JobStatus) -> bool:

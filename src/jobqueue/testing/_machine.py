@@ -34,7 +34,6 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-import attrs
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -53,8 +52,10 @@ from .._states import TASKS_ACCEPTED, TERMINAL, TRANSITIONS, JobStatus
 from ..policies import Policy, PriorityPolicy
 from ..policies._base import declared_order
 from ._fingerprint import fingerprint
-from ._history import HistoryChecker, JobModel, PropertyFailed
+from ._history import HistoryChecker, PropertyFailed
+from ._machine_checks import check_aging, check_pending_reasons
 from ._machine_strategies import (
+    AGINGS,
     BUILT,
     CONTROL_SETS,
     from_machine,
@@ -75,15 +76,7 @@ _UNFINISHED = tuple(s for s in _S if s not in TERMINAL)
 _CANCELLABLE = tuple(s for s in _S if _S.CANCELLING in TRANSITIONS[s])
 _FAILABLE = (_S.FAILING, *(s for s in _S if _S.FAILING in TRANSITIONS[s]))
 _MISSING_TASK = "no-such-task"
-_NOT_STARTED = frozenset({_S.NEW, _S.PREPARING, _S.SUSPENDED, _S.READY, _S.PAUSED})
 _HELD = frozenset({PendingCode.NOT_BEFORE, PendingCode.DEPENDENCIES})
-# Small, so that aging changes the order of priorities -2..2 within a run.
-_AGINGS = st.builds(
-    Aging,
-    every=st.sampled_from([10.0, 60.0, 300.0]),
-    step=st.integers(1, 2),
-    cap=st.integers(1, 3),
-)
 
 
 class PolicyStateMachine(RuleBasedStateMachine):
@@ -368,8 +361,6 @@ class PolicyStateMachine(RuleBasedStateMachine):
         return built[key]
 
     def _submit(self, spec: Submission) -> None:
-        if "hop-ignores-held-places" in self._known_issues:
-            spec = self._around_held_hops(spec)
         expected: type[Exception] | None = None
         if spec.name is not None and spec.name in self.checker.live_names():
             expected = ConflictError
@@ -558,7 +549,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
         self._call(f"poll() at {self.clock.now()}", self.sched.poll, None)
 
     @precondition(lambda self: self._ready and self._may_age)
-    @rule(queue=from_machine("_queue_choice"), aging=st.none() | _AGINGS)
+    @rule(queue=from_machine("_queue_choice"), aging=st.none() | AGINGS)
     def set_aging(self, queue: str, aging: Aging | None) -> None:
         """Turn a priority queue's aging on, change it, or turn it off (``None``)."""
         self._call(
@@ -571,40 +562,6 @@ class PolicyStateMachine(RuleBasedStateMachine):
 
     def _queue_choice(self) -> st.SearchStrategy[str]:
         return st.sampled_from(self.queue_names)
-
-    # ------------------------------------------------------------------ known issues
-    # Scheduler bugs this machine finds but steps around, so that it can check
-    # everything else (a policy above all) until they are fixed. Each has a
-    # strict xfail test in tests/test_harness_controls.py that reproduces it;
-    # when that test passes, drop the name here.
-
-    #: The known issues stepped around: ``"hop-ignores-held-places"`` (a hop
-    #: fills a queue's cap without counting its held jobs). A subclass may set
-    #: it to ``frozenset()`` to see them.
-    _known_issues: ClassVar[frozenset[str]] = frozenset({"hop-ignores-held-places"})
-
-    def _around_held_hops(self, spec: Submission) -> Submission:
-        """``spec`` without hops toward held jobs, or without holds where a hop may land."""
-        if spec.hops and {rule.queue for rule in spec.hops} & self._queues_holding():
-            spec = attrs.evolve(spec, hops=())
-        if spec.holds and spec.queue in self._hop_destinations():
-            spec = attrs.evolve(spec, not_before=None, after=())
-        return spec
-
-    def _queues_holding(self) -> set[str]:
-        return {
-            job.queue
-            for job in self.checker.jobs.values()
-            if job.status is _S.SUSPENDED and (job.not_before is not None or job.after)
-        }
-
-    def _hop_destinations(self) -> set[str]:
-        found: set[str] = set()
-        for job in self.checker.jobs.values():
-            if job.status in (_S.NEW, _S.PREPARING, _S.SUSPENDED, _S.READY):
-                snap = self.sched.get(job.id)
-                found.update(rule.queue for rule in snap.hops[len(snap.hop_transitions) :])
-        return found
 
     # ------------------------------------------------------------------ checks
 
@@ -626,8 +583,8 @@ class PolicyStateMachine(RuleBasedStateMachine):
         except InvariantViolation as exc:
             raise PropertyFailed("scheduler invariant", str(exc)) from exc
         self.checker.check()
-        self.check_pending_reasons()
-        self.check_aging()
+        check_pending_reasons(self.sched, self.checker)
+        check_aging(self.sched, self.checker, self.clock.now())
         for prop in self.declared_properties():
             try:
                 prop(self.sched)
@@ -638,68 +595,3 @@ class PolicyStateMachine(RuleBasedStateMachine):
                 raise PropertyFailed(
                     f"declared property {name}", f"{type(exc).__name__}: {exc}"
                 ) from exc
-
-    def check_pending_reasons(self) -> None:
-        """Every waiting job has a pending reason; running and finished jobs have none."""
-        for job in self.checker.jobs.values():
-            reason = self.sched.pending_reason(job.id)
-            if job.status in _NOT_STARTED:
-                if reason is None:
-                    raise PropertyFailed(
-                        "pending reason", f"job {job.id!r} is {job.status} with no pending reason"
-                    )
-                if job.backoff != (reason.code is PendingCode.RETRY_BACKOFF):
-                    raise PropertyFailed(
-                        "pending reason",
-                        f"job {job.id!r} is {job.status}"
-                        + (" in a retry's backoff" if job.backoff else "")
-                        + f", but its pending reason is {reason.code}: {reason.message}",
-                    )
-            elif reason is not None and job.status in (_S.ACTIVE, _S.PAUSING, *TERMINAL):
-                raise PropertyFailed(
-                    "pending reason",
-                    f"job {job.id!r} is {job.status}, but has a pending reason: {reason.message}",
-                )
-
-    def check_aging(self) -> None:
-        """In each aging queue, the line is in aged order, and no job is aged past its cap.
-
-        The line's order comes from ``position()``; each job's effective
-        priority from its own priority and the time the events say it joined
-        the line. In this machine the clock moves only in ``advance``, which
-        polls at once, so that time is exact even for a job back from a
-        retry's backoff (see ``HistoryChecker``).
-        """
-        now = self.clock.now()
-        for info in self.sched.list_queues():
-            queue, aging = info.name, info.aging
-            if aging is None:
-                continue
-            placed: list[tuple[int, JobModel]] = []
-            for job in self.checker.line(queue):
-                where = self.sched.position(job.id)
-                if where is not None and job.since is not None:
-                    placed.append((where.ahead, job))
-            placed.sort(key=lambda pair: pair[0])
-            lowest: JobModel | None = None  # the lowest own priority ahead
-            last: tuple[float, JobModel] | None = None
-            for _, job in placed:
-                assert job.since is not None
-                gained = aging.step * (now - job.since) / aging.every
-                effective = job.priority + min(float(aging.cap), max(0.0, gained))
-                if lowest is not None and job.priority > lowest.priority + aging.cap:
-                    raise PropertyFailed(
-                        "aging cap",
-                        f"job {lowest.id!r} (priority {lowest.priority}) waits ahead of job "
-                        f"{job.id!r} (priority {job.priority}) in queue {queue!r}: only aging "
-                        f"past its cap of {aging.cap} could put it there",
-                    )
-                if last is not None and effective > last[0] + 1e-9:
-                    raise PropertyFailed(
-                        "aging order",
-                        f"job {job.id!r} (effective priority {effective:.6g}) waits behind job "
-                        f"{last[1].id!r} ({last[0]:.6g}) in queue {queue!r} at {now!r}",
-                    )
-                if lowest is None or job.priority < lowest.priority:
-                    lowest = job
-                last = (effective, job)

@@ -13,12 +13,12 @@ strategies built once per machine class; ``same``, ``moved_to``,
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 from hypothesis import strategies as st
 
-from .._controls import Retry
+from .._controls import Aging, Retry
 from .._states import JobStatus
 from ._strategies import dependencies
 from ._values import FromNow, Prior, Submission
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ._machine import PolicyStateMachine
 
 __all__ = [
+    "AGINGS",
     "BUILT",
     "CONTROL_SETS",
     "ControlSet",
@@ -179,3 +180,12 @@ def job_in(*statuses: JobStatus) -> st.SearchStrategy[str]:
 def setting(name: str, default: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """The machine class's fixed setting ``name`` if it sets one, else ``default``."""
     return st.runner().flatmap(_Setting(name, default))
+
+
+# Small, so that aging changes the order of priorities -2..2 within a run.
+AGINGS: Final = st.builds(
+    Aging,
+    every=st.sampled_from([10.0, 60.0, 300.0]),
+    step=st.integers(1, 2),
+    cap=st.integers(1, 3),
+)
