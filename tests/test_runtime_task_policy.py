@@ -171,6 +171,33 @@ def test_a_task_past_its_timeout_fails_and_its_late_result_is_ignored(kind: str)
     assert (job.tasks_succeeded, job.tasks_failed) == (1, 1)
 
 
+def test_on_result_never_sees_the_late_result_of_a_timed_out_task() -> None:
+    release = threading.Event()
+    returned: list[str] = []
+    delivered: list[str] = []
+
+    def task(key: str) -> str:
+        if key == "slow":
+            release.wait(TIMEOUT)
+        returned.append(key)
+        return key
+
+    with ThreadRuntime(max_workers=2) as rt:
+        handle = rt.submit(
+            task,
+            tasks=["slow", "quick"],
+            task_timeout=0.05,
+            on_result=lambda k, v: delivered.append(k),
+        )
+        try:
+            with pytest.raises(TaskFailures):
+                handle.result(TIMEOUT)
+        finally:
+            release.set()
+    assert sorted(returned) == ["quick", "slow"]  # the slow call did return, late
+    assert delivered == ["quick"]
+
+
 def test_a_timed_out_task_with_retries_runs_again_and_can_succeed() -> None:
     release = threading.Event()
     calls: list[str] = []
