@@ -27,6 +27,7 @@ from ._executor import ExecutorRuntime as ExecutorRuntime
 from ._failures import JobFailed as JobFailed
 from ._failures import TaskFailed as TaskFailed
 from ._failures import TaskFailures as TaskFailures
+from ._failures import TaskTimeout as TaskTimeout
 from ._handles import AsyncJobFuture as AsyncJobFuture
 from ._handles import JobFuture as JobFuture
 from ._progress import Progress as Progress
@@ -53,5 +54,6 @@ __all__ = [
     "SubmitOptions",
     "TaskFailed",
     "TaskFailures",
+    "TaskTimeout",
     "ThreadRuntime",
 ]

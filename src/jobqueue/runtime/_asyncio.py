@@ -24,12 +24,14 @@ from types import TracebackType
 from typing import Any, Self, TypeVar, Unpack, cast, overload
 
 from .._access import Principal
+from .._controls import Retry
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
 from .._states import TERMINAL
 from .._validate import check_int
 from ._adoption import Handler, release
 from ._context import ContextBase, StopWork
+from ._failures import TaskTimeout
 from ._handles import AsyncJobFuture, Kind
 from ._runtime_base import RuntimeBase, RuntimeStateError, State
 from ._submission import SubmitOptions, is_async
@@ -219,6 +221,8 @@ class AsyncioRuntime(RuntimeBase):
         concurrency: int | None = None,
         on_result: Callable[[str, R], object] | None = None,
         allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
         **options: Unpack[SubmitOptions],
     ) -> AsyncJobFuture[Mapping[str, R]]: ...
 
@@ -231,6 +235,8 @@ class AsyncioRuntime(RuntimeBase):
         concurrency: int | None = None,
         on_result: Callable[[str, R], object] | None = None,
         allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
         **options: Unpack[SubmitOptions],
     ) -> AsyncJobFuture[Mapping[str, R]]: ...
 
@@ -264,6 +270,8 @@ class AsyncioRuntime(RuntimeBase):
         concurrency: int | None = None,
         on_result: Callable[[str, Any], object] | None = None,
         allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
         **options: Unpack[SubmitOptions],
     ) -> AsyncJobFuture[Any]:
         """Submit a job; as ``ThreadRuntime.submit``, with coroutine functions.
@@ -271,6 +279,10 @@ class AsyncioRuntime(RuntimeBase):
         ``task`` is awaited for each task key, ``job`` with an
         ``AsyncJobContext``; a plain function runs in a worker thread (see
         the class). ``on_result`` runs on the loop.
+
+        At its ``task_timeout`` a task's coroutine is cancelled and the task
+        fails (code ``TaskTimeout``). A plain function in a worker thread
+        cannot be stopped: its thread runs on and what it returns is ignored.
 
         Returns:
             The job's handle, an ``AsyncJobFuture``: await it.
@@ -282,7 +294,15 @@ class AsyncioRuntime(RuntimeBase):
         return cast(
             AsyncJobFuture[Any],
             self._submit_handle(
-                task, job, tasks, concurrency, on_result, allow_task_failures, options
+                task,
+                job,
+                tasks,
+                concurrency,
+                on_result,
+                allow_task_failures,
+                options,
+                task_retries,
+                task_timeout,
             ),
         )
 
@@ -444,6 +464,8 @@ class _AsyncioBackend:
 
     __slots__ = ("_rt",)
 
+    enforces_timeouts = True  # a task's coroutine is cancelled at its timeout
+
     def __init__(self, runtime: AsyncioRuntime) -> None:
         self._rt = runtime
 
@@ -477,6 +499,7 @@ class _AsyncioBackend:
         fn = cast(Callable[[str], Any], work.task_fn)
         in_thread = not is_async(fn)
         on_result = work.on_result
+        timeout = work.task_timeout
         rt = self._rt
         loop = asyncio.get_running_loop()
         engine = rt._engine
@@ -486,7 +509,10 @@ class _AsyncioBackend:
             exc: Exception | None = None
             value: object = None
             try:
-                value = await _call(fn, key, in_thread)
+                if timeout is None:
+                    value = await _call(fn, key, in_thread)
+                else:
+                    value = await _call_within(fn, key, in_thread, timeout)
                 if on_result is not None:
                     on_result(key, value)
             except asyncio.CancelledError:
@@ -519,6 +545,20 @@ class _AsyncioBackend:
         except Exception as error:  # a handler's failure, whatever it is
             exc = error
         rt._op(rt._engine.fn_ended, work, exc, stopped, value)
+
+
+async def _call_within(
+    fn: Callable[[str], Any], key: str, in_thread: bool, timeout: float
+) -> object:
+    """Await ``fn(key)``, cancelled after ``timeout`` seconds (then ``TaskTimeout``)."""
+    scope = asyncio.timeout(timeout)
+    try:
+        async with scope:
+            return await _call(fn, key, in_thread)
+    except TimeoutError:
+        if scope.expired():
+            raise TaskTimeout(key, timeout) from None
+        raise  # the task's own TimeoutError
 
 
 async def _call(fn: Callable[[Any], Any], arg: object, in_thread: bool) -> object:

@@ -27,8 +27,9 @@ asyncio).
 
 This module holds the ``Engine``. The per-job records it keeps (``Work``,
 ``Lane``, ``Mode``) are in ``_work``, the calls it makes into a runtime
-(``Backend``) in ``_backend``, and what a job function's context offers in
-``_context``.
+(``Backend``) in ``_backend``, what a job function's context offers in
+``_context``, the engine's part that runs job functions in ``_job_functions``,
+and task retries and timeouts in ``_task_policy``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._controls import Retry
 from .._events import Event, JobSubmitted, JobTransitioned, RetryScheduled, TaskRecorded
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
@@ -45,10 +47,12 @@ from .._states import TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
 from .._tasks import FailureReason
 from . import _trusted
 from ._backend import Backend
-from ._failures import describe
+from ._failures import TaskTimeout, describe
 from ._handles import Kind, outcome
+from ._job_functions import JobFunctions
 from ._progress import Throttle
 from ._submission import Manifest, SubmitOptions
+from ._task_policy import TaskTimers
 from ._work import Lane, Mode, Work
 
 __all__ = ["Engine"]
@@ -61,7 +65,7 @@ _RUNNING = frozenset({_S.ACTIVE, _S.PAUSING})
 _NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
 
 
-class Engine:
+class Engine(JobFunctions):
     """Turns a scheduler's events into work, and work's outcomes into reports.
 
     Args:
@@ -80,6 +84,9 @@ class Engine:
         self._incoming: Work | None = None
         self._subscribers: list[Callable[[Event], None]] = []
         self._throttle = Throttle(progress_interval, self._deliver)
+        self._timers = TaskTimers(_trusted.rng(scheduler))
+        # Task timeouts the engine enforces itself (a backend that cannot stop a task).
+        self._watch = not backend.enforces_timeouts
         #: (work, lane or None for the job function, exception or None, return value),
         #: appended from any thread; the runtime hands each to ``completed``.
         self.completions: deque[tuple[Work, Lane | None, BaseException | None, object]] = deque()
@@ -186,15 +193,33 @@ class Engine:
     def next_deadline(self) -> float | None:
         """When ``poll()`` next has work: a scheduler timer or a merged progress update."""
         deadline = self.scheduler.next_deadline()
-        if self._throttle.due:
-            due = self._throttle.due[0][0]
-            deadline = due if deadline is None else min(deadline, due)
+        for due in (
+            self._throttle.due[0][0] if self._throttle.due else None,
+            self._timers.next_due(),
+        ):
+            if due is not None:
+                deadline = due if deadline is None else min(deadline, due)
         return deadline
 
     def poll(self) -> None:
-        """Run the scheduler's due timers and send due progress updates."""
+        """Run the scheduler's due timers, send due progress updates, retry and time out tasks."""
         self.scheduler.poll()
-        self._throttle.poll(self._clock.now())
+        now = self._clock.now()
+        self._throttle.poll(now)
+        for work, key, lane in self._timers.pop_due(now):
+            if lane is None:
+                work.returned.append(key)  # its backoff is over
+            else:
+                # The call cannot be stopped: forget it, and let a new lane take its place.
+                lane.abandoned = True
+                work.lanes.discard(lane)
+                self.in_flight -= 1
+                self._backend.cancel_lane(lane)
+                assert work.task_timeout is not None
+                if work.status in TASKS_ACCEPTED:
+                    self._task_failed(work, key, TaskTimeout(key, work.task_timeout))
+                self._backend.changed()
+            self._dirty[work.job_id] = None
 
     # ------------------------------------------------------------------ submit
 
@@ -208,6 +233,8 @@ class Engine:
         options: SubmitOptions,
         handle: object = None,
         allow_task_failures: bool = False,
+        task_retry: Retry | None = None,
+        task_timeout: float | None = None,
     ) -> Job:
         """Submit a job whose work is ``task_fn`` over its tasks, or ``job_fn``.
 
@@ -216,6 +243,8 @@ class Engine:
         manifest = Manifest()
         source = manifest.capture(tasks)
         work = Work("", task_fn, job_fn, concurrency, manifest, on_result)
+        work.task_retry = task_retry
+        work.task_timeout = task_timeout
         if handle is not None:
             work.handle = handle
             work.allow_task_failures = allow_task_failures
@@ -376,6 +405,9 @@ class Engine:
         work.next_index = 0
         work.returned.clear()
         work.done = 0
+        work.generation += 1  # task retries still waiting belong to the attempt that failed
+        work.delayed = 0
+        work.attempts = None
         if work.parked:
             work.mode = Mode.STOP
             self._unpark(work)
@@ -423,7 +455,7 @@ class Engine:
             work.next_index = work.manifest.count
 
     def _has_pending(self, work: Work) -> bool:
-        return bool(work.returned) or work.next_index < work.manifest.count
+        return bool(work.returned) or work.next_index < work.manifest.count or work.delayed > 0
 
     def _take(self, work: Work) -> str | None:
         if work.returned:
@@ -442,6 +474,8 @@ class Engine:
             lane = Lane(key)
             work.lanes.add(lane)
             self.in_flight += 1
+            if work.task_timeout is not None and self._watch:
+                self._timers.watch(work, lane, self._clock.now(), work.task_timeout)
             try:
                 self._backend.launch_lane(work, lane)
             except Exception as exc:
@@ -472,8 +506,10 @@ class Engine:
         ``value`` is what the task returned (the runtime has already given it
         to the job's ``on_result``). With ``keep_going=False`` a next key is
         handed to a fresh launch of the lane instead (the lane yields its
-        worker), and None is returned.
+        worker), and None is returned. A lane that ran out of time gets None.
         """
+        if lane.abandoned:
+            return None  # its outcome was recorded at its timeout
         if work.status in TASKS_ACCEPTED:
             if exc is None:
                 results = work.results
@@ -489,6 +525,8 @@ class Engine:
             self._lane_ended(work, lane)
             return None
         lane.key = nxt
+        if work.task_timeout is not None and self._watch:
+            self._timers.watch(work, lane, self._clock.now(), work.task_timeout)
         if keep_going:
             return nxt
         try:
@@ -499,6 +537,18 @@ class Engine:
         return None
 
     def _task_failed(self, work: Work, key: str, exc: BaseException) -> None:
+        wait = self._timers.retry_later(work, key, self._clock.now())
+        if wait is not None:
+            self.deadline_moved = True
+            task_log.warning(
+                "task %r of job %r failed: %s; it runs again in %.3f s",
+                key,
+                work.job_id,
+                describe(exc),
+                wait,
+                exc_info=exc,
+            )
+            return
         task_log.warning(
             "task %r of job %r failed: %s", key, work.job_id, describe(exc), exc_info=exc
         )
@@ -512,6 +562,8 @@ class Engine:
 
     def lane_aborted(self, work: Work, lane: Lane, key: str) -> None:
         """A lane stopped without running ``key`` (its worker went away): keep the key."""
+        if lane.abandoned:
+            return
         work.returned.appendleft(key)
         self._lane_ended(work, lane)
 
@@ -538,61 +590,3 @@ class Engine:
             work.fn_running = False
             work.fn_handle = None
             self.in_flight -= 1
-
-    # ------------------------------------------------------------------ job functions
-
-    def _launch_job(self, work: Work) -> None:
-        log.debug("job %r: job function starts", work.job_id)
-        work.fn_running = True
-        self.in_flight += 1
-        try:
-            work.fn_handle = self._backend.launch_job(work)
-        except Exception as exc:
-            work.fn_running = False
-            self.in_flight -= 1
-            work.fail_reason = FailureReason("HandlerError", f"cannot start work: {describe(exc)}")
-            self._dirty[work.job_id] = None
-
-    def fn_ended(
-        self, work: Work, exc: BaseException | None, stopped: bool, value: object = None
-    ) -> None:
-        """The job function returned ``value`` (or raised ``exc``, or stopped at a checkpoint)."""
-        if work.fn_running:
-            work.fn_running = False
-            self.in_flight -= 1
-        work.fn_handle = None
-        if exc is not None:
-            if work.fail_reason is None:
-                work.fail_reason = FailureReason("HandlerError", describe(exc))
-                work.exc = exc
-        elif not stopped:
-            work.fn_returned = True
-            work.value = value
-        self._advance(work)
-        self._backend.changed()
-
-    def park(self, work: Work) -> bool:
-        """A job function reached a checkpoint: park it there if its job is pausing.
-
-        Returns whether it is parked (it then waits until ``unparked``).
-        """
-        if work.mode is not Mode.PAUSE or not work.fn_running:
-            return False
-        work.parked = True
-        work.fn_running = False
-        self.in_flight -= 1
-        self._advance(work)
-        return True
-
-    def _unpark(self, work: Work) -> None:
-        work.parked = False
-        work.fn_running = True
-        self.in_flight += 1
-        self._backend.unparked(work)
-
-    def stop_parked(self) -> None:
-        """Wake every parked job function to unwind (the runtime is stopping)."""
-        for work in tuple(self._works.values()):
-            if work.parked:
-                work.mode = Mode.STOP
-                self._unpark(work)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, TypeVar, Unpack, cast, overload
 
+from .._controls import Retry
 from .._errors import ValidationError
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
@@ -126,6 +127,8 @@ class ExecutorRuntime(ThreadedRuntime):
         concurrency: int | None = None,
         on_result: Callable[[str, R], object] | None = None,
         allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
         **options: Unpack[SubmitOptions],
     ) -> JobFuture[Mapping[str, R]]: ...
 
@@ -149,6 +152,8 @@ class ExecutorRuntime(ThreadedRuntime):
         concurrency: int | None = None,
         on_result: Callable[[str, Any], object] | None = None,
         allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
         **options: Unpack[SubmitOptions],
     ) -> JobFuture[Any]:
         """Submit a job; as ``ThreadRuntime.submit``, but a job function takes no argument.
@@ -156,6 +161,13 @@ class ExecutorRuntime(ThreadedRuntime):
         Each task is one call ``task(key)`` on the executor, and the job
         function one call ``job()``; their return values travel back from
         the executor (they must be picklable for a process pool or Dask).
+
+        A ``task_timeout`` counts from when the call is submitted to the
+        executor, so time waiting in its queue counts too. The executor's call
+        cannot be stopped: at the timeout the task fails (code
+        ``TaskTimeout``), a call that has not started is cancelled if the
+        runtime trusts the executor to say so (see ``cancel_queued``), and
+        what a running call returns or raises later is ignored.
 
         Returns:
             The job's handle, a ``JobFuture``.
@@ -167,7 +179,15 @@ class ExecutorRuntime(ThreadedRuntime):
         return cast(
             JobFuture[Any],
             self._submit_handle(
-                task, job, tasks, concurrency, on_result, allow_task_failures, options
+                task,
+                job,
+                tasks,
+                concurrency,
+                on_result,
+                allow_task_failures,
+                options,
+                task_retries,
+                task_timeout,
             ),
         )
 

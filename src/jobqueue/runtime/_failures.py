@@ -17,7 +17,7 @@ from .._errors import JobQueueError
 from .._model import Job
 from .._tasks import FailureReason
 
-__all__ = ["JobFailed", "TaskFailed", "TaskFailures", "describe"]
+__all__ = ["JobFailed", "TaskFailed", "TaskFailures", "TaskTimeout", "describe"]
 
 
 def describe(exc: BaseException) -> str:
@@ -69,6 +69,24 @@ class TaskFailed(JobQueueError):
         self.message = message
         text = f"{code}: {message}" if message else code
         super().__init__(f"task {key!r} failed: {text}" if text else f"task {key!r} failed")
+
+
+class TaskTimeout(JobQueueError, TimeoutError):
+    """A task ran past its job's ``task_timeout``: its error code is ``TaskTimeout``.
+
+    On ``AsyncioRuntime`` the task's coroutine was cancelled. A thread or an
+    executor's call cannot be stopped from outside: it runs on, and what it
+    returns or raises later is ignored.
+
+    Attributes:
+        key: the task's key.
+        timeout: the limit it ran past, in seconds.
+    """
+
+    def __init__(self, key: str, timeout: float) -> None:
+        self.key = key
+        self.timeout = timeout
+        super().__init__(f"task {key!r} did not finish within {timeout:g} seconds")
 
 
 class TaskFailures(ExceptionGroup[Exception], JobQueueError):

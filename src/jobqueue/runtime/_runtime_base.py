@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from .._access import Principal
+from .._controls import Retry
 from .._errors import JobQueueError, ValidationError
 from .._events import Event
 from .._model import Job, QueueInfo
@@ -20,6 +21,7 @@ from .._scheduler import Scheduler, TaskSource
 from ._adoption import Handler, adopt, check_clock, guard, take_over
 from ._engine import Engine
 from ._submission import SubmitOptions, check_work
+from ._task_policy import check_task_policy
 
 __all__ = ["RuntimeBase", "RuntimeStateError", "State"]
 
@@ -139,6 +141,8 @@ class RuntimeBase:
         on_result: Callable[[str, Any], object] | None,
         allow_task_failures: bool,
         options: SubmitOptions,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
     ) -> Any:
         """Check a submission, submit it, and return its handle (see the runtimes' ``submit``)."""
         width = check_work(
@@ -148,8 +152,9 @@ class RuntimeBase:
             raise ValidationError(
                 f"allow_task_failures must be a bool, got {type(allow_task_failures).__name__}"
             )
+        policy = check_task_policy(task, task_retries, task_timeout)
         return self._op(
-            self._submit, task, job, width, tasks, on_result, allow_task_failures, options
+            self._submit, task, job, width, tasks, on_result, allow_task_failures, options, policy
         )
 
     def _submit(
@@ -161,11 +166,12 @@ class RuntimeBase:
         on_result: Callable[[str, Any], object] | None,
         allow_task_failures: bool,
         options: SubmitOptions,
+        policy: tuple[Retry | None, float | None],
     ) -> Any:
         self._check_open(new_work=True)
         handle = self._new_handle()
         snapshot = self._engine.submit(
-            task, job, width, tasks, on_result, options, handle, allow_task_failures
+            task, job, width, tasks, on_result, options, handle, allow_task_failures, *policy
         )
         handle.id = snapshot.id
         return handle

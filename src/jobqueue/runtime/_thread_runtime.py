@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn, TypeVar, Unpack, cast, overload
 
+from .._controls import Retry
 from .._errors import ValidationError
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
@@ -166,6 +167,8 @@ class ThreadRuntime(ThreadedRuntime):
         concurrency: int | None = None,
         on_result: Callable[[str, R], object] | None = None,
         allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
         **options: Unpack[SubmitOptions],
     ) -> JobFuture[Mapping[str, R]]: ...
 
@@ -189,6 +192,8 @@ class ThreadRuntime(ThreadedRuntime):
         concurrency: int | None = None,
         on_result: Callable[[str, Any], object] | None = None,
         allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
         **options: Unpack[SubmitOptions],
     ) -> JobFuture[Any]:
         """Submit a job and the work that runs it; callable from any thread.
@@ -210,6 +215,16 @@ class ThreadRuntime(ThreadedRuntime):
                 finish; if it raises, the task counts as failed. Keep it quick.
             allow_task_failures: let the handle's ``result()`` return although
                 some tasks failed (by default it raises ``TaskFailures``).
+            task_retries: run a failed task again after the ``Retry``'s backoff
+                (jitter from the scheduler's ``rng``), up to its ``attempts`` in
+                all; only the last outcome is recorded. Every failure retries,
+                a timeout too (``Retry.on`` must be empty).
+            task_timeout: seconds a task may run, counted from when it is
+                handed to a worker; then it fails with code ``TaskTimeout``
+                (a ``TaskTimeout`` exception in the handle's ``TaskFailures``).
+                A thread cannot be stopped: the call runs on in its thread,
+                which stays busy, and what it returns or raises later is
+                ignored.
             **options: the other keywords of ``Scheduler.submit`` (queue,
                 priority, deferred, name, tags, hops, retry, ...).
 
@@ -219,15 +234,24 @@ class ThreadRuntime(ThreadedRuntime):
         Raises:
             ValidationError: not exactly one of ``task`` and ``job``, a
                 coroutine function (use ``AsyncioRuntime``), a task function
-                without a manifest, ``on_result`` without a task function, a
-                bad concurrency, or any error of ``Scheduler.submit``. Nothing
-                is submitted.
+                without a manifest, ``on_result``, ``task_retries`` or
+                ``task_timeout`` without a task function, a bad concurrency,
+                ``task_retries`` or ``task_timeout``, or any error of
+                ``Scheduler.submit``. Nothing is submitted.
             RuntimeStateError: the runtime is shut down.
         """
         return cast(
             JobFuture[Any],
             self._submit_handle(
-                task, job, tasks, concurrency, on_result, allow_task_failures, options
+                task,
+                job,
+                tasks,
+                concurrency,
+                on_result,
+                allow_task_failures,
+                options,
+                task_retries,
+                task_timeout,
             ),
         )
 

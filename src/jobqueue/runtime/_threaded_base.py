@@ -279,6 +279,8 @@ class ThreadedRuntime(RuntimeBase):
                     lock.acquire()
                 continue
             work, lane, exc, value = engine.completions.popleft()
+            if lane is not None and lane.abandoned:
+                continue  # it ran past its timeout: its outcome is already recorded
             if lane is not None and exc is None and work.on_result is not None:
                 lock.release()
                 try:
@@ -305,6 +307,10 @@ class ThreadedBackend:
     """The backend calls both thread-based runtimes answer alike (see ``Backend``)."""
 
     __slots__ = ("_rt",)
+
+    #: A call in a thread or an executor cannot be stopped: the engine fails
+    #: a task at its timeout and ignores what the call reports later.
+    enforces_timeouts = False
 
     def __init__(self, runtime: ThreadedRuntime) -> None:
         self._rt = runtime

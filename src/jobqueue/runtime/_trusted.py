@@ -11,6 +11,7 @@ scheduler's public methods, which the policy decides.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 
 from .._core import core_of
@@ -22,7 +23,7 @@ from .._scheduler import Scheduler
 from .._states import JobStatus
 from .._tasks import TaskRecord
 
-__all__ = ["cancel", "job", "job_ids", "recorded", "status", "task_keys"]
+__all__ = ["cancel", "job", "job_ids", "recorded", "rng", "status", "task_keys"]
 
 
 def job(scheduler: Scheduler, job_id: str) -> Job:
@@ -67,3 +68,8 @@ def cancel(scheduler: Scheduler, job_id: str) -> None:
     """
     core = core_of(scheduler)
     cancel_trusted(core, core.job(job_id))
+
+
+def rng(scheduler: Scheduler) -> random.Random:
+    """The scheduler's random generator (the jitter of backoffs; ``Scheduler(rng=...)``)."""
+    return core_of(scheduler).rng
