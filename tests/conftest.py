@@ -11,8 +11,10 @@ and installing the wheel (``test_wheel_harness``), the crash rounds that kill
 a child process (``test_store_crash``, and the killed child of
 ``test_runtime_takeover``), every test of a real runtime (marked ``runtime``:
 threads, asyncio, executors, counted as slow here), the examples run as
-programs (``test_examples``) and the benchmark smoke runs
-(``test_bench_*_smoke``). A plain ``pytest`` runs both tiers.
+programs (``test_examples``), the full runs of the policy state machine over
+the stock policies (``test_harness``, ``test_harness_controls``, the README's
+policy example) and the benchmark smoke runs (``test_bench_*_smoke``). A plain
+``pytest`` runs both tiers.
 """
 
 from __future__ import annotations

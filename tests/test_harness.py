@@ -64,6 +64,7 @@ STOCK: dict[str, Callable[[], Policy]] = {
 }
 
 
+@pytest.mark.slow  # a full run of the policy state machine: seconds each
 @pytest.mark.parametrize("name", list(STOCK))
 def test_stock_policy_passes_the_harness(name: str) -> None:
     check_policy(STOCK[name])

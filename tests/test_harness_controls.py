@@ -354,6 +354,7 @@ class Exercised:
         )
 
 
+@pytest.mark.slow  # a full run of the policy state machine
 def test_the_machine_exercises_every_control_on_the_real_scheduler() -> None:
     # The stock priority policy with preemption, which the machine may also
     # age, checked as check_policy() checks any policy, counting as it goes.

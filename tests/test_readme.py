@@ -94,6 +94,7 @@ def test_readme_recovered_work_example_finishes_the_recovered_job(
     assert out.getvalue().splitlines() == ["job-1 Complete"]
 
 
+@pytest.mark.slow  # a full run of the policy state machine
 def test_readme_policy_example_is_the_example_file_and_passes_the_harness() -> None:
     block = _block("python", "## Test your own policy")
     example = (README.parent / "examples" / "custom_policy.py").read_text(encoding="utf-8")
