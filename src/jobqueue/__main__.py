@@ -1,15 +1,18 @@
-"""Command line: ``python -m jobqueue demo`` runs a simulated scenario and reports on it.
+"""Command line: ``demo`` simulates a scenario and reports on it; ``inspect`` reads a store.
 
 Examples::
 
     python -m jobqueue demo                      # the built-in scenario, as text
     python -m jobqueue demo --json               # the same, machine-readable
+    python -m jobqueue demo --html report.html   # the same, with charts, in one HTML file
     python -m jobqueue demo --workload jobs.csv --queues queues.json
+    python -m jobqueue inspect jobs.db jobs --status Ready   # a store, read-only
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -18,6 +21,7 @@ from collections.abc import Sequence
 from . import __version__
 from ._demo import SCENARIO, demo_workload, render_report, report_dict, timed_run
 from ._errors import JobQueueError
+from ._inspect import add_inspect_parser, inspect_main
 from .sim import load_workload
 
 __all__ = ["main"]
@@ -48,7 +52,9 @@ def _parser() -> argparse.ArgumentParser:
             "  python -m jobqueue demo --json          the same, as JSON\n"
             "  python -m jobqueue demo --workload w.json\n"
             "  python -m jobqueue demo --workload jobs.csv --queues queues.json\n"
-            "  python -m jobqueue demo --help          options and workload file formats"
+            "  python -m jobqueue demo --help          options and workload file formats\n"
+            "  python -m jobqueue inspect jobs.db jobs list a store's jobs (read-only)\n"
+            "  python -m jobqueue inspect jobs.db show job-7"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -96,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check the scheduler's invariants after every event (slow)",
     )
+    add_inspect_parser(commands)
     return parser
 
 
@@ -106,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "inspect":
+        buffer = io.StringIO()
+        code = inspect_main(args, buffer, sys.stderr)
+        return _emit(buffer.getvalue()) or code
     if args.buckets < 1:
         parser.error("--buckets must be >= 1")
     if args.queues is not None and args.workload is None:
@@ -142,6 +153,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             wall_seconds=wall,
             buckets=args.buckets,
         )
+    return _emit(text)
+
+
+def _emit(text: str) -> int:
+    """Write ``text`` to stdout; 0, or 1 if the reader went away."""
     try:
         sys.stdout.write(text)
         sys.stdout.flush()

@@ -20,10 +20,15 @@ the disk itself:
   log file between two of those makes the commits in it durable, since SQLite
   never rewrites a committed frame before such a copy.)
 
-The file is opened with an exclusive lock (one scheduler per file). A file is
-recognised by SQLite's ``application_id`` header field and its format version
-by ``user_version``; both are read from the header bytes before SQLite touches
-the file, so a foreign, damaged or newer file is refused unchanged.
+One store per file: a store holds an OS lock on a companion file,
+``<path>-lock``, from opening to ``close()``. SQLite itself runs in its normal
+locking mode, so readers (``read_stored``, behind ``python -m jobqueue
+inspect``, or a plain ``sqlite3`` reader) see the last committed state through
+the write-ahead log while a store writes; they never take that lock and never
+write the database. A file is recognised by SQLite's ``application_id`` header
+field and its format version by ``user_version``; both are read from the
+header bytes before SQLite touches the file, so a foreign, damaged or newer
+file is refused unchanged.
 """
 
 from __future__ import annotations
@@ -31,8 +36,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Sequence
 from typing import Final, Literal, final
 
@@ -41,7 +48,12 @@ from .._validate import check_int, check_positive_number
 from ._base import Store, StoredJournal
 from ._errors import CorruptStoreError, IncompatibleStoreError, StoreError
 
-__all__ = ["APPLICATION_ID", "FORMAT_VERSION", "SQLiteStore"]
+if sys.platform == "win32":
+    import msvcrt
+else:
+    import fcntl
+
+__all__ = ["APPLICATION_ID", "FORMAT_VERSION", "SQLiteStore", "read_stored"]
 
 #: Written to SQLite's ``application_id`` header field: ``b"JobQ"``.
 APPLICATION_ID: Final = 0x4A6F6251
@@ -67,9 +79,10 @@ Durability = Literal["full", "batched"]
 class SQLiteStore(Store):
     """A journal in a SQLite file: survives crashes of the process and, by setting, of power.
 
-    The file is created if it does not exist (or is empty). Opening takes an
-    exclusive lock that lasts until ``close()``: a second store on the same
-    file, in this process or another, raises ``StoreError``.
+    The file is created if it does not exist (or is empty). Opening takes a
+    lock (on ``<path>-lock``) that lasts until ``close()``: a second store on
+    the same file, in this process or another, raises ``StoreError``. Readers
+    that take no lock (``read_stored``) may read the file meanwhile.
 
     Args:
         path: the database file.
@@ -128,6 +141,14 @@ class SQLiteStore(Store):
 
     def _connect(self) -> sqlite3.Connection:
         exists = _check_header(self._path)
+        self._owner = _claim(self._path)
+        try:
+            return self._open(exists)
+        except BaseException:
+            os.close(self._owner)
+            raise
+
+    def _open(self, exists: bool) -> sqlite3.Connection:
         try:
             conn = sqlite3.connect(
                 self._path, isolation_level=None, check_same_thread=False, timeout=0.0
@@ -135,7 +156,6 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open store {self._path!r}: {exc}") from None
         try:
-            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
             if exists:
                 _check_schema(conn, self._path)
                 _upgrade(conn)
@@ -151,8 +171,6 @@ class SQLiteStore(Store):
                     + f"INSERT INTO meta VALUES ('format', '{FORMAT_VERSION}');"
                     + "COMMIT;"
                 )
-            # In exclusive mode the first write-ahead-log access takes the lock
-            # for good; it is held until close().
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 conn.close()
@@ -186,26 +204,10 @@ class SQLiteStore(Store):
         """
         with self._lock:
             self._check_usable()
-            try:
-                row = self._conn.execute(
-                    "SELECT value FROM meta WHERE key = 'snapshot_upto'"
-                ).fetchone()
-                upto = 0 if row is None else int(row[0])
-                parts = tuple(
-                    _blob(r[0])
-                    for r in self._conn.execute("SELECT data FROM snapshot ORDER BY part")
-                )
-                entries = tuple(
-                    (int(n), _blob(e))
-                    for n, e in self._conn.execute(
-                        "SELECT number, entry FROM journal WHERE number > ? ORDER BY number",
-                        (upto,),
-                    )
-                )
-            except (sqlite3.DatabaseError, ValueError) as exc:
-                raise CorruptStoreError(f"store {self._path!r} is damaged: {exc}") from None
-            self._next = max(upto, entries[-1][0] if entries else 0) + 1
-            return StoredJournal(parts, upto, entries)
+            stored = _read(self._conn, self._path)
+            entries = stored.entries
+            self._next = max(stored.upto, entries[-1][0] if entries else 0) + 1
+            return stored
 
     def append(self, entry: bytes) -> int:
         """Insert one entry in its own transaction; return its number.
@@ -285,6 +287,7 @@ class SQLiteStore(Store):
                 if self._log is not None:
                     os.close(self._log)
                 self._conn.close()
+                os.close(self._owner)  # releases the lock
 
     # ------------------------------------------------------------------ extras
 
@@ -407,6 +410,80 @@ class SQLiteStore(Store):
                     else:
                         self._synced(target)
                 self._lock.notify_all()  # for whoever waits for the sync
+
+
+def read_stored(path: str) -> StoredJournal:
+    """What the store at ``path`` holds, read without taking its lock and without writing.
+
+    A read-only connection reads the last committed state, from the
+    write-ahead log too, while a store may be writing; SQLite may create its
+    shared-memory files (``-wal``, ``-shm``) beside the file if they are
+    missing, as for any reader, but the database file itself is not written.
+
+    Raises:
+        StoreError: the file does not exist or cannot be read.
+        CorruptStoreError: the file is not a jobqueue store, or is damaged.
+        IncompatibleStoreError: the file was written by a newer format.
+    """
+    if not os.path.exists(path):
+        raise StoreError(f"no such file: {path!r}")
+    if not _check_header(path):
+        raise CorruptStoreError(f"{path!r} is not a jobqueue store: the file is empty")
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read store {path!r}: {exc}") from None
+    try:
+        _check_schema(conn, path)
+        conn.execute("BEGIN")  # one snapshot: a compaction may commit between the reads
+        try:
+            return _read(conn, path)
+        finally:
+            conn.execute("COMMIT")
+    except sqlite3.OperationalError as exc:
+        raise StoreError(f"cannot read store {path!r}: {exc}") from None
+    except sqlite3.DatabaseError as exc:
+        raise CorruptStoreError(f"store {path!r} is damaged: {exc}") from None
+    finally:
+        conn.close()
+
+
+def _read(conn: sqlite3.Connection, path: str) -> StoredJournal:
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'snapshot_upto'").fetchone()
+        upto = 0 if row is None else int(row[0])
+        parts = tuple(_blob(r[0]) for r in conn.execute("SELECT data FROM snapshot ORDER BY part"))
+        entries = tuple(
+            (int(n), _blob(e))
+            for n, e in conn.execute(
+                "SELECT number, entry FROM journal WHERE number > ? ORDER BY number", (upto,)
+            )
+        )
+    except (sqlite3.DatabaseError, ValueError) as exc:
+        raise CorruptStoreError(f"store {path!r} is damaged: {exc}") from None
+    return StoredJournal(parts, upto, entries)
+
+
+def _claim(path: str) -> int:
+    """Lock ``<path>-lock`` for this store; its descriptor (closing it releases the lock).
+
+    A lock of the operating system, on a file SQLite does not use, rather than
+    SQLite's exclusive locking mode, which would shut readers out too.
+    """
+    try:
+        fd = os.open(f"{path}-lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot open store {path!r}: {exc}") from None
+    try:
+        if sys.platform == "win32":
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise StoreError(f"store {path!r} is in use: another store holds its lock") from None
+    return fd
 
 
 def _blob(value: object) -> bytes:
