@@ -140,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             description = ()
         sim, result, wall = timed_run(workload, args.seed, check=args.check)
     except JobQueueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}{_hint(args, exc)}", file=sys.stderr)
         return 1
     if args.json:
         text = json.dumps(report_dict(result, title=title, buckets=args.buckets), indent=1) + "\n"
@@ -154,6 +154,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             buckets=args.buckets,
         )
     return _emit(text)
+
+
+def _hint(args: argparse.Namespace, exc: JobQueueError) -> str:
+    """What to do about a workload that names a queue it does not define."""
+    if args.workload is None or args.queues is not None or "unknown queue" not in str(exc):
+        return ""
+    if args.workload.lower().endswith(".csv"):
+        return "; a CSV workload holds jobs only: give its queues with --queues FILE (see --help)"
+    return '; define it under "queues" in the workload, or give queues with --queues FILE'
 
 
 def _emit(text: str) -> int:
