@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from typing import Any, Final, TextIO
 
 from ._model import HopRule
-from ._text import HOUR, MINUTE, duration, plural, table
+from ._text import HOUR, MINUTE, duration, table
 from .sim import (
+    JobOutcome,
     JobSpec,
     Outcome,
     QueueAction,
@@ -31,6 +32,7 @@ from .sim import (
     poisson_jobs,
 )
 from .sim._result import paused_spans
+from .sim._sections import billing, hops_and_preemptions, queue_table, task_jobs, wait_table
 
 __all__ = ["demo_workload", "render_report", "run_demo"]
 
@@ -213,135 +215,24 @@ def render_report(
     out = [f"{title}: {len(result.jobs)} jobs, {span}{ran} (seed {result.seed})", ""]
     if description:
         out += [*description, ""]
-    out += _queue_table(result)
-    out += ["", *_wait_table(result)]
-    out += ["", *_hops_and_preemptions(result)]
-    out += _task_jobs(sim, result)
-    out += ["", *_billing(result)]
+    for name, headers, rows, text in (queue_table(result), wait_table(result)):
+        out += [name, *table(headers, rows, text), ""]
+    out += hops_and_preemptions(result)
+    tasks = task_jobs(result, lambda job: _failure(sim, job))
+    if tasks:
+        out += ["", *tasks]
+    out += ["", *billing(result)]
     if result.segments is not None and result.makespan > 0:
         out += ["", *_timeline(result, buckets, _ramp(stream or sys.stdout))]
     return "\n".join(out) + "\n"
 
 
-def _queue_table(result: SimResult) -> list[str]:
-    headers = [
-        "queue",
-        "policy",
-        "pricing",
-        "slots",
-        "submitted",
-        "completed",
-        "failed",
-        "rejected",
-        "unfinished",
-        "util",
-        "jobs/h",
-        "hops in/out",
-        "preempted",
-    ]
-    rows = [
-        [
-            q.name,
-            q.policy,
-            q.pricing,
-            str(q.slots),
-            str(q.submitted),
-            str(q.completed),
-            str(q.failed),
-            str(q.rejected),
-            str(q.unfinished),
-            f"{q.utilisation:.0%}",
-            f"{q.throughput * HOUR:.1f}",
-            f"{q.hops_in}/{q.hops_out}",
-            str(q.preemptions),
-        ]
-        for q in result.queues
-    ]
-    return ["Queues", *table(headers, rows, text=3)]
-
-
-def _wait_table(result: SimResult) -> list[str]:
-    finished: dict[str, int] = {}
-    for job in result.jobs:
-        if job.outcome in (Outcome.COMPLETE, Outcome.FAILED):
-            finished[job.queue] = finished.get(job.queue, 0) + 1
-    rows = [
-        [
-            q.name,
-            str(finished.get(q.name, 0)),
-            duration(q.wait_mean),
-            duration(q.wait_p50),
-            duration(q.wait_p90),
-            duration(q.wait_p99),
-            duration(q.wait_max),
-        ]
-        for q in result.queues
-    ]
-    return [
-        "Waits (total time Ready or Paused, finished jobs by submission queue; nearest rank)",
-        *table(["queue", "jobs", "mean", "p50", "p90", "p99", "max"], rows),
-    ]
-
-
-def _hops_and_preemptions(result: SimResult) -> list[str]:
-    out = ["Hops and preemptions"]
-    if result.hop_routes:
-        for route in result.hop_routes:
-            out.append(f"  {route.source} -> {route.destination}: {plural(route.hops, 'hop')}")
-        hopped = sum(1 for j in result.jobs if j.hops)
-        out.append(f"  {plural(hopped, 'job')} hopped at least once")
-    else:
-        out.append("  no job hopped")
-    preempted = [j for j in result.jobs if j.preemptions]
-    if not preempted:
-        return [*out, "  no job was preempted"]
-    total = sum(j.preemptions for j in preempted)
-    where = ", ".join(f"{q.preemptions} in {q.name}" for q in result.queues if q.preemptions)
-    worst = max(preempted, key=lambda j: (j.preemptions, -j.index))
-    were = "job was" if len(preempted) == 1 else "jobs were"
-    return [
-        *out,
-        f"  {plural(total, 'preemption')} ({where}); {len(preempted)} {were} preempted",
-        f"  most preempted: {_label(worst.index, worst.name)}, "
-        f"{plural(worst.preemptions, 'time')}, waited {duration(worst.wait)} in all",
-    ]
-
-
-def _task_jobs(sim: Simulation, result: SimResult, limit: int = 10) -> list[str]:
-    with_tasks = [j for j in result.jobs if j.tasks_succeeded or j.tasks_failed]
-    if not with_tasks:
-        return []
-    out = ["", "Jobs with tasks"]
-    for j in with_tasks[:limit]:
-        line = (
-            f"  {_label(j.index, j.name)}: {j.outcome}, "
-            f"{plural(j.tasks_succeeded + j.tasks_failed, 'task')} "
-            f"ran ({j.tasks_succeeded} succeeded, {j.tasks_failed} failed)"
-        )
-        job_id = sim.job_id(j.index)
-        if j.outcome is Outcome.FAILED and job_id is not None:
-            reasons = sim.scheduler.get(job_id).failure_reasons
-            if reasons:
-                line += f": {reasons[0].code}: {reasons[0].message}"
-        out.append(line)
-    if len(with_tasks) > limit:
-        out.append(f"  ... and {len(with_tasks) - limit} more")
-    return out
-
-
-def _billing(result: SimResult) -> list[str]:
-    out = ["Billed on-demand time, by billing tags (usage_report)"]
-    if not result.usage:
-        return [*out, "  nothing ran in an on-demand queue"]
-    for row in result.usage:
-        tags = ", ".join(f"{k}={v}" for k, v in sorted(row.tags.items())) or "(no tags)"
-        out.append(f"  {tags}: {duration(row.seconds)} ({row.seconds:,.0f} s)")
-    total = math.fsum(row.seconds for row in result.usage)
-    return [*out, f"  total: {duration(total)} ({total:,.0f} s)"]
-
-
-def _label(index: int, name: str | None) -> str:
-    return name if name is not None else f"job #{index}"
+def _failure(sim: Simulation, job: JobOutcome) -> str | None:
+    job_id = sim.job_id(job.index)
+    if job.outcome is not Outcome.FAILED or job_id is None:
+        return None
+    reasons = sim.scheduler.get(job_id).failure_reasons
+    return f"{reasons[0].code}: {reasons[0].message}" if reasons else None
 
 
 def _timeline(result: SimResult, buckets: int, ramp: str) -> list[str]:
