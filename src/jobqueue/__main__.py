@@ -22,7 +22,7 @@ from . import __version__
 from ._demo import SCENARIO, demo_workload, render_report, report_dict, timed_run
 from ._errors import JobQueueError
 from ._inspect import add_inspect_parser, inspect_main
-from .sim import load_workload
+from .sim import load_workload, render_html
 
 __all__ = ["main"]
 
@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  python -m jobqueue demo                 simulate the built-in scenario\n"
             "  python -m jobqueue demo --json          the same, as JSON\n"
+            "  python -m jobqueue demo --html r.html   the same, and a page with charts\n"
             "  python -m jobqueue demo --workload w.json\n"
             "  python -m jobqueue demo --workload jobs.csv --queues queues.json\n"
             "  python -m jobqueue demo --help          options and workload file formats\n"
@@ -90,6 +91,11 @@ def _parser() -> argparse.ArgumentParser:
         help="seed of the scenario's workload and of task outcomes (default: 7)",
     )
     demo.add_argument("--json", action="store_true", help="print the results as JSON")
+    demo.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write the report, with charts, to FILE: one self-contained HTML page",
+    )
     demo.add_argument(
         "--buckets",
         type=int,
@@ -142,6 +148,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JobQueueError as exc:
         print(f"error: {exc}{_hint(args, exc)}", file=sys.stderr)
         return 1
+    if args.html is not None:
+        page = render_html(result, title=title, description=description)
+        try:
+            with open(args.html, "w", encoding="utf-8") as file:
+                file.write(page)
+        except OSError as exc:
+            print(f"error: cannot write {args.html}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     if args.json:
         text = json.dumps(report_dict(result, title=title, buckets=args.buckets), indent=1) + "\n"
     else:
