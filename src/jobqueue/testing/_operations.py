@@ -134,14 +134,15 @@ def operations(
     Args:
         queues: the queues to submit to and to pause, resume and resize.
         specs: what ``submit`` submits (by default ``submissions(queues)`` with
-            small priorities, few tags and tasks, and no names).
+            ``priorities()``, which favours small values and the edges, few tags
+            and tasks, and no names).
         max_size: at most this many operations.
     """
     names = list(queues)
     spec_st = (
         submissions(
             names,
-            priorities=priorities(-3, 3),
+            priorities=priorities(),
             tags=tag_sets(max_size=2),
             tasks=task_sources(3),
             descriptions=st.just(""),
@@ -154,7 +155,7 @@ def operations(
     one = st.one_of(
         st.builds(Operation, st.just("submit"), spec_st),
         st.builds(Operation, st.sampled_from(_JOB_KINDS), job=job),
-        st.builds(Operation, st.just("update_priority"), job=job, value=priorities(-3, 3)),
+        st.builds(Operation, st.just("update_priority"), job=job, value=priorities()),
         st.builds(
             Operation,
             st.just("record_task"),
