@@ -448,7 +448,8 @@ def _when(t: float | None) -> str:
         return "-"
     if t >= _UNIX_FROM:
         stamp = dt.datetime.fromtimestamp(t, dt.UTC)
-        return stamp.strftime("%Y-%m-%d %H:%M:%S") + f".{stamp.microsecond // 1000:03d}Z"
+        ms = stamp.microsecond // 1000
+        return stamp.strftime("%Y-%m-%d %H:%M:%S") + (f".{ms:03d}Z" if ms else "Z")
     return f"{t:.3f}".rstrip("0").rstrip(".") + "s"
 
 
