@@ -6,8 +6,12 @@ Two jobs on one event loop:
   wave of links concurrently and calling ``checkpoint()`` between waves (where
   a pause or cancel would land), and reports its progress.
 * "check-links" has one task per discovered URL, eight at a time: a page that
-  does not exist is a failed task (error code ``PageNotFound``), and the
-  completion report lists those.
+  does not exist is a failed task (error code ``PageNotFound``). The job is
+  Complete, but awaiting its handle raises ``TaskFailures``: the dead links,
+  each with its exception, and the links counted on the live pages.
+
+Each ``submit`` returns a handle to await: the crawl's handle gives what the
+job coroutine returned.
 
 Run: python examples/asyncio_crawler.py
 """
@@ -19,7 +23,7 @@ import sys
 from typing import TextIO
 
 from jobqueue import Event
-from jobqueue.runtime import AsyncioRuntime, AsyncJobContext, Progress
+from jobqueue.runtime import AsyncioRuntime, AsyncJobContext, Progress, TaskFailures
 
 
 class PageNotFound(Exception):
@@ -54,10 +58,8 @@ async def fetch(url: str) -> list[str]:
 
 async def main_async(out: TextIO) -> None:
     """Crawl the fake web, then check every link found."""
-    found: set[str] = set()
-    checked: dict[str, int] = {}
 
-    async def crawl(ctx: AsyncJobContext) -> None:
+    async def crawl(ctx: AsyncJobContext) -> set[str]:
         seen = {"/"}
         frontier = ["/"]
         fetched = 0
@@ -74,7 +76,7 @@ async def main_async(out: TextIO) -> None:
                         seen.add(link)
                         frontier.append(link)
             ctx.progress(fetched / len(seen))
-        found.update(seen)
+        return seen
 
     async def check(url: str) -> int:
         return len(await fetch(url))
@@ -87,26 +89,23 @@ async def main_async(out: TextIO) -> None:
     async with AsyncioRuntime(concurrency=8, progress_rate=None) as runtime:
         crawl_job = runtime.submit(job=crawl, name="crawl")
         runtime.subscribe(show)
-        crawled = await runtime.wait(crawl_job.id, timeout=30)
-        out.write(f"crawl: {crawled.status}, {len(found)} URLs found\n")
+        found = await asyncio.wait_for(asyncio.shield(crawl_job), timeout=30)
+        out.write(f"crawl: {crawl_job.job().status}, {len(found)} URLs found\n")
 
-        check_job = runtime.submit(
-            check,
-            tasks=sorted(found),
-            name="check-links",
-            report="failed",
-            on_result=checked.__setitem__,
-        )
-        done = await runtime.wait(check_job.id, timeout=30)
-        report = runtime.scheduler.report(check_job.id)
+        check_job = runtime.submit(check, tasks=sorted(found), name="check-links")
+        try:
+            links = await check_job  # every page's link count, by URL
+            broken: dict[str, Exception] = {}
+        except TaskFailures as failures:
+            links, broken = failures.result, dict(failures.failures)  # type: ignore[assignment]
+        done = check_job.job()
 
     out.write(
-        f"check-links: {done.status}, {done.tasks_succeeded} pages ok "
-        f"({sum(checked.values())} links), {done.tasks_failed} broken\n"
+        f"check-links: {done.status}, {len(links)} pages ok "
+        f"({sum(links.values())} links), {len(broken)} broken\n"
     )
-    if report is not None:
-        for record in report.records:
-            out.write(f"  broken: {record.key} ({record.error_code})\n")
+    for url, exc in broken.items():
+        out.write(f"  broken: {url} ({type(exc).__name__})\n")
 
 
 def main(out: TextIO = sys.stdout) -> None:

@@ -4,7 +4,8 @@ The "batch" queue has one slot and preemptive priorities. A long transcoding
 job (400 files, four at a time) starts; when it is 30 % done an urgent job
 arrives, the long job pauses once its files in flight are finished, the urgent
 job runs, and the long job resumes with the files it had not started. One file
-fails; the completion report lists it.
+fails: the job is Complete (S3 fails a job only past its task-failure
+threshold), but its handle raises ``TaskFailures``, which names the file.
 
 Run: python examples/thread_pool.py
 """
@@ -17,7 +18,7 @@ import time
 from typing import TextIO
 
 from jobqueue import Event, JobStatus, JobTransitioned, Scheduler
-from jobqueue.runtime import Progress, ThreadRuntime
+from jobqueue.runtime import Progress, TaskFailures, ThreadRuntime
 
 FILES = [f"take-{i:03d}.wav" for i in range(400)]
 BAR_WIDTH = 30
@@ -53,9 +54,8 @@ def main(out: TextIO = sys.stdout) -> None:
             queue="batch",
             priority=1,
             description="nightly transcode",
-            report="failed",
         )
-        out.write(f"{long_job.description}: {len(FILES)} files, 4 at a time\n")
+        out.write(f"{long_job.job().description}: {len(FILES)} files, 4 at a time\n")
 
         def say(line: str) -> None:
             nonlocal on_bar_line
@@ -82,18 +82,21 @@ def main(out: TextIO = sys.stdout) -> None:
         urgent = runtime.submit(
             lambda key: time.sleep(0.002), tasks=20, queue="batch", priority=9, name="urgent"
         )
-        urgent_done = runtime.wait(urgent.id, 30)
-        done = runtime.wait(long_job.id, 60)
-        report = runtime.call(lambda s: s.report(long_job.id))
+        urgent_results = urgent.result(30)  # each task's return value, by key
+        try:
+            long_job.result(60)
+            failed: dict[str, Exception] = {}
+        except TaskFailures as failures:
+            failed = dict(failures.failures)
+        done = long_job.job()
 
-    out.write(f"\nurgent job: {urgent_done.status}, {urgent_done.tasks_succeeded} tasks\n")
+    out.write(f"\nurgent job: {urgent.job().status}, {len(urgent_results)} tasks\n")
     out.write(
         f"{done.description}: {done.status}, {done.tasks_succeeded} succeeded, "
         f"{done.tasks_failed} failed, ran {done.run_seconds:.2f} s\n"
     )
-    if report is not None:
-        for record in report.records:
-            out.write(f"  failed: {record.key}  {record.error_code}: {record.message}\n")
+    for key, exc in failed.items():
+        out.write(f"  failed: {key}  {type(exc).__name__}: {exc}\n")
 
 
 if __name__ == "__main__":

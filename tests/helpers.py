@@ -9,10 +9,26 @@ compares the same picture), so the tests and the harness agree on what
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
 from jobqueue import Event, JobTransitioned
 from jobqueue.testing._fingerprint import fingerprint, job_ids
 
-__all__ = ["fingerprint", "job_ids", "transitions"]
+__all__ = ["bench_main", "fingerprint", "job_ids", "transitions"]
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def bench_main(name: str) -> Callable[[Sequence[str]], int]:
+    """The ``main`` of ``benchmarks/<name>.py`` (benchmarks are programs, not a package)."""
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    main: Callable[[Sequence[str]], int] = module.main
+    return main
 
 
 def transitions(events: list[Event]) -> list[tuple[float, str, str, str]]:

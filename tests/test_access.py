@@ -331,3 +331,68 @@ def test_values_are_hashable_and_compare_by_value() -> None:
     assert Principal("a", {"x": "1"}) != Principal("a", {"x": "2"})
     assert hash(Principal("a", {"x": "1"})) == hash(Principal("a", {"x": "1"}))
     assert len({S3_EXAMPLE, AccessPolicy(list(S3_EXAMPLE.statements))}) == 1
+
+
+# Reads, listing and queues ------------------------------------------------
+
+
+def test_every_action_has_its_value() -> None:
+    assert [a.value for a in Action] == [
+        "create",
+        "cancel",
+        "confirm",
+        "update_priority",
+        "put_tags",
+        "delete_tags",
+        "describe",
+        "list",
+        "create_queue",
+        "update_queue",
+        "delete_queue",
+        "pause_queue",
+        "resume_queue",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("action", "target", "message"),
+    [
+        (Action.DESCRIBE, "j-1", "access denied: 'bob' may not describe job 'j-1'"),
+        (Action.LIST, "", "access denied: 'bob' may not list jobs"),
+        (Action.CREATE_QUEUE, "q", "access denied: 'bob' may not create queue 'q'"),
+        (Action.CREATE_QUEUE, "", "access denied: 'bob' may not create a queue"),
+        (Action.UPDATE_QUEUE, "q", "access denied: 'bob' may not update queue 'q'"),
+        (Action.DELETE_QUEUE, "q", "access denied: 'bob' may not delete queue 'q'"),
+        (Action.PAUSE_QUEUE, "q", "access denied: 'bob' may not pause queue 'q'"),
+        (Action.RESUME_QUEUE, "q", "access denied: 'bob' may not resume queue 'q'"),
+    ],
+)
+def test_denials_name_what_was_asked(action: Action, target: str, message: str) -> None:
+    error = denial(S3_EXAMPLE, action, BOB, FINANCE, target=target)
+    assert str(error) == message
+    assert error.action is action
+
+
+def test_describe_follows_the_resource_tags_like_any_job_action() -> None:
+    policy = AccessPolicy(
+        [Statement.allow(Action.DESCRIBE, TagMatchesAttribute("Department", "department"))]
+    )
+    assert policy.allows(Action.DESCRIBE, ALICE, FINANCE)
+    assert not policy.allows(Action.DESCRIBE, BOB, FINANCE)
+    assert not policy.allows(Action.LIST, ALICE, FINANCE)  # listing is its own action
+
+
+@pytest.mark.parametrize(
+    ("principal", "kind"),
+    [("alice", "str"), ({"department": "Finance"}, "dict"), (1, "int"), (Principal, "type")],
+)
+def test_a_principal_of_the_wrong_type_is_a_validation_error(principal: object, kind: str) -> None:
+    # Even where no condition reads the caller: a statement without conditions.
+    policy = AccessPolicy([Statement.allow(Action.CANCEL)])
+    message = f"principal must be a Principal or None, got {kind}"
+    with pytest.raises(ValidationError) as info:
+        policy.allows(Action.CANCEL, cast(Any, principal), {})
+    assert str(info.value) == message
+    with pytest.raises(ValidationError) as info:
+        S3_EXAMPLE.check(Action.CANCEL, cast(Any, principal), FINANCE, target="j-1")
+    assert str(info.value) == message

@@ -141,3 +141,16 @@ def test_the_line_is_in_effective_priority_order_at_every_moment(
         keys = [(-_effective(sched, j, aging, now), sched.get(j).history[0].time) for j in line]
         # Each job ahead has an effective priority at least as high now.
         assert all(a[0] <= b[0] + 1e-9 for a, b in itertools.pairwise(keys))
+
+
+def test_an_aging_line_still_preempts_by_the_jobs_own_priorities() -> None:
+    sched, _ = aging_queue(Aging(every=60.0, step=1, cap=3), preemption=True)
+    low = sched.submit(queue="q", priority=1)
+    high = sched.submit(queue="q", priority=5)  # strictly higher: low pauses
+    sched.check_invariants()
+    assert sched.get(low.id).status is S.PAUSED
+    assert sched.get(high.id).status is S.ACTIVE
+    sched.update_priority(high.id, 0)  # now below low's own priority: low preempts it
+    sched.check_invariants()
+    assert sched.get(low.id).status is S.ACTIVE
+    assert sched.get(high.id).status is S.PAUSED

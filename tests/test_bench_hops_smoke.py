@@ -6,25 +6,16 @@ at two small sizes and checks the table it prints.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import pytest
+from helpers import bench_main
 
 pytestmark = pytest.mark.slow
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_hops.py"
-
-
 def load_main() -> Callable[[Sequence[str]], int]:
-    spec = importlib.util.spec_from_file_location("bench_hops", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    main: Callable[[Sequence[str]], int] = module.main
-    return main
+    return bench_main("bench_hops")
 
 
 def test_bench_hops_smoke(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from helpers import BENCHMARKS, bench_main
 
 pytestmark = pytest.mark.slow
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_tricks.py"
+BENCH = BENCHMARKS / "bench_tricks.py"
 SRC = Path(__file__).resolve().parent.parent / "src" / "jobqueue"
 
 
 def load_main() -> Callable[[Sequence[str]], int]:
-    spec = importlib.util.spec_from_file_location("bench_tricks", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    main: Callable[[Sequence[str]], int] = module.main
-    return main
+    return bench_main("bench_tricks")
 
 
 def test_bench_tricks_prints_a_row_per_trick(capsys: pytest.CaptureFixture[str]) -> None:

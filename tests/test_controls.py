@@ -13,6 +13,7 @@ import pytest
 from helpers import fingerprint, transitions
 
 from jobqueue import (
+    ConflictError,
     Dependency,
     Event,
     HopRule,
@@ -171,10 +172,16 @@ def test_a_dependency_that_ended_before_submission_is_decided_at_once() -> None:
     sched.complete(done.id)
     failed = sched.submit()
     sched.fail(failed.id)
-    assert sched.submit(after=[done.id]).status is S.ACTIVE
+    met = sched.submit(after=[done.id])
+    assert [c.status for c in met.history] == [S.NEW, S.PREPARING, S.READY, S.ACTIVE]
     never = sched.submit(after=[failed.id])
-    assert never.status is S.FAILED
-    assert never.failure_reasons[0].code == "DependencyNeverSatisfied"
+    assert [c.status for c in never.history] == [S.NEW, S.PREPARING, S.FAILING, S.FAILED]
+    assert [(r.code, r.message) for r in never.failure_reasons] == [
+        (
+            "DependencyNeverSatisfied",
+            f"job {failed.id} ended Failed, and this job waited for it to end Complete",
+        )
+    ]
     sched.check_invariants()
 
 
@@ -306,6 +313,7 @@ def test_a_retry_schedule_time_by_time() -> None:
     reason = sched.pending_reason(job.id)
     assert reason is not None and reason.code is PendingCode.RETRY_BACKOFF and reason.until == 3.0
     assert sched.get_queue("default").running == 0  # no slot during the backoff
+    assert sched.position(job.id) is None  # and no place in the line
     step(sched, clock, 3)
     clock.set(4.0)
     sched.fail(job.id, "boom")  # attempt 2 failed at 4: back off 2 * 3 = 6 s
@@ -479,3 +487,27 @@ def test_a_queue_you_create_gives_deferred_jobs_every_slot() -> None:
     assert [sched.get(j.id).status for j in jobs] == [S.ACTIVE, S.ACTIVE]
     assert sched.get_queue("default").deferred_share == 1.0  # set by make()
     assert Scheduler(ManualClock()).get_queue("default").deferred_share == 0.9
+
+
+def test_a_job_held_only_by_time_or_jobs_cannot_be_confirmed() -> None:
+    sched, _, _ = make()
+    held = sched.submit(not_before=10.0)
+    before = fingerprint(sched)
+    with pytest.raises(ConflictError) as info:
+        sched.confirm(held.id)
+    assert str(info.value) == (
+        f"job {held.id!r} does not await confirmation: it is held until it may start"
+    )
+    assert fingerprint(sched) == before
+
+
+def test_a_confirmed_job_still_waits_for_its_start_time() -> None:
+    sched, clock, _ = make()
+    job = sched.submit(not_before=10.0, confirmation_required=True)
+    reason = sched.pending_reason(job.id)
+    assert reason is not None and reason.code is PendingCode.AWAITING_CONFIRMATION
+    sched.confirm(job.id)
+    reason = sched.pending_reason(job.id)
+    assert reason is not None and reason.code is PendingCode.NOT_BEFORE
+    step(sched, clock, 10)
+    assert sched.get(job.id).status is S.ACTIVE

@@ -69,5 +69,10 @@ def test_asyncio_crawler_example_crawls_then_reports_dead_links() -> None:
 def test_dask_example_counts_primes_on_a_local_cluster() -> None:
     pytest.importorskip("distributed")
     out = run_example("dask_run.py").splitlines()
-    assert out[-1] == "primes below 200,000: Complete, 17984 primes in 10 chunks"
-    assert out[-2] == "  100.0%  10/10 chunks"
+    assert out[-2] == "primes below 200,000: Complete, 17984 primes in 10 chunks"
+    assert out[-3] == "  100.0%  10/10 chunks"
+    shown = re.fullmatch(r"ran in worker processes ([\d, ]+) \(this one: (\d+)\)", out[-1])
+    assert shown is not None, out[-1]
+    pids = {int(pid) for pid in shown.group(1).split(", ")}
+    assert 1 <= len(pids) <= 2  # two workers; a fast one may take every chunk
+    assert int(shown.group(2)) not in pids  # the work ran in other processes

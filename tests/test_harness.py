@@ -52,10 +52,11 @@ _S = JobStatus
 
 # ---------------------------------------------------------------------- stock policies pass
 
+# Priority with preemption passes too: test_harness_controls.py runs it,
+# counting the job controls the machine exercises as it goes.
 STOCK: dict[str, Callable[[], Policy]] = {
     "fifo": FifoPolicy,
     "priority": PriorityPolicy,
-    "priority+preemption": functools.partial(PriorityPolicy, preemption=True),
     "fair-share": functools.partial(FairSharePolicy, tag="Team", weights={"a": 2, "b": 1}),
     "fair-share+preemption": functools.partial(
         FairSharePolicy, tag="Team", weights={"a": 2}, default_weight=1, preemption=True
@@ -223,7 +224,8 @@ def sharing_pairs() -> Policy:
 # Derandomized, so that whether a bug is found never depends on luck.
 BROKEN_SETTINGS = settings(
     derandomize=True,
-    stateful_step_count=20,
+    max_examples=100,  # whatever the profile: each bug is found well within it
+    stateful_step_count=30,
     deadline=None,
     database=None,
     report_multiple_bugs=False,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +17,7 @@ import pytest
 
 from jobqueue import HopRule, ManualClock, Scheduler
 from jobqueue.__main__ import main
-from jobqueue.store import FORMAT_VERSION, SQLiteStore, StoreError
+from jobqueue.store import FORMAT_VERSION, CorruptStoreError, SQLiteStore, StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -419,3 +421,86 @@ def test_inspect_reads_a_store_another_process_holds_open(tmp_path: Path) -> Non
         [*inspect, "show", "job-51"], capture_output=True, text=True, env=env, timeout=60
     )
     assert done.stdout.splitlines()[0] == "job-51 (last): Active"
+
+
+def test_show_gives_the_pending_reason_of_a_job_its_controls_hold(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "jobs.db"
+    store = SQLiteStore(path)
+    clock = ManualClock()
+    sched = Scheduler.open(store, clock)
+    first = sched.submit(name="first")
+    sched.submit(name="later", not_before=100.0)
+    sched.submit(name="waits", after=[first.id])
+    # The controls are journaled: the read model holds these jobs as the owner does.
+    expected = {job_id: sched.pending_reason(job_id) for job_id in ("job-2", "job-3")}
+    store.close()
+    for job_id, reason in expected.items():
+        assert reason is not None
+        code, out, _ = run(capsys, path, "show", job_id)
+        assert code == 0
+        assert f"  pending: {reason.message}" in out.splitlines()
+        code, out, _ = run(capsys, path, "show", job_id, "--json")
+        data = json.loads(out)
+        assert data["pending_reason"]["code"] == reason.code
+        assert data["pending_reason"]["message"] == reason.message
+    assert expected["job-2"] is not None and expected["job-2"].until == 100.0
+    code, out, _ = run(capsys, path, "show", "job-2")
+    assert "; not before 100s" in out
+    code, out, _ = run(capsys, path, "show", "job-3", "--json")
+    assert json.loads(out)["after"] == [{"job_id": "job-1", "on": "ok"}]
+    assert json.loads(out)["pending_reason"]["jobs"] == ["job-1"]
+
+
+def test_a_damaged_field_is_the_one_line_error_opening_gives_and_exit_2(
+    capsys: pytest.CaptureFixture[str], store_path: Path
+) -> None:
+    conn = sqlite3.connect(store_path)
+    (blob,) = conn.execute("SELECT entry FROM journal WHERE number = 3").fetchone()
+    entry = pickle.loads(blob)
+    job_op = next(op for op in entry[1:] if op[0] == "j")
+    job_op[2] = "Sleeping"  # no such status
+    conn.execute("UPDATE journal SET entry = ? WHERE number = 3", (pickle.dumps(entry),))
+    conn.commit()
+    conn.close()
+    before = digest(store_path)
+    with pytest.raises(CorruptStoreError) as refused:
+        Scheduler.open(SQLiteStore(store_path), ManualClock(1e6))
+    assert str(refused.value).startswith("store is damaged: journal entry 3: ")
+    for command in ("jobs", "queues"):
+        assert run(capsys, store_path, command) == (2, "", f"error: {refused.value}\n")
+    # The database is not written (a reader may leave SQLite's empty -wal beside it).
+    assert digest(store_path)[store_path.name] == before[store_path.name]
+
+
+def test_an_entry_that_is_not_bytes_is_damage(
+    capsys: pytest.CaptureFixture[str], store_path: Path
+) -> None:
+    conn = sqlite3.connect(store_path)
+    conn.execute("UPDATE journal SET entry = 5 WHERE number = 3")
+    conn.commit()
+    conn.close()
+    message = (
+        f"error: store {str(store_path)!r} is damaged: ValueError: an entry must be bytes, got int"
+    )
+    assert run(capsys, store_path, "jobs") == (2, "", message + "\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_is_refused_without_blocking(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "jobs.db"
+    os.mkfifo(path)
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(main(["inspect", str(path), "jobs"])))
+    thread.start()
+    thread.join(timeout=10.0)
+    if thread.is_alive():
+        with open(path, "wb"):  # unblocks the reader, so the test run can end
+            pass
+        pytest.fail("inspect blocked on a fifo")
+    _, err = capsys.readouterr()
+    assert codes == [2]
+    assert err == f"error: cannot open store {str(path)!r}: it is a fifo, not a regular file\n"

@@ -59,7 +59,11 @@ def test_readme_runtime_example_runs() -> None:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(_block("python", "## Running real work"), "README runtime", "exec"), {})
-    assert out.getvalue().splitlines() == ["Complete 3 1.0"]
+    assert out.getvalue().splitlines() == [
+        "{'a.wav': 'A.WAV', 'b.wav': 'B.WAV'}",
+        "[5, 5, 5]",
+        "Complete ('c.wav',)",
+    ]
 
 
 def test_readme_durability_example_runs_and_recovers(

@@ -134,18 +134,27 @@ def test_an_asyncio_runtime_starts_the_work_it_takes_over_with_the_loop() -> Non
     assert counts == Counter({"c": 1, "d": 1, "x": 1, "y": 1, "whole": 1})
 
 
-def test_a_running_job_given_no_work_fails_and_a_waiting_one_fails_when_it_starts() -> None:
+def test_work_for_returning_none_for_jobs_that_need_work_takes_nothing_over() -> None:
     sched = crashed()
+    before = fingerprint(sched)
     calls = Calls()
 
     def work_for(job: Job) -> Handler | None:
         return Handler(task=calls.task("later")) if job.name == "later" else None
 
-    with ThreadRuntime(sched, max_workers=2, work_for=work_for) as runtime:
-        finals = [runtime.wait(f"job-{i}", timeout=TIMEOUT) for i in (1, 2, 3)]
-    assert [job.status for job in finals] == [S.FAILED, S.COMPLETE, S.FAILED]
-    assert {job.failure_reasons[-1].code for job in (finals[0], finals[2])} == {"HandlerError"}
-    assert calls.counts == Counter({("later", "x"): 1, ("later", "y"): 1})
+    with pytest.raises(ValidationError) as info:
+        ThreadRuntime(sched, max_workers=2, work_for=work_for)
+    assert str(info.value) == (
+        "work_for returned None for 2 unfinished jobs that need work: 'job-1', 'job-3'; "
+        "return a Handler for each, or cancel them first"
+    )
+    # Nothing failed, nothing ran, nothing was adopted: the jobs wait for proper work.
+    assert fingerprint(sched) == before
+    assert calls.counts == Counter()
+    assert not sched.acknowledge
+    with ThreadRuntime(sched, max_workers=2, work_for=by_name(calls, lambda ctx: None)) as rt:
+        finals = [rt.wait(f"job-{i}", timeout=TIMEOUT) for i in (1, 2, 3)]
+    assert [job.status for job in finals] == [S.COMPLETE] * 3
 
 
 def test_jobs_being_cancelled_or_failed_with_no_work_finish_so() -> None:

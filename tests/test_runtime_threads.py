@@ -435,6 +435,8 @@ def test_progress_events_are_throttled_per_job_and_end_at_the_final_value() -> N
 class IdleBackend:
     """A backend that runs nothing: the test reports outcomes itself."""
 
+    enforces_timeouts = False
+
     def launch_lane(self, work: Work, lane: Lane) -> None:
         pass
 
@@ -712,7 +714,7 @@ def test_bad_submissions_change_nothing(kwargs: dict[str, object], message: str)
         rt.wait(rt.submit(job=lambda ctx: None).id, TIMEOUT)
         before = rt.call(fingerprint)
         with pytest.raises(ValidationError) as info:
-            rt.submit(**kwargs)  # type: ignore[arg-type]
+            rt.submit(**kwargs)  # type: ignore[call-overload]
         assert str(info.value) == message
         assert rt.call(fingerprint) == before
 

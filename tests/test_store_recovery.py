@@ -2,7 +2,8 @@
 
 The machine drives one scheduler opened on a ``MemoryStore`` with submissions
 of every shape (tags, hops, tasks, manifests read in Preparing, confirmation,
-reports, names), outcomes, cancellations, confirmations, priority and tag
+reports, names, start times, dependencies, run and wait limits, retries),
+aging queues, outcomes, cancellations, confirmations, priority and tag
 changes, task outcomes, queue changes, time and compaction. At any step it
 may "crash": it rebuilds a second scheduler from a copy of the store and
 applies the documented recovery of running work to the live one (the same
@@ -22,10 +23,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from jobqueue import (
+    Aging,
+    Dependency,
     HopRule,
     InvariantViolation,
     JobQueueError,
     ManualClock,
+    Retry,
     Scheduler,
 )
 from jobqueue.store import MemoryStore, StoreError
@@ -75,6 +79,31 @@ tasks_st = st.one_of(
 )
 
 
+# The job controls. Jitter stays 0: the rng is the caller's, not journaled, so a
+# recovered scheduler draws from the one given to open().
+controls_st = st.fixed_dictionaries(
+    {},
+    optional={
+        "not_before": st.sampled_from([0.0, 1.0, 5.0, 20.0]),
+        "after": st.lists(
+            st.tuples(st.integers(0, 99), st.sampled_from(["ok", "any", "failed"])), max_size=2
+        ),
+        "max_run": st.sampled_from([3.0, 8.0]),
+        "max_wait": st.sampled_from([5.0, 15.0]),
+        "retry": st.builds(
+            Retry,
+            attempts=st.integers(2, 3),
+            backoff=st.sampled_from([1.0, 5.0]),
+            jitter=st.just(0.0),
+            on=st.just(("Oops",)),
+        ),
+    },
+)
+aging_st = st.none() | st.builds(
+    Aging, every=st.sampled_from([1.0, 10.0]), step=st.integers(1, 2), cap=st.integers(1, 3)
+)
+
+
 def attempt(call: Callable[[], object]) -> object:
     """Run one operation; a refused one is part of the behaviour, a broken invariant is not."""
     try:
@@ -121,6 +150,7 @@ class RecoveryMachine(RuleBasedStateMachine):
         name=st.sampled_from([None, None, "n1", "n2"]),
         acceleration=st.sampled_from(["disabled", "enabled", "preferred"]),
         billing=st.sampled_from(["queue", "job"]),
+        controls=controls_st,
     )
     def submit(
         self,
@@ -136,7 +166,14 @@ class RecoveryMachine(RuleBasedStateMachine):
         name: str | None,
         acceleration: str,
         billing: str,
+        controls: dict[str, Any],
     ) -> None:
+        if "not_before" in controls:
+            controls["not_before"] += self.clock.now()
+        if "after" in controls:
+            controls["after"] = [
+                Dependency(self.job(i), on) for i, on in controls["after"] if self.ids
+            ]
         result = attempt(
             lambda: self.sched.submit(
                 queue=queue,
@@ -152,6 +189,7 @@ class RecoveryMachine(RuleBasedStateMachine):
                 preemptible=preemptible,
                 acceleration=acceleration,
                 billing_tags_source=billing,
+                **controls,
             )
         )
         job_id = getattr(result, "id", None)
@@ -226,6 +264,7 @@ class RecoveryMachine(RuleBasedStateMachine):
         max_waiting=st.integers(1, 4),
         pricing=st.sampled_from(["on_demand", "reserved"]),
         tags=tags_st,
+        aging=aging_st,
     )
     def create_queue(
         self,
@@ -237,6 +276,7 @@ class RecoveryMachine(RuleBasedStateMachine):
         max_waiting: int,
         pricing: str,
         tags: dict[str, str],
+        aging: Aging | None,
     ) -> None:
         attempt(
             lambda: self.sched.create_queue(
@@ -248,6 +288,7 @@ class RecoveryMachine(RuleBasedStateMachine):
                 max_waiting=max_waiting,
                 pricing=pricing,
                 tags=tags,
+                aging=aging if policy == "priority" else None,
             )
         )
 
@@ -260,6 +301,7 @@ class RecoveryMachine(RuleBasedStateMachine):
         pricing=st.none() | st.sampled_from(["on_demand", "reserved"]),
         tags=st.none() | tags_st,
         delete=st.booleans(),
+        aging=st.none() | aging_st | st.just("off"),
     )
     def update_queue(
         self,
@@ -271,6 +313,7 @@ class RecoveryMachine(RuleBasedStateMachine):
         pricing: str | None,
         tags: dict[str, str] | None,
         delete: bool,
+        aging: Aging | str | None,
     ) -> None:
         if delete:
             attempt(lambda: self.sched.delete_queue(queue))
@@ -284,6 +327,7 @@ class RecoveryMachine(RuleBasedStateMachine):
                 max_waiting=max_waiting,
                 pricing=pricing,
                 tags=tags,
+                aging=aging,  # type: ignore[arg-type]
             )
         )
 

@@ -3,8 +3,9 @@
 The tag limits (50 tags, keys 1-128 and values 0-256 characters, case-sensitive
 keys) hold at creation and on every ``put_tags``; each change of a job's tag
 set emits ``TagsChanged``. An access policy decides create, cancel, confirm,
-update_priority, put_tags and delete_tags; a refused or malformed call changes
-nothing at all.
+update_priority, put_tags and delete_tags, and reading a job's tags needs
+describe (``test_access_scope`` covers the other reads, listing and queues); a
+refused or malformed call changes nothing at all.
 """
 
 from __future__ import annotations
@@ -437,6 +438,7 @@ def test_example_confirm_and_tag_changes_are_denied_even_on_own_jobs() -> None:
         finance,
         principal=ALICE,
     )
+    sched.access_policy = None  # the example allows no reads: look as the owner
     assert sched.get(finance).status is S.SUSPENDED
 
 
@@ -522,6 +524,7 @@ def test_put_tags_is_decided_on_both_the_current_and_the_new_tags() -> None:
         {"Department": "Legal"},
         principal=BOB,
     )
+    sched.access_policy = None  # the policy allows no reads: look as the owner
     assert dict(sched.get_tags(job.id)) == kept
 
 
@@ -541,6 +544,7 @@ def test_delete_tags_is_decided_on_the_current_tags() -> None:
         principal=BOB,
     )
     sched.delete_tags(job.id, principal=ALICE)
+    sched.access_policy = None  # the policy allows no reads: look as the owner
     assert dict(sched.get_tags(job.id)) == {}
 
 
@@ -586,3 +590,31 @@ def test_bad_input_is_reported_before_access_is_decided() -> None:
     with pytest.raises(ValidationError, match=re.escape("tags may hold at most 50 entries")):
         sched.put_tags(finance, many(51), principal=BOB)
     assert fingerprint(sched) == before
+
+
+def test_reading_tags_follows_describe_and_putting_them_needs_no_read() -> None:
+    # The example extended: members read their department's jobs.
+    policy = AccessPolicy(
+        [
+            *S3_EXAMPLE.statements,
+            Statement.allow(Action.DESCRIBE, TagMatchesAttribute("Department", "department")),
+            Statement.allow(Action.PUT_TAGS, TagMatchesAttribute("Department", "department")),
+        ]
+    )
+    sched, finance, legal = example()
+    sched.access_policy = policy
+    assert dict(sched.get_tags(finance, principal=ALICE)) == FINANCE
+    assert_denied(
+        sched,
+        Action.DESCRIBE,
+        f"access denied: 'alice' may not describe job {legal!r}",
+        sched.get_tags,
+        legal,
+        principal=ALICE,
+    )
+    # put_tags returns the new set: it needs put_tags, not describe.
+    retagged = {"Department": "Finance", "Owner": "anne"}
+    sched.access_policy = AccessPolicy(
+        [Statement.allow(Action.PUT_TAGS, TagMatchesAttribute("Department", "department"))]
+    )
+    assert dict(sched.put_tags(finance, retagged, principal=ANNE)) == retagged

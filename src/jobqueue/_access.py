@@ -1,4 +1,4 @@
-"""Tag-based access control: who may do what to which job.
+"""Tag-based access control: who may do what to which job or queue.
 
 Theory of operation: an ``AccessPolicy`` is a tuple of ``Statement`` values,
 each an effect (allow or deny), the actions it covers and the conditions under
@@ -15,8 +15,17 @@ two tag sets, which the scheduler fills in per action:
   tags (the job does not exist yet; its tags will be the ones requested).
 * ``put_tags``: the job's current tags as the resource tags, the new set as the
   request tags, so a policy can guard both what is replaced and what replaces it.
-* ``cancel``, ``confirm``, ``update_priority``, ``delete_tags``: the job's tags
-  as the resource tags; the request tags are empty.
+* ``cancel``, ``confirm``, ``update_priority``, ``delete_tags`` and
+  ``describe`` (reading a job: ``get``, ``get_tags``, ``tasks``,
+  ``task_keys``, ``report``, ``position``, and each row ``list_jobs``
+  returns): the job's tags as the resource tags; the request tags are empty.
+* ``list`` (calling ``list_jobs`` at all): no tags, so only conditions on the
+  caller (``AttributeEquals``) can select it.
+* ``create_queue``: the requested queue tags, as both tag sets, as for ``create``.
+* ``update_queue``: the queue's current tags as the resource tags; the new
+  tags as the request tags if the call gives any, else none.
+* ``delete_queue``, ``pause_queue``, ``resume_queue``: the queue's tags as the
+  resource tags; the request tags are empty.
 
 Deciding costs O(statements x conditions) per request; nothing is cached.
 
@@ -49,7 +58,16 @@ __all__ = [
 
 
 class Action(enum.StrEnum):
-    """A scheduler call that an access policy may allow or deny."""
+    """A scheduler call that an access policy may allow or deny.
+
+    Job actions: ``create`` (``submit``), ``cancel``, ``confirm``,
+    ``update_priority``, ``put_tags``, ``delete_tags``, and ``describe``, which
+    every read of one job needs (``get``, ``get_tags``, ``tasks``,
+    ``task_keys``, ``report``, ``position``) and which picks the rows
+    ``list_jobs`` returns. ``list`` is calling ``list_jobs`` at all. Queue
+    actions, one per call of that name: ``create_queue``, ``update_queue``,
+    ``delete_queue``, ``pause_queue``, ``resume_queue``.
+    """
 
     CREATE = "create"
     CANCEL = "cancel"
@@ -57,6 +75,24 @@ class Action(enum.StrEnum):
     UPDATE_PRIORITY = "update_priority"
     PUT_TAGS = "put_tags"
     DELETE_TAGS = "delete_tags"
+    DESCRIBE = "describe"
+    LIST = "list"
+    CREATE_QUEUE = "create_queue"
+    UPDATE_QUEUE = "update_queue"
+    DELETE_QUEUE = "delete_queue"
+    PAUSE_QUEUE = "pause_queue"
+    RESUME_QUEUE = "resume_queue"
+
+
+_QUEUE_ACTIONS = frozenset(
+    {
+        Action.CREATE_QUEUE,
+        Action.UPDATE_QUEUE,
+        Action.DELETE_QUEUE,
+        Action.PAUSE_QUEUE,
+        Action.RESUME_QUEUE,
+    }
+)
 
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -104,6 +140,22 @@ class Principal:
 
 #: Stands in for a ``None`` principal: a caller with no attributes.
 _ANONYMOUS = Principal("anonymous")
+
+
+def check_principal(principal: object) -> Principal:
+    """The caller a policy decides for: ``principal``, or the anonymous one for ``None``.
+
+    Raises:
+        ValidationError: ``principal`` is neither a ``Principal`` nor ``None``.
+    """
+    if principal is None:
+        return _ANONYMOUS
+    if not isinstance(principal, Principal):
+        raise ValidationError(
+            f"principal must be a Principal or None, got {type(principal).__name__}"
+        )
+    return principal
+
 
 _On: TypeAlias = Literal["resource", "request"]
 
@@ -311,7 +363,7 @@ def _to_statements(value: Iterable[Statement]) -> tuple[Statement, ...]:
 
 @attrs.frozen
 class AccessPolicy:
-    """Decides whether a caller may perform an action on a job.
+    """Decides whether a caller may perform an action on a job or a queue.
 
     Deny wins over allow, and whatever no statement allows is denied. See the
     module docstring for which tags the scheduler passes for each action.
@@ -342,16 +394,20 @@ class AccessPolicy:
         Args:
             action: what the caller asks to do.
             principal: the caller; ``None`` is an anonymous caller with no attributes.
-            resource_tags: the job's tags (for ``create``, the requested tags).
-            request_tags: the tags the call asks for (``create`` and ``put_tags``);
-                ``None`` means none.
+            resource_tags: the job's or queue's tags (for ``create`` and
+                ``create_queue``, the requested tags; for ``list``, none).
+            request_tags: the tags the call asks for (``create``, ``put_tags``,
+                ``create_queue``, ``update_queue``); ``None`` means none.
 
         Returns:
             True if some statement allows the action and none denies it.
 
+        Raises:
+            ValidationError: ``principal`` is neither a ``Principal`` nor ``None``.
+
         Complexity: O(statements x conditions).
         """
-        who = _ANONYMOUS if principal is None else principal
+        who = check_principal(principal)
         requested = _EMPTY if request_tags is None else request_tags
         allowed = False
         for statement in self.statements:
@@ -375,21 +431,44 @@ class AccessPolicy:
         Args:
             action: what the caller asks to do.
             principal: the caller; ``None`` is an anonymous caller with no attributes.
-            resource_tags: the job's tags (for ``create``, the requested tags).
-            request_tags: the tags the call asks for (``create`` and ``put_tags``);
-                ``None`` means none.
-            target: the job's id or name, for the error message; empty for none.
+            resource_tags: the job's or queue's tags (for ``create`` and
+                ``create_queue``, the requested tags; for ``list``, none).
+            request_tags: the tags the call asks for (``create``, ``put_tags``,
+                ``create_queue``, ``update_queue``); ``None`` means none.
+            target: the job's id (the queue's name for a queue action), for the
+                error message; empty for none.
 
         Raises:
             AccessDenied: carrying ``action``, with a message naming the caller,
                 the action and, when given, the target, e.g.
-                ``"access denied: 'alice' may not cancel job 'j-1'"`` or
-                ``"access denied: 'alice' may not create a job"``.
+                ``"access denied: 'alice' may not cancel job 'j-1'"``,
+                ``"access denied: 'alice' may not create a job"``,
+                ``"access denied: 'alice' may not list jobs"`` or
+                ``"access denied: 'alice' may not pause queue 'batch'"``.
+            ValidationError: ``principal`` is neither a ``Principal`` nor ``None``.
 
         Complexity: O(statements x conditions).
         """
         if self.allows(action, principal, resource_tags, request_tags):
             return
-        who = (_ANONYMOUS if principal is None else principal).name
-        job = f"job {target!r}" if target else "a job"
-        raise AccessDenied(action, f"access denied: {who!r} may not {action} {job}")
+        who = check_principal(principal).name
+        raise AccessDenied(action, f"access denied: {who!r} may not {_request(action, target)}")
+
+
+def _request(action: Action, target: str) -> str:
+    """What was asked, for a message: ``"cancel job 'j-1'"``, ``"pause queue 'q'"``."""
+    if action is Action.LIST:
+        return "list jobs"
+    if action in _QUEUE_ACTIONS:
+        verb = action.value.removesuffix("_queue")
+        return f"{verb} queue {target!r}" if target else f"{verb} a queue"
+    return f"{action} job {target!r}" if target else f"{action} a job"
+
+
+def check_access_policy(policy: object) -> AccessPolicy | None:
+    """Raises: ValidationError: ``policy`` is neither an ``AccessPolicy`` nor ``None``."""
+    if policy is not None and not isinstance(policy, AccessPolicy):
+        raise ValidationError(
+            f"access_policy must be an AccessPolicy or None, got {type(policy).__name__}"
+        )
+    return policy

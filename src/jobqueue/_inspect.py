@@ -30,7 +30,7 @@ from ._states import JobStatus
 from ._tasks import TaskStatus
 from ._text import duration, plural, table
 from .policies import FifoPolicy
-from .store import CorruptStoreError, StoreError
+from .store import StoreError
 from .store._recovery import _Loader
 from .store._sqlite import read_stored
 
@@ -77,14 +77,7 @@ def load_store(path: str) -> StoreView:
     # A custom policy is code, which a store does not hold; FIFO stands in
     # for it, so its line's order (and "jobs ahead") may differ from the owner's.
     custom = {name: op[10] for name, op in loader.queues.items() if op[5] == "custom"}
-    try:
-        loader.install(core, dict.fromkeys(custom, FifoPolicy))
-    except (ValidationError, StoreError):
-        raise
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise CorruptStoreError(
-            f"store is damaged: its state cannot be rebuilt ({exc!r})"
-        ) from None
+    loader.install(core, dict.fromkeys(custom, FifoPolicy))
     as_of = None if loader.last_time == float("-inf") else loader.last_time
     if as_of is not None and as_of > 0:
         clock.set(as_of)
@@ -381,8 +374,9 @@ def _find(sched: Scheduler, key: str) -> Job:
 
 def _pending(sched: Scheduler, job: Job) -> PendingReason | None:
     rec = core_of(sched).jobs[job.id]
-    # The store does not keep a job's controls (not_before, after, retry): a
-    # job they hold has no reason the read model can give.
+    # A store of format 1-3 did not keep a job's controls (not_before, after,
+    # retry): a job they held has no reason the read model can give. Format 4
+    # journals them, and the read model gives the owner's reason.
     if rec.status is JobStatus.SUSPENDED and rec.suspended_at is None and rec.controls is None:
         return None
     return sched.pending_reason(job.id)

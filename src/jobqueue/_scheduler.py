@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
 
-from ._access import AccessPolicy, Principal
+from ._access import AccessPolicy, Principal, check_access_policy
 from ._clock import Clock, SystemClock
 from ._controls import Aging, Dependency, PendingReason, Retry
-from ._core import control, invariants, listing, queues, tasks
+from ._core import access, control, invariants, listing, queues, tasks
 from ._core.core import Core, Settings
 from ._core.pending import pending_reason
 from ._core.records import snapshot
 from ._core.tasks import TaskSource
-from ._errors import ValidationError
 from ._events import Event
 from ._model import (
     Acceleration,
@@ -50,7 +48,6 @@ if TYPE_CHECKING:
 
 __all__ = ["QueuePosition", "Scheduler", "TaskSource", "UsageRow"]
 
-_S = JobStatus
 _DAY = 86_400.0
 
 
@@ -73,7 +70,9 @@ class Scheduler:
         failure_threshold_tasks: tasks that must have run before the task-failure
             threshold applies.
         failure_threshold_ratio: the share of failed tasks above which the job fails.
-        access_policy: decides which principal may do what; ``None`` allows all.
+        access_policy: decides every call that takes a ``principal`` (``None``:
+            anonymous); ``Action`` says which call needs what. ``None`` allows
+            all. The other calls are trusted (README, "Access control").
         id_prefix: job ids are this prefix followed by a counter.
         rng: draws the jitter of retry backoffs; seed it for reproducible runs.
     """
@@ -93,8 +92,6 @@ class Scheduler:
         id_prefix: str = "job-",
         rng: random.Random | None = None,
     ) -> None:
-        if rng is not None and not isinstance(rng, random.Random):
-            raise ValidationError(f"rng must be a random.Random, got {type(rng).__name__}")
         settings = Settings(
             retention=retention,
             confirmation_timeout=confirmation_timeout,
@@ -107,7 +104,7 @@ class Scheduler:
             settings,
             acknowledge=acknowledge,
             access_policy=access_policy,
-            rng=random.Random() if rng is None else rng,
+            rng=rng,
         )
 
     @classmethod
@@ -156,7 +153,7 @@ class Scheduler:
         Raises:
             StoreError: the store cannot be read or already serves a scheduler,
                 or a custom policy has no factory.
-            CorruptStoreError: the store is damaged.
+            CorruptStoreError: the store is damaged; it is closed first, as it was.
             ValidationError: a setting is out of range, or the clock reads
                 earlier than the store's last change.
         """
@@ -207,7 +204,7 @@ class Scheduler:
 
     @access_policy.setter
     def access_policy(self, value: AccessPolicy | None) -> None:
-        self._core.access_policy = value
+        self._core.access_policy = check_access_policy(value)
 
     # ------------------------------------------------------------------ events
 
@@ -235,6 +232,7 @@ class Scheduler:
         pricing: Pricing | str = Pricing.ON_DEMAND,
         tags: Mapping[str, str] | None = None,
         aging: Aging | None = None,
+        principal: Principal | None = None,
     ) -> QueueInfo:
         """Create a queue.
 
@@ -249,17 +247,15 @@ class Scheduler:
             tags: the queue's tags (billing tags for jobs that use them).
             aging: with ``policy="priority"``, raise waiting jobs' effective
                 priority over time (see ``Aging``).
+            principal: the caller, for the access policy.
 
         Raises:
             ConflictError: a queue of that name exists.
-            ValidationError: a setting is out of range.
+            ValidationError: a setting is out of range, or a bad principal.
+            AccessDenied: the access policy refuses ``create_queue``.
         """
-        return queues.info(
-            queues.create(
-                self._core, name, slots, policy, preemption, deferred_share, max_waiting,
-                pricing, tags, aging,
-            )
-        )  # fmt: skip
+        args = (slots, policy, preemption, deferred_share, max_waiting, pricing, tags, aging)
+        return queues.info(queues.create(self._core, name, *args, principal))
 
     def update_queue(
         self,
@@ -273,6 +269,7 @@ class Scheduler:
         pricing: Pricing | str | None = None,
         tags: Mapping[str, str] | None = None,
         aging: Aging | Literal["off"] | None = None,
+        principal: Principal | None = None,
     ) -> QueueInfo:
         """Change a queue's settings at run time; ``None`` leaves a setting as it is.
 
@@ -284,25 +281,23 @@ class Scheduler:
 
         Raises:
             NotFound: no such queue.
-            ValidationError: a setting is out of range.
+            ValidationError: a setting is out of range, or a bad principal.
             ConflictError: ``pricing="reserved"`` while a job with acceleration
                 ``enabled`` waits in or may hop to the queue.
+            AccessDenied: the access policy refuses ``update_queue``.
         """
-        q = self._core.queue(name)
-        queues.update(
-            self._core, q, slots, policy, preemption, deferred_share, max_waiting, pricing, tags,
-            aging,
-        )  # fmt: skip
-        return queues.info(q)
+        args = (slots, policy, preemption, deferred_share, max_waiting, pricing, tags, aging)
+        return queues.info(queues.update(self._core, self._core.queue(name), *args, principal))
 
-    def delete_queue(self, name: str) -> None:
+    def delete_queue(self, name: str, *, principal: Principal | None = None) -> None:
         """Delete an empty queue: no unfinished job is in it or may hop to it.
 
         Raises:
             NotFound: no such queue.
             ConflictError: the queue is in use.
+            AccessDenied: the access policy refuses ``delete_queue``.
         """
-        queues.delete(self._core, self._core.queue(name))
+        queues.delete(self._core, self._core.queue(name), principal)
 
     def get_queue(self, name: str) -> QueueInfo:
         """A snapshot of one queue.
@@ -316,27 +311,31 @@ class Scheduler:
         """Snapshots of every queue, in creation order."""
         return tuple(queues.info(q) for q in self._core.queues.values())
 
-    def pause_queue(self, name: str) -> QueueInfo:
+    def pause_queue(self, name: str, *, principal: Principal | None = None) -> QueueInfo:
         """Pause a queue: it starts nothing and no job hops out of it.
 
         Running work is not interrupted; jobs may still hop into it and wait.
         Pausing a paused queue changes nothing.
-        """
-        q = self._core.queue(name)
-        queues.pause(self._core, q)
-        return queues.info(q)
 
-    def resume_queue(self, name: str) -> QueueInfo:
+        Raises:
+            NotFound: no such queue.
+            AccessDenied: the access policy refuses ``pause_queue``.
+        """
+        return queues.info(queues.pause(self._core, self._core.queue(name), principal))
+
+    def resume_queue(self, name: str, *, principal: Principal | None = None) -> QueueInfo:
         """Reactivate a paused queue.
 
         The queue first starts jobs as slots allow. Then, of the jobs still
         waiting whose hop wait passed while it was paused, the one with no job
         ahead of it stays and runs here (its remaining hop rules are dropped);
         every other one hops at once.
+
+        Raises:
+            NotFound: no such queue.
+            AccessDenied: the access policy refuses ``resume_queue``.
         """
-        q = self._core.queue(name)
-        queues.resume(self._core, q)
-        return queues.info(q)
+        return queues.info(queues.resume(self._core, self._core.queue(name), principal))
 
     # ------------------------------------------------------------------ submit
 
@@ -415,13 +414,17 @@ class Scheduler:
 
     # ------------------------------------------------------------------ lookups
 
-    def get(self, job_id: str) -> Job:
+    def get(self, job_id: str, *, principal: Principal | None = None) -> Job:
         """A snapshot of one job, with its whole configuration and history.
+
+        Every read of one job (this, ``position``, ``pending_reason``, ``tasks``,
+        ``task_keys``, ``report``, ``get_tags``) needs ``describe`` on it.
 
         Raises:
             NotFound: no such job (or it was purged).
+            AccessDenied: the access policy refuses ``describe``.
         """
-        return snapshot(self._core.job(job_id))
+        return snapshot(access.visible(self._core, job_id, principal))
 
     def __contains__(self, job_id: object) -> bool:
         """Whether a job of that id is kept."""
@@ -439,12 +442,15 @@ class Scheduler:
         search: str | None = None,
         limit: int = 1000,
         token: str | None = None,
+        principal: Principal | None = None,
     ) -> JobPage:
         """List unfinished jobs and jobs finished within the retention window.
 
         Rows come oldest first. The continuation token marks a place in creation
         order, so paging stays correct while jobs are added or finish between
-        pages: no job that existed throughout is skipped or repeated.
+        pages: no job that existed throughout is skipped or repeated. Under an
+        access policy, listing needs ``list``, and the rows are the jobs the
+        caller may ``describe``.
 
         Args:
             statuses: keep only these statuses.
@@ -453,30 +459,35 @@ class Scheduler:
             search: keep only jobs whose id, name or description contains this.
             limit: at most this many rows, 1-1000.
             token: ``next_token`` of the previous page.
+            principal: the caller, for the access policy.
 
         Raises:
-            ValidationError: bad status, limit or token.
+            ValidationError: bad status, limit, token or principal.
+            AccessDenied: the access policy refuses ``list``.
         """
-        wanted = None if statuses is None else listing.check_statuses(statuses)
-        limit = listing.check_filters(queue, search, limit)
-        return self._core.listing.page(wanted, queue, search, limit, token)
+        return listing.list_jobs(self._core, statuses, queue, search, limit, token, principal)
 
-    def position(self, job_id: str) -> QueuePosition | None:
-        """Where a waiting (Ready or Paused) job stands in its queue; ``None`` otherwise.
+    def position(self, job_id: str, *, principal: Principal | None = None) -> QueuePosition | None:
+        """Where a job waiting in its line stands (Ready, or Paused when preempted), else ``None``.
 
         O(n) in the length of the line.
-        """
-        return control.position(self._core, self._core.job(job_id))
 
-    def pending_reason(self, job_id: str) -> PendingReason | None:
+        Raises:
+            NotFound, AccessDenied: as for ``get``.
+        """
+        return control.position(self._core, access.visible(self._core, job_id, principal))
+
+    def pending_reason(
+        self, job_id: str, *, principal: Principal | None = None
+    ) -> PendingReason | None:
         """Why a job that is not running is not running; ``None`` if it runs or ended.
 
         O(n) in the length of its line.
 
         Raises:
-            NotFound: no such job.
+            NotFound, AccessDenied: as for ``get``.
         """
-        return pending_reason(self._core, self._core.job(job_id))
+        return pending_reason(self._core, access.visible(self._core, job_id, principal))
 
     # ------------------------------------------------------------------ job control
 
@@ -485,13 +496,12 @@ class Scheduler:
 
         Raises:
             InvalidTransition: the job is not Suspended.
+            ConflictError: the job is held by its start time or dependencies only.
             LimitExceededError: its queue is full (or, for a non-deferred job,
                 has no free slot); the job stays Suspended.
             AccessDenied: the access policy refuses ``confirm``.
         """
-        rec = self._core.job(job_id)
-        control.confirm(self._core, rec, principal)
-        return snapshot(rec)
+        return snapshot(control.confirm(self._core, self._core.job(job_id), principal))
 
     def cancel(self, job_id: str, *, principal: Principal | None = None) -> Job:
         """Cancel a job.
@@ -505,9 +515,7 @@ class Scheduler:
             InvalidTransition: the job is finished, Cancelling or Failing.
             AccessDenied: the access policy refuses ``cancel``.
         """
-        rec = self._core.job(job_id)
-        control.cancel(self._core, rec, principal)
-        return snapshot(rec)
+        return snapshot(control.cancel(self._core, self._core.job(job_id), principal))
 
     def cancelled(self, job_id: str) -> Job:
         """Acknowledge that a Cancelling job's work has stopped: it becomes Cancelled.
@@ -515,9 +523,7 @@ class Scheduler:
         Raises:
             InvalidTransition: the job is not Cancelling.
         """
-        rec = self._core.job(job_id)
-        control.cancelled(self._core, rec)
-        return snapshot(rec)
+        return snapshot(control.cancelled(self._core, self._core.job(job_id)))
 
     def complete(self, job_id: str) -> Job:
         """Report that an Active (or Pausing) job's work finished: it becomes Complete.
@@ -525,24 +531,21 @@ class Scheduler:
         Raises:
             InvalidTransition: the job is not Active or Pausing.
         """
-        rec = self._core.job(job_id)
-        self._core.complete(rec)
-        return snapshot(rec)
+        return snapshot(self._core.complete(self._core.job(job_id)))
 
     def fail(self, job_id: str, reason: str = "", *, code: str = "JobFailed") -> Job:
         """Report that a job failed: it goes Failing -> Failed, keeping the reason.
 
         This is also how a runtime acknowledges a job that is already Failing
         (for example after the task-failure threshold): the reason, if given,
-        is added to the job's failure reasons.
+        is added to the job's failure reasons. Like every report of work, it is
+        trusted: no access policy applies (to stop a job, callers ``cancel``).
 
         Raises:
             InvalidTransition: the job is finished, Suspended or Cancelling.
             ValidationError: ``reason`` or ``code`` is not a str.
         """
-        rec = self._core.job(job_id)
-        control.fail(self._core, rec, reason, code)
-        return snapshot(rec)
+        return snapshot(control.fail(self._core, self._core.job(job_id), reason, code))
 
     def paused(self, job_id: str) -> Job:
         """Acknowledge that a Pausing job's work reached a checkpoint: it becomes Paused.
@@ -552,9 +555,7 @@ class Scheduler:
         Raises:
             InvalidTransition: the job is not Pausing.
         """
-        rec = self._core.job(job_id)
-        control.paused(self._core, rec)
-        return snapshot(rec)
+        return snapshot(control.paused(self._core, self._core.job(job_id)))
 
     def update_priority(
         self, job_id: str, priority: int, *, principal: Principal | None = None
@@ -569,9 +570,8 @@ class Scheduler:
             ConflictError: the job is finished.
             AccessDenied: the access policy refuses ``update_priority``.
         """
-        rec = self._core.job(job_id)
-        control.update_priority(self._core, rec, priority, principal)
-        return snapshot(rec)
+        core = self._core
+        return snapshot(control.update_priority(core, core.job(job_id), priority, principal))
 
     def set_progress(self, job_id: str, fraction: float) -> None:
         """Record a running job's progress, a fraction in [0, 1].
@@ -584,13 +584,7 @@ class Scheduler:
     # ------------------------------------------------------------------ tasks
 
     def record_task(
-        self,
-        job_id: str,
-        key: str,
-        *,
-        ok: bool,
-        error_code: str = "",
-        message: str = "",
+        self, job_id: str, key: str, *, ok: bool, error_code: str = "", message: str = ""
     ) -> Job:
         """Record one task's outcome; tasks may finish in any order.
 
@@ -603,29 +597,42 @@ class Scheduler:
             ConflictError: the task was already recorded, or the job's work is
                 not running (it has not started, or has finished).
         """
-        rec = self._core.job(job_id)
-        tasks.record(self._core, rec, key, ok, error_code, message)
-        self._core.outbox.flush()
+        rec = tasks.record(self._core, self._core.job(job_id), key, ok, error_code, message)
         return snapshot(rec)
 
-    def task_keys(self, job_id: str) -> tuple[str, ...]:
-        """The job's manifest keys, in manifest order (``"0"``.. for a count)."""
-        return tasks.keys_of(self._core.job(job_id))
+    def task_keys(self, job_id: str, *, principal: Principal | None = None) -> tuple[str, ...]:
+        """The job's manifest keys, in manifest order (``"0"``.. for a count).
 
-    def tasks(self, job_id: str) -> tuple[TaskRecord, ...]:
-        """The task outcomes recorded on a job, in the order they were recorded."""
-        rec = self._core.job(job_id)
-        return () if rec.outcomes is None else tuple(rec.outcomes.values())
+        Raises:
+            NotFound, AccessDenied: as for ``get``.
+        """
+        return tasks.keys_of(access.visible(self._core, job_id, principal))
 
-    def report(self, job_id: str) -> CompletionReport | None:
-        """The job's completion report, once it finished, if one was requested and a task ran."""
-        return self._core.job(job_id).report
+    def tasks(self, job_id: str, *, principal: Principal | None = None) -> tuple[TaskRecord, ...]:
+        """The task outcomes recorded on a job, in the order they were recorded.
+
+        Raises:
+            NotFound, AccessDenied: as for ``get``.
+        """
+        return tasks.outcomes_of(access.visible(self._core, job_id, principal))
+
+    def report(self, job_id: str, *, principal: Principal | None = None) -> CompletionReport | None:
+        """The job's completion report, once it finished, if one was requested and a task ran.
+
+        Raises:
+            NotFound, AccessDenied: as for ``get``.
+        """
+        return access.visible(self._core, job_id, principal).report
 
     # ------------------------------------------------------------------ tags
 
-    def get_tags(self, job_id: str) -> Mapping[str, str]:
-        """The job's tag set (a read-only copy)."""
-        return MappingProxyType(dict(self._core.job(job_id).tags))
+    def get_tags(self, job_id: str, *, principal: Principal | None = None) -> Mapping[str, str]:
+        """The job's tag set (a read-only copy).
+
+        Raises:
+            NotFound, AccessDenied: as for ``get``.
+        """
+        return control.tags_of(access.visible(self._core, job_id, principal))
 
     def put_tags(
         self, job_id: str, tags: Mapping[str, str], *, principal: Principal | None = None
@@ -636,9 +643,7 @@ class Scheduler:
             ValidationError: the tags break a limit.
             AccessDenied: the access policy refuses ``put_tags``.
         """
-        rec = self._core.job(job_id)
-        control.replace_tags(self._core, rec, tags, principal)
-        return self.get_tags(rec.id)
+        return control.replace_tags(self._core, self._core.job(job_id), tags, principal)
 
     def delete_tags(self, job_id: str, *, principal: Principal | None = None) -> None:
         """Delete the job's tag set.

@@ -18,13 +18,16 @@ __all__ = [
     "MAX_NAME",
     "PRIORITY_MAX",
     "PRIORITY_MIN",
+    "check_bool",
     "check_choice",
     "check_description",
     "check_int",
     "check_name",
+    "check_number",
     "check_positive_number",
     "check_priority",
     "check_share",
+    "check_str",
 ]
 
 PRIORITY_MIN = -(2**31)
@@ -61,6 +64,42 @@ def check_positive_number(field: str, value: object) -> float:
     if not math.isfinite(number) or number <= 0:
         raise ValidationError(f"{field} must be a finite number > 0, got {value!r}")
     return number
+
+
+def check_number(
+    field: str, value: object, lo: float | None = None, hi: float | None = None
+) -> float:
+    """A finite real number (``bool`` refused) in ``[lo, hi]``; ``None`` leaves a side open."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationError(f"{field} must be a number, got {type(value).__name__}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the floats
+        number = math.inf if value > 0 else -math.inf
+    if (
+        not math.isfinite(number)
+        or (lo is not None and number < lo)
+        or (hi is not None and number > hi)
+    ):
+        low = "" if lo is None else f" >= {lo}"
+        high = "" if hi is None else f" <= {hi}"
+        bounds = f" in [{lo}, {hi}]" if low and high else low or high
+        raise ValidationError(f"{field} must be a finite number{bounds}, got {number!r}")
+    return number
+
+
+def check_bool(field: str, value: object) -> bool:
+    """A ``bool``: ``0``, ``1`` and other truthy values are refused."""
+    if not isinstance(value, bool):
+        raise ValidationError(f"{field} must be a bool, got {type(value).__name__}")
+    return value
+
+
+def check_str(field: str, value: object) -> str:
+    """A ``str`` of any length."""
+    if not isinstance(value, str):
+        raise ValidationError(f"{field} must be a str, got {type(value).__name__}")
+    return value
 
 
 def check_share(value: object) -> float:

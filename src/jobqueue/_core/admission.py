@@ -27,6 +27,7 @@ __all__ = [
     "deferred_limit",
     "fits",
     "give_back_slot",
+    "has_room",
     "join_line",
     "leave_line",
     "mark_leaving",
@@ -60,13 +61,19 @@ def may_start(q: QueueRecord, rec: JobRecord) -> bool:
     return not q.paused and fits(q, rec.deferred, q.holding, q.deferred_holding)
 
 
+def has_room(q: QueueRecord) -> bool:
+    """Whether one more job may wait in ``q``: its Ready jobs and the places its held jobs
+    keep are under ``max_waiting``."""
+    return q.ready + q.held < q.max_waiting
+
+
 def check_room(q: QueueRecord) -> None:
     """Refuse a job that would wait in a full line.
 
     Raises:
         LimitExceededError: ``max_waiting`` jobs already wait.
     """
-    if q.ready + q.held >= q.max_waiting:
+    if not has_room(q):
         raise LimitExceededError(f"queue {q.name!r} is full: at most {q.max_waiting} jobs may wait")
 
 

@@ -25,7 +25,7 @@ from .._controls import Aging
 from .._errors import ValidationError
 from .._sorted import SortedList
 from .._validate import check_int, check_positive_number
-from ..policies import PolicyJob
+from ..policies import PolicyJob, PriorityPolicy
 from .records import JobRecord, as_record
 
 __all__ = ["AgingPolicy", "check", "effective_priority"]
@@ -56,22 +56,22 @@ class AgingPolicy:
         now: the scheduler's clock reading.
     """
 
-    __slots__ = ("_aging", "_capped", "_due", "_now", "_preemption", "_rate", "_running", "_young")
+    __slots__ = ("_aging", "_capped", "_due", "_now", "_rate", "_running", "_young")
 
     def __init__(self, aging: Aging, *, preemption: bool, now: Callable[[], float]) -> None:
         self._aging = aging
         self._rate = aging.step / aging.every
-        self._preemption = preemption
         self._now = now
         self._young: SortedList[tuple[float, int, JobRecord]] = SortedList()
         self._capped: SortedList[tuple[int, int, JobRecord]] = SortedList()
         self._due: SortedList[tuple[float, int, JobRecord]] = SortedList()
-        self._running: SortedList[tuple[int, int, PolicyJob]] = SortedList()
+        # The Active jobs are ranked as victims exactly as in PriorityPolicy.
+        self._running = PriorityPolicy(preemption=preemption)
 
     @property
     def name(self) -> str:
         """``"priority+aging"``, with ``+preemption`` if it preempts."""
-        return "priority+aging+preemption" if self._preemption else "priority+aging"
+        return "priority+aging+preemption" if self.preemption else "priority+aging"
 
     @property
     def aging(self) -> Aging:
@@ -81,7 +81,7 @@ class AgingPolicy:
     @property
     def preemption(self) -> bool:
         """Whether this policy preempts."""
-        return self._preemption
+        return self._running.preemption
 
     def _cap_at(self, rec: JobRecord) -> float:
         return rec.ready_at + self._aging.cap / self._rate
@@ -119,13 +119,11 @@ class AgingPolicy:
 
     def started(self, job: PolicyJob) -> None:
         """Track an Active job as a preemption candidate; O(log n)."""
-        if self._preemption and job.preemptible:
-            self._running.add((job.priority, -job.start_seq, job))
+        self._running.started(job)
 
     def stopped(self, job: PolicyJob) -> None:
         """Forget an Active job; O(log n)."""
-        if self._preemption and job.preemptible:
-            self._running.discard((job.priority, -job.start_seq, job))
+        self._running.stopped(job)
 
     def reprioritize(self, job: PolicyJob, old_priority: int) -> None:
         """Re-key ``job`` under its new priority; O(log n)."""
@@ -140,11 +138,8 @@ class AgingPolicy:
         rec.priority = new
         if waiting:
             self.add(rec)
-            return
-        running_key = (old_priority, -job.start_seq, job)
-        if running_key in self._running:
-            self._running.remove(running_key)
-            self._running.add((job.priority, -job.start_seq, job))
+        else:
+            self._running.reprioritize(job, old_priority)
 
     def peek(self) -> PolicyJob | None:
         """The waiting job of highest effective priority now, earliest entry first; O(log n)."""
@@ -177,7 +172,7 @@ class AgingPolicy:
 
     def victims(self) -> Iterator[PolicyJob]:
         """Preemptible Active jobs, lowest priority (then latest start) first."""
-        return (entry[2] for entry in self._running)
+        return self._running.victims()
 
     def problems(self, now: float) -> list[str]:
         """Where the line breaks its order or a job is lifted past its cap (invariants)."""
@@ -198,4 +193,4 @@ class AgingPolicy:
         return len(self._young) + len(self._capped)
 
     def __repr__(self) -> str:
-        return f"AgingPolicy({self._aging!r}, preemption={self._preemption}, waiting={len(self)})"
+        return f"AgingPolicy({self._aging!r}, preemption={self.preemption}, waiting={len(self)})"

@@ -2,9 +2,10 @@
 
 These are the calls that move one job on a caller's word, and the runtime's
 acknowledgements (``cancelled``, ``paused``, ``fail`` of a Failing job) that
-end a transitional status. Each checks its arguments, the access policy and
-the transition table before it changes anything; the moves themselves are the
-core's.
+end a transitional status. Each checks its arguments, the access policy (for
+a caller's word; the runtime's reports are trusted, see ``access``) and the
+transition table before it changes anything; the moves themselves are the
+core's. Each move returns the job's record, for the façade's snapshot.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ from .._tags import validate_tags
 from .._tasks import FailureReason
 from .._validate import check_priority
 from . import holds, retries
-from .core import WAITING_LINE
-from .records import JobRecord, add_reason
+from .access import authorize
+from .records import JobRecord, add_reason, in_line
 
 if TYPE_CHECKING:
     from .core import Core
 
 __all__ = [
     "cancel",
+    "cancel_trusted",
     "cancelled",
     "confirm",
     "fail",
@@ -37,25 +39,39 @@ __all__ = [
     "position",
     "replace_tags",
     "set_progress",
+    "tags_of",
     "update_priority",
 ]
 
 _S = JobStatus
 
 
-def confirm(core: Core, rec: JobRecord, principal: Principal | None) -> None:
+def confirm(core: Core, rec: JobRecord, principal: Principal | None) -> JobRecord:
     """Suspended -> Ready: the job joins its line as a submitted one would."""
-    core.authorize(Action.CONFIRM, rec, principal)
+    authorize(core, Action.CONFIRM, rec, principal)
     check_transition(rec.id, rec.status, _S.READY)
     if rec.status is not _S.SUSPENDED:
         raise InvalidTransition(rec.id, rec.status, _S.READY)
+    if rec.suspended_at is None:
+        raise ConflictError(
+            f"job {rec.id!r} does not await confirmation: it is held until it may start"
+        )
     holds.confirm(core, rec, core.clock.now())
     core.outbox.flush()
+    return rec
 
 
-def cancel(core: Core, rec: JobRecord, principal: Principal | None) -> None:
+def cancel(core: Core, rec: JobRecord, principal: Principal | None) -> JobRecord:
     """Cancelling, and Cancelled at once unless running work must acknowledge."""
-    core.authorize(Action.CANCEL, rec, principal)
+    authorize(core, Action.CANCEL, rec, principal)
+    return cancel_trusted(core, rec)
+
+
+def cancel_trusted(core: Core, rec: JobRecord) -> JobRecord:
+    """``cancel`` on the word of whoever runs the scheduler (a runtime shutting down).
+
+    No access policy applies: the scheduler's owner is not a caller.
+    """
     check_transition(rec.id, rec.status, _S.CANCELLING)
     now = core.clock.now()
     core.stop(rec, _S.CANCELLING, now, "cancel requested")
@@ -63,18 +79,20 @@ def cancel(core: Core, rec: JobRecord, principal: Principal | None) -> None:
         core.transition(rec, _S.CANCELLED, now)
         core.release_and_finish(rec, now)
     core.outbox.flush()
+    return rec
 
 
-def cancelled(core: Core, rec: JobRecord) -> None:
+def cancelled(core: Core, rec: JobRecord) -> JobRecord:
     """The runtime's word that a Cancelling job's work stopped."""
     check_transition(rec.id, rec.status, _S.CANCELLED)
     now = core.clock.now()
     core.transition(rec, _S.CANCELLED, now)
     core.release_and_finish(rec, now)
     core.outbox.flush()
+    return rec
 
 
-def fail(core: Core, rec: JobRecord, reason: object, code: object) -> None:
+def fail(core: Core, rec: JobRecord, reason: object, code: object) -> JobRecord:
     """Fail a job, or acknowledge a Failing one, keeping the reason."""
     if not isinstance(reason, str) or not isinstance(code, str):
         raise ValidationError("reason and code must be str")
@@ -91,9 +109,10 @@ def fail(core: Core, rec: JobRecord, reason: object, code: object) -> None:
         check_transition(rec.id, rec.status, _S.FAILING)
         core.fail_work(rec, FailureReason(code, reason or "failed"), now, work_stopped=True)
     core.outbox.flush()
+    return rec
 
 
-def paused(core: Core, rec: JobRecord) -> None:
+def paused(core: Core, rec: JobRecord) -> JobRecord:
     """The runtime's word that a Pausing job's work reached a checkpoint."""
     check_transition(rec.id, rec.status, _S.PAUSED)
     now = core.clock.now()
@@ -101,49 +120,55 @@ def paused(core: Core, rec: JobRecord) -> None:
     core.complete_pause(rec, q, now)
     core.dispatch(q, now)
     core.outbox.flush()
+    return rec
 
 
 def update_priority(
     core: Core, rec: JobRecord, priority: object, principal: Principal | None
-) -> None:
+) -> JobRecord:
     """Change an unfinished job's priority; its line reorders and preemption re-runs."""
     new = check_priority(priority)
-    core.authorize(Action.UPDATE_PRIORITY, rec, principal)
+    authorize(core, Action.UPDATE_PRIORITY, rec, principal)
     if rec.status in TERMINAL:
         raise ConflictError(f"job {rec.id!r} is {rec.status}: its priority cannot change")
     old = rec.priority
     if new == old:
-        return
+        return rec
     now = core.clock.now()
     rec.priority = new
     q = core.queues[rec.queue]
-    if rec.status in WAITING_LINE or rec.status is _S.ACTIVE:
+    if in_line(rec) or rec.status is _S.ACTIVE:
         q.policy.reprioritize(rec, old)
     if core.outbox.listening:
         core.outbox.emit(PriorityChanged, now, rec.id, old, new)
     core.dispatch(q, now)
     core.outbox.flush()
+    return rec
 
 
 def replace_tags(
     core: Core, rec: JobRecord, tags: Mapping[str, str] | None, principal: Principal | None
-) -> None:
-    """Replace the job's whole tag set (``None``: delete it)."""
+) -> Mapping[str, str]:
+    """Replace the job's whole tag set (``None``: delete it); the new set, read-only."""
     if tags is None:
-        core.authorize(Action.DELETE_TAGS, rec, principal)
+        authorize(core, Action.DELETE_TAGS, rec, principal)
         new: dict[str, str] = {}
     else:
         new = validate_tags(tags)
-        if core.access_policy is not None:
-            core.access_policy.check(Action.PUT_TAGS, principal, rec.tags, new, target=rec.id)
+        authorize(core, Action.PUT_TAGS, rec, principal, new)
     old = rec.tags
-    if old == new:
-        return
-    rec.tags = new
-    if core.outbox.listening:
-        old_view, new_view = MappingProxyType(old), MappingProxyType(dict(new))
-        core.outbox.emit(TagsChanged, core.clock.now(), rec.id, old_view, new_view)
-    core.outbox.flush()
+    if old != new:
+        rec.tags = new
+        if core.outbox.listening:
+            old_view, new_view = MappingProxyType(old), MappingProxyType(dict(new))
+            core.outbox.emit(TagsChanged, core.clock.now(), rec.id, old_view, new_view)
+        core.outbox.flush()
+    return tags_of(rec)
+
+
+def tags_of(rec: JobRecord) -> Mapping[str, str]:
+    """The job's tag set, as a read-only copy."""
+    return MappingProxyType(dict(rec.tags))
 
 
 def set_progress(rec: JobRecord, fraction: object) -> None:
@@ -157,8 +182,8 @@ def set_progress(rec: JobRecord, fraction: object) -> None:
 
 def position(core: Core, rec: JobRecord) -> QueuePosition | None:
     """Where a waiting job stands in its line. O(n) in the line's length."""
-    if rec.status not in WAITING_LINE:
-        return None
+    if not in_line(rec):
+        return None  # not waiting, or in a retry's backoff, out of line
     for ahead, job in enumerate(core.queues[rec.queue].policy.waiting()):
         if job is rec:
             return QueuePosition(rec.queue, ahead + 1, ahead)

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import Final
 
-from .._access import AccessPolicy, Action, Principal
+from .._access import AccessPolicy, Principal, check_access_policy
 from .._clock import Clock
 from .._controls import Dependency, Retry
 from .._errors import (
@@ -56,7 +56,7 @@ from .._validate import (
     check_time,
 )
 from ..policies import FifoPolicy, PriorityPolicy
-from . import holds, hops, limits, listing, queues, retries, tasks
+from . import access, holds, hops, limits, listing, queues, retries, tasks
 from .admission import (
     check_room,
     check_slot_now,
@@ -72,7 +72,7 @@ from .deadlines import Deadlines, Timer
 from .ledger import Ledger
 from .outbox import Outbox
 from .preemption import choose_victim
-from .records import NO_TAGS, Controls, JobRecord, QueueRecord, add_reason
+from .records import NO_TAGS, Controls, JobRecord, QueueRecord, add_reason, in_line
 
 __all__ = ["Core", "Settings"]
 
@@ -146,13 +146,17 @@ class Core:
         *,
         acknowledge: bool,
         access_policy: AccessPolicy | None,
-        rng: random.Random,
+        rng: random.Random | None,
     ) -> None:
+        """Raises: ValidationError: ``access_policy`` or ``rng`` is of the wrong type."""
+        if rng is not None and not isinstance(rng, random.Random):
+            raise ValidationError(f"rng must be a random.Random, got {type(rng).__name__}")
         self.clock = clock
         self.settings = settings
         self.acknowledge = acknowledge
-        self.access_policy = access_policy
-        self.rng = rng  # retry jitter: injected, so a simulation stays reproducible
+        self.access_policy = check_access_policy(access_policy)
+        # Retry jitter: injected, so a simulation stays reproducible.
+        self.rng = random.Random() if rng is None else rng
         self.jobs: dict[str, JobRecord] = {}
         self.names: dict[str, JobRecord] = {}  # live (unfinished) jobs by name
         self.queues: dict[str, QueueRecord] = {}
@@ -200,11 +204,6 @@ class Core:
     def live(self) -> Iterable[JobRecord]:
         """The unfinished jobs."""
         return (r for r in self.jobs.values() if r.status not in TERMINAL)
-
-    def authorize(self, action: Action, rec: JobRecord, principal: Principal | None) -> None:
-        """Raises: AccessDenied: the access policy refuses ``action`` on ``rec``."""
-        if self.access_policy is not None:
-            self.access_policy.check(action, principal, rec.tags, None, target=rec.id)
 
     def emit_queue(self, name: str, change: str) -> None:
         if self.outbox.listening:
@@ -268,8 +267,8 @@ class Core:
             raise ValidationError(f"acceleration 'enabled' cannot run in reserved queue {q.name!r}")
         if name is not None and name in self.names:
             raise ConflictError(f"job name {name!r} is already used by an unfinished job")
-        if self.access_policy is not None:
-            self.access_policy.check(Action.CREATE, principal, job_tags, job_tags)
+        deps = () if controls is None else controls.after
+        access.authorize_create(self, principal, job_tags, deps)
         if not confirmation_required:
             if deferred:
                 check_room(q)
@@ -425,7 +424,7 @@ class Core:
             if fits(q, rec.deferred, q.holding, q.deferred_holding):  # q runs: checked above
                 leave_line(rec, q)
                 self.start(rec, q, now)
-            elif not self.preempt(q, now):
+            elif not q.preempts or not self.preempt(q, now):
                 return
 
     def start(self, rec: JobRecord, q: QueueRecord, now: float) -> None:
@@ -468,8 +467,8 @@ class Core:
         if give_back_slot(rec, q):
             self.ledger.settle(rec, q, now, self.queues)
 
-    def complete(self, rec: JobRecord) -> None:
-        """An Active or Pausing job's work finished."""
+    def complete(self, rec: JobRecord) -> JobRecord:
+        """An Active or Pausing job's work finished; returns ``rec``."""
         # Only an Active job has a policy entry to drop first; any status
         # that cannot complete is refused by transition before anything changes.
         now = self.clock.now()
@@ -478,13 +477,14 @@ class Core:
         self.transition(rec, _COMPLETE, now)
         self.release_and_finish(rec, now)
         self.outbox.flush()
+        return rec
 
     def stop(self, rec: JobRecord, target: JobStatus, now: float, reason: str) -> None:
         """Move a job into Cancelling or Failing, taking it out of line or off its slot."""
         q = self.queues[rec.queue]
         status = rec.status
         if status in WAITING_LINE:
-            if rec.controls is None or rec.controls.backoff_until is None:
+            if in_line(rec):
                 leave_line(rec, q)
             if rec.controls is not None:
                 limits.wait_ended(rec, now)

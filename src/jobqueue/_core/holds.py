@@ -85,9 +85,16 @@ def hold_or_enter(core: Core, rec: JobRecord, now: float) -> None:
     c = rec.controls
     q = core.queues[rec.queue]
     if c is not None:
+        # Jobs that ended before this one was submitted are decided at once.
         for dep in c.after:
-            c.waiting_on.add(dep.job_id)
-            core.dependents.setdefault(dep.job_id, []).append(rec)
+            other = core.jobs[dep.job_id]
+            if other.status not in TERMINAL:
+                if dep.job_id not in c.waiting_on:
+                    c.waiting_on.add(dep.job_id)
+                    core.dependents.setdefault(dep.job_id, []).append(rec)
+            elif not _met(dep, other.status):
+                core.fail_now(rec, _never(dep, other.status), now)
+                return
         if c.not_before is not None and c.not_before > now:
             core.deadlines.add(c.not_before, Timer.NOT_BEFORE, rec, c.not_before)
         else:
@@ -100,14 +107,6 @@ def hold_or_enter(core: Core, rec: JobRecord, now: float) -> None:
             core.deadlines.add(now + timeout, Timer.CONFIRMATION, rec, now)
         elif c is not None and rec.deferred:
             reserve(rec, q)
-        if c is not None and c.after:
-            # Jobs that ended before this one was submitted are decided now.
-            for dep in c.after:
-                other = core.jobs[dep.job_id]
-                if other.status in TERMINAL:
-                    _settle_dependency(core, rec, dep, other.status, now)
-                    if rec.status is not _S.SUSPENDED:
-                        return
         return
     core.enter(rec, q, now)
 
@@ -198,33 +197,38 @@ def resolve_dependents(core: Core, rec: JobRecord, now: float) -> None:
                 c = dependent.controls
                 if dependent.status is not _S.SUSPENDED or c is None:
                     continue  # ended or released meanwhile
-                for dep in c.after:
-                    if dep.job_id == ended.id:
-                        _settle_dependency(core, dependent, dep, ended.status, now)
-                        break
+                _settle_dependencies(core, dependent, ended, now)
             work.popleft()
     finally:
         work.clear()
 
 
-def _settle_dependency(
-    core: Core, rec: JobRecord, dep: Dependency, status: JobStatus, now: float
-) -> None:
+def _settle_dependencies(core: Core, rec: JobRecord, ended: JobRecord, now: float) -> None:
+    """``ended`` ended: ``rec``'s dependencies on it are all met, or ``rec`` can never start."""
     c = rec.controls
     assert c is not None
-    if dep.job_id not in c.waiting_on:
+    if ended.id not in c.waiting_on:
         return
-    ok = status is _S.COMPLETE
-    if dep.on == "any" or (dep.on == "ok") == ok:
-        c.waiting_on.discard(dep.job_id)
-        release(core, rec, now, f"dependency {dep.job_id} met")
-        return
-    reason = FailureReason(
+    for dep in c.after:
+        if dep.job_id == ended.id and not _met(dep, ended.status):
+            reason = _never(dep, ended.status)
+            _fail_held(core, rec, reason, now, "dependency never satisfied")
+            return
+    c.waiting_on.discard(ended.id)
+    release(core, rec, now, f"dependency {ended.id} met")
+
+
+def _met(dep: Dependency, status: JobStatus) -> bool:
+    """Whether a job that ended ``status`` meets ``dep``."""
+    return dep.on == "any" or (dep.on == "ok") == (status is _S.COMPLETE)
+
+
+def _never(dep: Dependency, status: JobStatus) -> FailureReason:
+    wanted = "Complete" if dep.on == "ok" else "Failed or Cancelled"
+    return FailureReason(
         "DependencyNeverSatisfied",
-        f"job {dep.job_id} ended {status}, and this job waited for it to end "
-        + {"ok": "Complete", "failed": "Failed or Cancelled"}[dep.on],
+        f"job {dep.job_id} ended {status}, and this job waited for it to end {wanted}",
     )
-    _fail_held(core, rec, reason, now, "dependency never satisfied")
 
 
 def _fail_held(core: Core, rec: JobRecord, reason: FailureReason, now: float, why: str) -> None:

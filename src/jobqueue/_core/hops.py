@@ -24,7 +24,7 @@ from .._events import HopHeld, HopsDropped, JobHopped, PriorityChanged
 from .._model import Acceleration, HopRule, HopTransition, Pricing
 from .._states import JobStatus
 from .._validate import check_positive_number, check_priority
-from .admission import join_line, leave_line
+from .admission import has_room, join_line, leave_line
 from .deadlines import Timer
 from .records import JobRecord, QueueRecord, as_record, history_pairs
 
@@ -127,7 +127,7 @@ def hop(core: Core, rec: JobRecord, now: float) -> None:
     outbox = core.outbox
     if (
         dest is None
-        or dest.ready >= dest.max_waiting
+        or not has_room(dest)
         or (rec.acceleration is Acceleration.ENABLED and dest.pricing is Pricing.RESERVED)
     ):
         # The destination cannot take the job now: it stays, and its chain ends.

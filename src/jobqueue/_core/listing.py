@@ -2,9 +2,13 @@
 
 Jobs are listed in creation order; a continuation token ``after:N`` names the
 creation number of the last row, so paging stays correct while jobs are added
-or finish between pages. Finished jobs wait in finishing order and are purged
-``retention`` seconds after they finished; with one retention for all, that
-order is also their purge order, so one timer (for the oldest) serves all.
+or finish between pages. Under an access policy a caller's rows are the jobs
+it may ``describe``: they are filtered like any other filter, before a page is
+counted, so a token never skips or repeats a row the caller may see.
+
+Finished jobs wait in finishing order and are purged ``retention`` seconds
+after they finished; with one retention for all, that order is also their
+purge order, so one timer (for the oldest) serves all.
 """
 
 from __future__ import annotations
@@ -12,21 +16,23 @@ from __future__ import annotations
 import bisect
 import itertools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
+from .._access import Principal
 from .._errors import ValidationError
 from .._events import JobPurged
 from .._model import JobPage, JobSummary
 from .._states import JobStatus
 from .._validate import check_choice, check_int
+from .access import describable
 from .deadlines import Deadlines, Timer
 from .records import JobRecord, summary
 
 if TYPE_CHECKING:
     from .core import Core
 
-__all__ = ["Listing", "check_filters", "check_statuses", "purge_due"]
+__all__ = ["Listing", "list_jobs", "purge_due"]
 
 
 class Listing:
@@ -48,16 +54,28 @@ class Listing:
             deadlines.add(_finished_at(rec) + retention, Timer.PURGE, rec, 0)
         finished.append(rec)
 
+    def ids(self, wanted: Iterable[JobStatus]) -> list[str]:
+        """The ids of the listed jobs in a status of ``wanted``, oldest first.
+
+        For a runtime's own bookkeeping: no paging, and no access policy.
+        """
+        statuses = frozenset(wanted)
+        return [r.id for r in self.created if not r.purged and r.status in statuses]
+
     def page(
         self,
         wanted: frozenset[JobStatus] | None,
         queue: str | None,
         search: str | None,
         limit: int,
-        token: str | None,
+        start: int,
+        visible: Callable[[JobRecord], bool] | None = None,
     ) -> JobPage:
-        """One page of rows, oldest first. O(jobs listed after the token)."""
-        start = 0 if token is None else _parse_token(token)
+        """One page of the rows created after job number ``start``, oldest first.
+
+        ``visible`` (the access policy's ``describe``), if given, keeps only
+        the jobs it holds for. O(jobs listed after ``start``).
+        """
         if self.purged_in_created > len(self.created) // 2:
             self.created = [r for r in self.created if not r.purged]
             self.purged_in_created = 0
@@ -79,6 +97,8 @@ class Listing:
                 or (rec.name is not None and search in rec.name)
             ):
                 continue
+            if visible is not None and not visible(rec):
+                continue
             if len(rows) == limit:
                 more = True
                 break
@@ -87,7 +107,29 @@ class Listing:
         return JobPage(tuple(rows), f"after:{last}" if more else None)
 
 
-def check_statuses(statuses: Iterable[JobStatus | str]) -> frozenset[JobStatus]:
+def list_jobs(
+    core: Core,
+    statuses: Iterable[JobStatus | str] | None,
+    queue: str | None,
+    search: str | None,
+    limit: int,
+    token: str | None,
+    principal: Principal | None,
+) -> JobPage:
+    """Check the filters, then the caller; one page of the rows it may see (``list_jobs``).
+
+    Raises:
+        ValidationError: a bad filter, limit, token or principal.
+        AccessDenied: the access policy refuses ``list``.
+    """
+    wanted = None if statuses is None else _check_statuses(statuses)
+    limit = _check_filters(queue, search, limit)
+    start = 0 if token is None else _parse_token(token)
+    visible = describable(core, principal)
+    return core.listing.page(wanted, queue, search, limit, start, visible)
+
+
+def _check_statuses(statuses: Iterable[JobStatus | str]) -> frozenset[JobStatus]:
     """Raises: ValidationError: not a collection of statuses."""
     if isinstance(statuses, str):
         statuses = (statuses,)
@@ -98,7 +140,7 @@ def check_statuses(statuses: Iterable[JobStatus | str]) -> frozenset[JobStatus]:
     return frozenset(check_choice("statuses", s, JobStatus) for s in statuses)
 
 
-def check_filters(queue: object, search: object, limit: object) -> int:
+def _check_filters(queue: object, search: object, limit: object) -> int:
     """Check ``list_jobs``' filters; returns the limit.
 
     Raises:

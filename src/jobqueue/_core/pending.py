@@ -46,7 +46,8 @@ def pending_reason(core: Core, rec: JobRecord) -> PendingReason | None:
                 rec.queue,
                 until=rec.suspended_at + core.settings.confirmation_timeout,
             )
-        assert c is not None
+        if c is None:
+            return None  # held by nothing: check_invariants reports it
         if not c.not_before_passed and c.not_before is not None:
             return PendingReason(
                 PendingCode.NOT_BEFORE,
@@ -55,6 +56,8 @@ def pending_reason(core: Core, rec: JobRecord) -> PendingReason | None:
                 until=c.not_before,
             )
         waiting = tuple(d.job_id for d in c.after if d.job_id in c.waiting_on)
+        if not waiting:
+            return None  # held by nothing: check_invariants reports it
         return PendingReason(
             PendingCode.DEPENDENCIES,
             f"it waits on {len(waiting)} job{'s' if len(waiting) != 1 else ''}: "

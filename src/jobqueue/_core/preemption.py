@@ -11,10 +11,26 @@ from __future__ import annotations
 
 from .._errors import InvariantViolation
 from .._states import JobStatus
+from ..policies import FifoPolicy, Policy, PriorityPolicy
 from .admission import fits
 from .records import JobRecord, QueueRecord, as_record
 
-__all__ = ["choose_victim"]
+__all__ = ["choose_victim", "may_preempt"]
+
+
+def may_preempt(policy: Policy) -> bool:
+    """Whether a queue with ``policy`` can ever preempt: chosen once, when the policy is set.
+
+    A FIFO queue, or a priority queue without preemption, never names a victim,
+    so dispatch skips the search for one (``benchmarks/bench_sim.py``). A
+    custom policy may name victims at any time.
+    """
+    if isinstance(policy, FifoPolicy):
+        return False
+    if isinstance(policy, PriorityPolicy):
+        return policy.preemption
+    preemption = getattr(policy, "preemption", None)
+    return preemption if isinstance(preemption, bool) else True
 
 
 def choose_victim(q: QueueRecord) -> tuple[JobRecord, JobRecord] | None:

@@ -5,7 +5,8 @@ on waiting jobs, its policy (which waiting job starts next), its pricing plan
 and its tags. Settings change at run time: lowering a limit never stops or
 drops admitted work, and changing the policy moves every waiting and running
 job into the new one, keeping their entry order. Every function checks all
-of its input before it changes anything.
+of its input, then the caller against the access policy (``access``), before
+it changes anything.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
+from .._access import Action, Principal
 from .._controls import Aging
 from .._errors import ConflictError, ValidationError
 from .._model import Acceleration, Pricing, QueueInfo
@@ -21,9 +23,11 @@ from .._tags import validate_tags
 from .._validate import check_choice, check_int, check_name, check_share
 from ..policies import FifoPolicy, Policy, PriorityPolicy
 from . import hops
+from .access import authorize_queue
 from .admission import deferred_limit, set_limits
 from .aging import AgingPolicy
 from .aging import check as check_aging
+from .preemption import may_preempt
 from .records import QueueRecord
 
 if TYPE_CHECKING:
@@ -65,6 +69,7 @@ def add(
         policy=policy,
         pricing=pricing,
         tags=tags,
+        preempts=may_preempt(policy),
     )
     return q
 
@@ -80,8 +85,9 @@ def create(
     pricing: Pricing | str,
     tags: Mapping[str, str] | None,
     aging: Aging | None = None,
+    principal: Principal | None = None,
 ) -> QueueRecord:
-    """Check the settings and add the queue (see ``Scheduler.create_queue``)."""
+    """Check the settings and the caller, and add the queue (see ``Scheduler.create_queue``)."""
     qname = check_name_of(name)
     if qname in core.queues:
         raise ConflictError(f"queue {qname!r} already exists")
@@ -92,6 +98,7 @@ def create(
     queue_tags = validate_tags(tags)
     _check_unshared(policy, core.queues.values())
     pol = make_policy(core, policy, preemption, None if aging is None else check_aging(aging))
+    authorize_queue(core, Action.CREATE_QUEUE, qname, queue_tags, principal, queue_tags)
     q = add(core, qname, slots, pol, share, max_waiting, plan, queue_tags)
     core.emit_queue(qname, "created")
     core.outbox.flush()
@@ -109,8 +116,9 @@ def update(
     pricing: Pricing | str | None,
     tags: Mapping[str, str] | None,
     aging: Aging | Literal["off"] | None = None,
-) -> None:
-    """Check the changed settings, then apply them (see ``Scheduler.update_queue``)."""
+    principal: Principal | None = None,
+) -> QueueRecord:
+    """Check the changed settings and the caller, then apply them; returns ``q``."""
     new_slots = q.slots if slots is None else check_int("slots", slots, 1)
     share = q.deferred_share if deferred_share is None else check_share(deferred_share)
     cap = q.max_waiting if max_waiting is None else check_int("max_waiting", max_waiting, 1)
@@ -133,6 +141,9 @@ def update(
                     f"queue {q.name!r} cannot become reserved: job {rec.id!r} "
                     "has acceleration 'enabled'"
                 )
+    authorize_queue(
+        core, Action.UPDATE_QUEUE, q.name, q.tags, principal, None if tags is None else new_tags
+    )
     # All checks passed: apply.
     now = core.clock.now()
     if plan is not q.pricing:
@@ -147,6 +158,7 @@ def update(
         line = list(q.policy.waiting())
         running = [r for r in core.live() if r.queue == q.name and r.status is JobStatus.ACTIVE]
         q.policy = new_policy
+        q.preempts = may_preempt(new_policy)
         for job in line:
             new_policy.add(job)
         for rec in running:
@@ -154,38 +166,49 @@ def update(
     core.emit_queue(q.name, "updated")
     core.dispatch(q, now)
     core.outbox.flush()
+    return q
 
 
-def delete(core: Core, q: QueueRecord) -> None:
+def delete(core: Core, q: QueueRecord, principal: Principal | None) -> None:
     """Delete a queue no unfinished job is in or may hop to.
 
     Raises:
         ConflictError: the queue is in use.
+        ValidationError: ``principal`` is neither a ``Principal`` nor ``None``.
+        AccessDenied: the access policy refuses ``delete_queue``.
     """
     for rec in core.live():
         if rec.queue == q.name or q.name in hops.pending_destinations(rec):
             raise ConflictError(f"queue {q.name!r} is in use by job {rec.id!r}")
+    authorize_queue(core, Action.DELETE_QUEUE, q.name, q.tags, principal)
     del core.queues[q.name]
     core.emit_queue(q.name, "deleted")
     core.outbox.flush()
 
 
-def pause(core: Core, q: QueueRecord) -> None:
-    """Stop starting jobs in ``q``; pausing a paused queue changes nothing."""
+def pause(core: Core, q: QueueRecord, principal: Principal | None) -> QueueRecord:
+    """Stop starting jobs in ``q``; pausing a paused queue changes nothing. Returns ``q``.
+
+    The caller is checked even then: what a caller may do does not depend on
+    whether it would change anything.
+    """
+    authorize_queue(core, Action.PAUSE_QUEUE, q.name, q.tags, principal)
     if not q.paused:
         q.paused = True
         core.emit_queue(q.name, "paused")
         core.outbox.flush()
+    return q
 
 
-def resume(core: Core, q: QueueRecord) -> None:
-    """Reactivate a paused queue, settling the hops it held (see ``hops.resume``)."""
-    if not q.paused:
-        return
-    q.paused = False
-    core.emit_queue(q.name, "resumed")
-    hops.resume(core, q, core.clock.now())
-    core.outbox.flush()
+def resume(core: Core, q: QueueRecord, principal: Principal | None) -> QueueRecord:
+    """Reactivate a paused queue, settling the hops it held (``hops.resume``). Returns ``q``."""
+    authorize_queue(core, Action.RESUME_QUEUE, q.name, q.tags, principal)
+    if q.paused:
+        q.paused = False
+        core.emit_queue(q.name, "resumed")
+        hops.resume(core, q, core.clock.now())
+        core.outbox.flush()
+    return q
 
 
 def check_name_of(name: object) -> str:

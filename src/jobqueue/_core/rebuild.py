@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import itertools
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._states import TERMINAL, JobStatus
 from .admission import recount
 from .deadlines import Entry, Timer
 from .ledger import BillingKey
-from .records import JobRecord, QueueRecord
+from .records import Controls, JobRecord, QueueRecord
 
 if TYPE_CHECKING:
     from .core import Core
@@ -75,6 +75,14 @@ def install(
     for r in suspended:
         assert r.suspended_at is not None
         entries.append((r.suspended_at + timeout, next(seq), Timer.CONFIRMATION, r, r.suspended_at))
+    dependents: dict[str, list[JobRecord]] = {}
+    for r in records:
+        c = r.controls
+        if c is None or r.status in TERMINAL:
+            continue
+        entries.extend(_control_timers(r, c, seq, timeout))
+        for job_id in sorted(c.waiting_on):
+            dependents.setdefault(job_id, []).append(r)
     finished = [r for r in records if r.status in TERMINAL and r.finished_at is not None]
     finished.sort(key=finish_order)
     if finished:
@@ -87,6 +95,7 @@ def install(
     core.queues = dict(queues)
     core.jobs = {r.id: r for r in records}
     core.names = {r.name: r for r in records if r.name is not None and r.status not in TERMINAL}
+    core.dependents = dependents
     core.counter = itertools.count(next_index)
     core.seq = seq
     core.deadlines.restore(entries, seq)
@@ -94,6 +103,24 @@ def install(
     core.listing.purged_in_created = 0
     core.listing.finished = deque(finished)
     core.ledger.usage = dict(usage)
+
+
+def _control_timers(
+    r: JobRecord, c: Controls, seq: Iterator[int], timeout: float
+) -> list[Entry]:
+    """The timers of one job's controls, as they stood (see ``holds``, ``limits``, ``retries``)."""
+    timers: list[Entry] = []
+    if r.status is _S.SUSPENDED and not c.not_before_passed and c.not_before is not None:
+        timers.append((c.not_before, next(seq), Timer.NOT_BEFORE, r, c.not_before))
+    if c.max_run is not None and r.holds_slot and r.status in (_S.ACTIVE, _S.PAUSING):
+        left = c.max_run - (r.run_seconds - c.attempt_run)
+        timers.append((r.run_started_at + left, next(seq), Timer.RUN_LIMIT, r, r.start_seq))
+    if c.max_wait is not None and c.wait_started is not None:
+        due = c.wait_started + c.max_wait - c.waited
+        timers.append((due, next(seq), Timer.WAIT_LIMIT, r, c.wait_started))
+    if r.status is _S.PAUSED and c.backoff_until is not None:
+        timers.append((c.backoff_until, next(seq), Timer.BACKOFF, r, c.backoff_until))
+    return timers
 
 
 def peek_number(core: Core) -> int:

@@ -37,6 +37,7 @@ __all__ = [
     "JobRecord",
     "QueueRecord",
     "add_reason",
+    "in_line",
     "as_record",
     "history_pairs",
     "snapshot",
@@ -156,6 +157,7 @@ class QueueRecord:
     pricing: Pricing
     tags: dict[str, str]
     paused: bool = False
+    preempts: bool = True  # whether its policy can ever name a victim (see preemption)
     holding: int = 0  # jobs holding a slot
     held: int = 0  # jobs held in Suspended that have a place under the cap
     deferred_holding: int = 0
@@ -176,6 +178,16 @@ def add_reason(rec: JobRecord, reason: FailureReason) -> None:
         rec.failure_reasons = [reason]
     else:
         rec.failure_reasons.append(reason)
+
+
+_LINE_STATUSES: Final = frozenset({JobStatus.READY, JobStatus.PAUSED})
+
+
+def in_line(rec: JobRecord) -> bool:
+    """Whether ``rec`` waits in its queue's line: Ready, or Paused, but not in a retry's backoff."""
+    return rec.status in _LINE_STATUSES and (
+        rec.controls is None or rec.controls.backoff_until is None
+    )
 
 
 def as_record(job: object) -> JobRecord:

@@ -20,6 +20,7 @@ can be recorded again; successes stay.
 
 from __future__ import annotations
 
+import random
 from typing import TYPE_CHECKING
 
 from .._controls import Retry
@@ -34,17 +35,17 @@ from .records import JobRecord
 if TYPE_CHECKING:
     from .core import Core
 
-__all__ = ["backoff_valid", "backoff_over", "begin_backoff", "check", "delay", "retries"]
+__all__ = ["backoff", "backoff_valid", "backoff_over", "begin_backoff", "check", "delay", "retries"]
 
 _S = JobStatus
 _DEFAULT_CODES = frozenset({"JobFailed", "HandlerError", "RunTimeExceeded", "TaskFailureThreshold"})
 
 
-def check(retry: object) -> Retry:
-    """Raises: ValidationError: not a Retry, or a field out of range (named ``retry.<field>``)."""
+def check(retry: object, name: str = "retry") -> Retry:
+    """Raises: ValidationError: not a Retry, or a field out of range (named ``<name>.<field>``)."""
     if not isinstance(retry, Retry):
-        raise ValidationError(f"retry must be a Retry, got {type(retry).__name__}")
-    check_int("retry.attempts", retry.attempts, 1, 1000)
+        raise ValidationError(f"{name} must be a Retry, got {type(retry).__name__}")
+    check_int(f"{name}.attempts", retry.attempts, 1, 1000)
     for field, value, lo in (
         ("backoff", retry.backoff, 0.0),
         ("factor", retry.factor, 1.0),
@@ -52,21 +53,23 @@ def check(retry: object) -> Retry:
         ("jitter", retry.jitter, 0.0),
     ):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValidationError(f"retry.{field} must be a number, got {type(value).__name__}")
+            raise ValidationError(f"{name}.{field} must be a number, got {type(value).__name__}")
         if not lo <= value < float("inf"):
-            raise ValidationError(f"retry.{field} must be a finite number >= {lo:g}, got {value!r}")
+            raise ValidationError(
+                f"{name}.{field} must be a finite number >= {lo:g}, got {value!r}"
+            )
     if retry.max_backoff < retry.backoff:
         raise ValidationError(
-            f"retry.max_backoff must be >= retry.backoff ({retry.backoff!r}), "
+            f"{name}.max_backoff must be >= {name}.backoff ({retry.backoff!r}), "
             f"got {retry.max_backoff!r}"
         )
     if retry.jitter > 1:
-        raise ValidationError(f"retry.jitter must be in [0, 1], got {retry.jitter!r}")
+        raise ValidationError(f"{name}.jitter must be in [0, 1], got {retry.jitter!r}")
     if not isinstance(retry.on, tuple):
-        raise ValidationError(f"retry.on must be a tuple of str, got {type(retry.on).__name__}")
+        raise ValidationError(f"{name}.on must be a tuple of str, got {type(retry.on).__name__}")
     for i, code in enumerate(retry.on):
         if not isinstance(code, str) or not code:
-            raise ValidationError(f"retry.on[{i}] must be a non-empty str, got {code!r}")
+            raise ValidationError(f"{name}.on[{i}] must be a non-empty str, got {code!r}")
     return retry
 
 
@@ -80,9 +83,14 @@ def retries(rec: JobRecord, code: str) -> bool:
 
 def delay(core: Core, retry: Retry, failed_attempt: int) -> float:
     """Seconds of backoff after attempt ``failed_attempt`` (1-based) failed."""
+    return backoff(retry, failed_attempt, core.rng)
+
+
+def backoff(retry: Retry, failed_attempt: int, rng: random.Random) -> float:
+    """Seconds of backoff after attempt ``failed_attempt`` (1-based) failed, jitter from ``rng``."""
     base = min(retry.max_backoff, retry.backoff * retry.factor ** (failed_attempt - 1))
     if retry.jitter:
-        base *= core.rng.uniform(1.0 - retry.jitter, 1.0 + retry.jitter)
+        base *= rng.uniform(1.0 - retry.jitter, 1.0 + retry.jitter)
     return base
 
 

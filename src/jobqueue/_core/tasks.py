@@ -29,6 +29,7 @@ __all__ = [
     "build_report",
     "check_source",
     "keys_of",
+    "outcomes_of",
     "read_manifest",
     "record",
 ]
@@ -94,7 +95,9 @@ def _has_task(rec: JobRecord, key: str) -> bool:
     return key.isascii() and key.isdigit() and key == str(int(key)) and int(key) < rec.tasks_total
 
 
-def record(core: Core, rec: JobRecord, key: str, ok: bool, error_code: str, message: str) -> None:
+def record(
+    core: Core, rec: JobRecord, key: str, ok: bool, error_code: str, message: str
+) -> JobRecord:
     """Record one task's outcome, and fail the job if it crosses the threshold.
 
     Raises:
@@ -140,6 +143,13 @@ def record(core: Core, rec: JobRecord, key: str, ok: bool, error_code: str, mess
             f"{rec.failed} of {ran} tasks failed, more than {percent:g}%",
         )
         core.fail_work(rec, reason, now, work_stopped=False)
+    core.outbox.flush()
+    return rec
+
+
+def outcomes_of(rec: JobRecord) -> tuple[TaskRecord, ...]:
+    """The task outcomes recorded on ``rec``, in the order they were recorded."""
+    return () if rec.outcomes is None else tuple(rec.outcomes.values())
 
 
 def build_report(rec: JobRecord, scope: ReportScope) -> CompletionReport:

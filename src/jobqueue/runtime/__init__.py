@@ -18,24 +18,42 @@ that already has jobs (recovered from a store, say) when it is given
 ``work_for``: a function that returns each unfinished job's ``Handler``.
 """
 
+import logging
+
 from ._adoption import Handler as Handler
 from ._asyncio import AsyncioRuntime as AsyncioRuntime
 from ._asyncio import AsyncJobContext as AsyncJobContext
 from ._executor import ExecutorRuntime as ExecutorRuntime
+from ._failures import JobFailed as JobFailed
+from ._failures import TaskFailed as TaskFailed
+from ._failures import TaskFailures as TaskFailures
+from ._failures import TaskTimeout as TaskTimeout
+from ._handles import AsyncJobFuture as AsyncJobFuture
+from ._handles import JobFuture as JobFuture
 from ._progress import Progress as Progress
 from ._runtime_base import RuntimeStateError as RuntimeStateError
 from ._submission import SubmitOptions as SubmitOptions
 from ._thread_runtime import JobContext as JobContext
 from ._thread_runtime import ThreadRuntime as ThreadRuntime
 
+# A library installs no handler of its own: records go where the application
+# sends them, and nowhere (not even to stderr) if it configured nothing.
+logging.getLogger("jobqueue.runtime").addHandler(logging.NullHandler())
+
 __all__ = [
     "AsyncJobContext",
+    "AsyncJobFuture",
     "AsyncioRuntime",
     "ExecutorRuntime",
     "Handler",
     "JobContext",
+    "JobFailed",
+    "JobFuture",
     "Progress",
     "RuntimeStateError",
     "SubmitOptions",
+    "TaskFailed",
+    "TaskFailures",
+    "TaskTimeout",
     "ThreadRuntime",
 ]

@@ -4,31 +4,43 @@ The event loop is the scheduler's one owner: every call into the scheduler runs
 on the loop thread. A call from another thread is handed to the loop
 (``call_soon_threadsafe``) and the caller blocks until it has run. Scheduler
 timers are a loop timer (``call_later``) re-armed whenever a call may have
-moved the next deadline earlier.
+moved the next deadline earlier. Handles are ``asyncio`` futures, resolved on
+the loop; ``on_result`` runs on the loop too.
+
+A function that is not a coroutine function runs in a worker thread
+(``asyncio.to_thread``), so that it cannot block the loop; if it returns an
+awaitable (``lambda key: fetch(key)``), that is awaited on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import inspect
 import math
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from types import TracebackType
-from typing import Any, Self, TypeVar, cast
+from typing import Any, Self, TypeVar, Unpack, cast, overload
 
+from .._access import Principal
+from .._controls import Retry
 from .._model import Job
-from .._scheduler import Scheduler
+from .._scheduler import Scheduler, TaskSource
 from .._states import TERMINAL
 from .._validate import check_int
 from ._adoption import Handler, release
 from ._context import ContextBase, StopWork
+from ._failures import TaskTimeout
+from ._handles import AsyncJobFuture, Kind
 from ._runtime_base import RuntimeBase, RuntimeStateError, State
+from ._submission import SubmitOptions, is_async
 from ._work import Lane, Mode, Work
 
 __all__ = ["AsyncJobContext", "AsyncioRuntime"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 #: A lane whose tasks finish without suspending yields to the loop after this
 #: many seconds, so other coroutines keep running.
@@ -46,7 +58,6 @@ class AsyncJobContext(ContextBase["AsyncioRuntime"]):
     """
 
     __slots__ = ()
-
 
     async def checkpoint(self) -> None:
         """Return at once while the job runs; otherwise pause here or stop.
@@ -78,7 +89,9 @@ class AsyncioRuntime(RuntimeBase):
     A job's work is either a coroutine function called with each task key of
     its manifest (``concurrency`` at a time), or a coroutine function called
     with an ``AsyncJobContext``. Starting, pausing, resuming, cancelling and
-    failing work follow ``ThreadRuntime``.
+    failing work follow ``ThreadRuntime``. A plain function runs in a worker
+    thread (``asyncio.to_thread``) instead of blocking the loop; a plain job
+    function there cannot await ``checkpoint()``, so it cannot be paused.
 
     Use it with ``async with`` (or ``start()`` and ``await shutdown()``) inside
     the loop that should run the work; leaving the block waits for the work the
@@ -92,9 +105,9 @@ class AsyncioRuntime(RuntimeBase):
             (``None``: every change).
         work_for: take over a scheduler that already has jobs (one recovered
             from a store): called with each unfinished job's snapshot, it
-            returns the job's ``Handler`` (its work, as coroutine functions),
-            or ``None``. Jobs may then be running already; their work starts
-            with the runtime. See ``Handler``.
+            returns the job's ``Handler`` (its work, as coroutine functions);
+            ``None`` only for a job being cancelled or failed. Jobs may then
+            be running already; their work starts with the runtime.
 
     Raises:
         ValidationError: a bad setting, or a bad ``Handler`` (nothing is taken over).
@@ -169,6 +182,13 @@ class AsyncioRuntime(RuntimeBase):
             finally:
                 self._settling = False
                 self._after_op()
+                finished = self._engine.take_finished()
+                if finished is not None:
+                    for handle, kind, payload in finished:
+                        handle._resolve(kind, payload)
+
+    def _inside(self) -> bool:
+        return self._settling and threading.get_ident() == self._loop_thread
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop, fn: Callable[..., T], *args: Any) -> T:
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
@@ -187,6 +207,104 @@ class AsyncioRuntime(RuntimeBase):
         except RuntimeError:
             raise RuntimeStateError("the runtime's event loop is not running") from None
         return future.result()
+
+    def _new_handle(self) -> AsyncJobFuture[Any]:
+        assert self._loop is not None
+        return AsyncJobFuture(self, self._loop)
+
+    @overload
+    def submit(
+        self,
+        task: Callable[[str], Awaitable[R]],
+        *,
+        tasks: TaskSource,
+        concurrency: int | None = None,
+        on_result: Callable[[str, R], object] | None = None,
+        allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> AsyncJobFuture[Mapping[str, R]]: ...
+
+    @overload
+    def submit(
+        self,
+        task: Callable[[str], R],
+        *,
+        tasks: TaskSource,
+        concurrency: int | None = None,
+        on_result: Callable[[str, R], object] | None = None,
+        allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> AsyncJobFuture[Mapping[str, R]]: ...
+
+    @overload
+    def submit(
+        self,
+        task: None = None,
+        *,
+        job: Callable[[AsyncJobContext], Awaitable[R]],
+        tasks: TaskSource = None,
+        allow_task_failures: bool = False,
+        **options: Unpack[SubmitOptions],
+    ) -> AsyncJobFuture[R]: ...
+    @overload
+    def submit(
+        self,
+        task: None = None,
+        *,
+        job: Callable[[AsyncJobContext], R],
+        tasks: TaskSource = None,
+        allow_task_failures: bool = False,
+        **options: Unpack[SubmitOptions],
+    ) -> AsyncJobFuture[R]: ...
+
+    def submit(
+        self,
+        task: Callable[[str], Any] | None = None,
+        *,
+        job: Callable[[AsyncJobContext], Any] | None = None,
+        tasks: TaskSource = None,
+        concurrency: int | None = None,
+        on_result: Callable[[str, Any], object] | None = None,
+        allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> AsyncJobFuture[Any]:
+        """Submit a job; as ``ThreadRuntime.submit``, with coroutine functions.
+
+        ``task`` is awaited for each task key, ``job`` with an
+        ``AsyncJobContext``; a plain function runs in a worker thread (see
+        the class). ``on_result`` runs on the loop.
+
+        At its ``task_timeout`` a task's coroutine is cancelled and the task
+        fails (code ``TaskTimeout``). A plain function in a worker thread
+        cannot be stopped: its thread runs on and what it returns is ignored.
+
+        Returns:
+            The job's handle, an ``AsyncJobFuture``: await it.
+
+        Raises:
+            ValidationError: as ``ThreadRuntime.submit``. Nothing is submitted.
+            RuntimeStateError: the runtime is not started, or shut down.
+        """
+        return cast(
+            AsyncJobFuture[Any],
+            self._submit_handle(
+                task,
+                job,
+                tasks,
+                concurrency,
+                on_result,
+                allow_task_failures,
+                options,
+                task_retries,
+                task_timeout,
+            ),
+        )
 
     def _check_open(self, *, new_work: bool) -> None:
         if new_work and self._loop is None:
@@ -227,23 +345,26 @@ class AsyncioRuntime(RuntimeBase):
         if deadline is not None and deadline <= self._clock.now():
             self._op(self._engine.poll)
             if self._state is State.DRAINING:
-                self.changed()  # a drain may be waiting for the last progress update
+                self._changed_now()  # a drain may be waiting for the last progress update
         self._rearm()
 
     # ------------------------------------------------------------------ waiting
 
-    async def wait(self, job_id: str, timeout: float | None = None) -> Job:
+    async def wait(
+        self, job_id: str, timeout: float | None = None, *, principal: Principal | None = None
+    ) -> Job:
         """Wait until the job is finished; returns its final snapshot.
 
         Raises:
             NotFound: no such job.
+            AccessDenied: the access policy refuses ``describe`` (``Scheduler.get``).
             TimeoutError: it did not finish within ``timeout`` seconds.
         """
         try:
             async with asyncio.timeout(timeout):
                 while True:
                     changed = self._changed_event()
-                    job = self._op(self._scheduler.get, job_id)
+                    job = self.get(job_id, principal=principal)
                     if job.status in TERMINAL:
                         return job
                     await changed.wait()
@@ -309,8 +430,23 @@ class AsyncioRuntime(RuntimeBase):
             self._timer = None
         self._engine.close()
         release(self._scheduler)
+        for job_id, handle in self._engine.unfinished_handles():
+            status = self._scheduler.get(job_id).status
+            handle._resolve(
+                Kind.ERROR,
+                RuntimeStateError(
+                    f"the runtime shut down before job {job_id!r} finished (it is {status})"
+                ),
+            )
 
     # ------------------------------------------------------------------ backend
+
+    def _changed_now(self) -> None:
+        """Wake waiters: a job moved, or work went idle."""
+        changed = self._changed
+        if changed is not None:
+            changed.set()
+            self._changed = asyncio.Event()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         assert self._loop is not None
@@ -319,13 +455,27 @@ class AsyncioRuntime(RuntimeBase):
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def _backend(self) -> _AsyncioBackend:
+        return _AsyncioBackend(self)
+
+
+class _AsyncioBackend:
+    """Runs lanes and job functions as tasks on the runtime's loop (see ``Backend``)."""
+
+    __slots__ = ("_rt",)
+
+    enforces_timeouts = True  # a task's coroutine is cancelled at its timeout
+
+    def __init__(self, runtime: AsyncioRuntime) -> None:
+        self._rt = runtime
+
     def launch_lane(self, work: Work, lane: Lane) -> None:
         """Run ``lane`` as a task on the loop."""
-        lane.handle = self._spawn(self._run_lane(work, lane))
+        lane.handle = self._rt._spawn(self._run_lane(work, lane))
 
     def launch_job(self, work: Work) -> object:
         """Run the job function as a task on the loop."""
-        return self._spawn(self._run_job(work))
+        return self._rt._spawn(self._run_job(work))
 
     def cancel_lane(self, lane: Lane) -> bool:
         """Lanes start on the next loop iteration; they are left to finish their key."""
@@ -343,47 +493,79 @@ class AsyncioRuntime(RuntimeBase):
 
     def changed(self) -> None:
         """Wake waiters: a job moved, or work went idle."""
-        changed = self._changed
-        if changed is not None:
-            changed.set()
-            self._changed = asyncio.Event()
+        self._rt._changed_now()
 
     async def _run_lane(self, work: Work, lane: Lane) -> None:
-        fn = cast(Callable[[str], Awaitable[object]], work.task_fn)
+        fn = cast(Callable[[str], Any], work.task_fn)
+        in_thread = not is_async(fn)
+        on_result = work.on_result
+        timeout = work.task_timeout
+        rt = self._rt
         loop = asyncio.get_running_loop()
-        engine = self._engine
+        engine = rt._engine
         key: str | None = lane.key
         deadline = loop.time() + _QUANTUM
         while key is not None:
             exc: Exception | None = None
             value: object = None
             try:
-                value = await fn(key)
+                if timeout is None:
+                    value = await _call(fn, key, in_thread)
+                else:
+                    value = await _call_within(fn, key, in_thread, timeout)
+                if on_result is not None:
+                    on_result(key, value)
             except asyncio.CancelledError:
-                self._op(engine.lane_aborted, work, lane, key)
+                rt._op(engine.lane_aborted, work, lane, key)
                 raise
             except Exception as error:  # a task's failure, whatever it is
                 exc = error
-            key = self._op(engine.lane_step, work, lane, key, exc, value, True)
+            key = rt._op(engine.lane_step, work, lane, key, exc, value, True)
             if key is not None and loop.time() >= deadline:
                 try:
                     await asyncio.sleep(0)
                 except asyncio.CancelledError:
-                    self._op(engine.lane_aborted, work, lane, key)
+                    rt._op(engine.lane_aborted, work, lane, key)
                     raise
                 deadline = loop.time() + _QUANTUM
 
     async def _run_job(self, work: Work) -> None:
-        fn = cast(Callable[[AsyncJobContext], Awaitable[object]], work.job_fn)
+        fn = cast(Callable[[AsyncJobContext], Any], work.job_fn)
+        rt = self._rt
         exc: Exception | None = None
+        value: object = None
         stopped = False
         try:
-            await fn(AsyncJobContext(self, work))
+            value = await _call(fn, AsyncJobContext(rt, work), not is_async(fn))
         except StopWork:
             stopped = True
         except asyncio.CancelledError:
-            self._op(self._engine.fn_ended, work, None, True)
+            rt._op(rt._engine.fn_ended, work, None, True)
             raise
         except Exception as error:  # a handler's failure, whatever it is
             exc = error
-        self._op(self._engine.fn_ended, work, exc, stopped)
+        rt._op(rt._engine.fn_ended, work, exc, stopped, value)
+
+
+async def _call_within(
+    fn: Callable[[str], Any], key: str, in_thread: bool, timeout: float
+) -> object:
+    """Await ``fn(key)``, cancelled after ``timeout`` seconds (then ``TaskTimeout``)."""
+    scope = asyncio.timeout(timeout)
+    try:
+        async with scope:
+            return await _call(fn, key, in_thread)
+    except TimeoutError:
+        if scope.expired():
+            raise TaskTimeout(key, timeout) from None
+        raise  # the task's own TimeoutError
+
+
+async def _call(fn: Callable[[Any], Any], arg: object, in_thread: bool) -> object:
+    """Await ``fn(arg)``; a plain function runs in a worker thread first."""
+    if not in_thread:
+        return await fn(arg)
+    value = await asyncio.to_thread(fn, arg)
+    if inspect.isawaitable(value):
+        return await value
+    return value

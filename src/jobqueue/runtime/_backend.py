@@ -18,6 +18,10 @@ __all__ = ["Backend"]
 class Backend(Protocol):
     """How a runtime runs work; the engine calls these while the runtime is locked."""
 
+    #: Whether the backend stops a task at its ``task_timeout`` itself; if
+    #: not, the engine fails the task then and ignores its late outcome.
+    enforces_timeouts: bool
+
     def launch_lane(self, work: Work, lane: Lane) -> None:
         """Start running ``lane.key`` (and set ``lane.handle``)."""
 

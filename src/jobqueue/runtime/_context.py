@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .._model import Job
 from .._scheduler import Scheduler
+from . import _trusted
 from ._work import Mode, Work
 
 if TYPE_CHECKING:
@@ -36,7 +37,8 @@ _T = TypeVar("_T")
 class _Runtime(Protocol):
     _engine: Engine
 
-    def get(self, job_id: str) -> Job: ...
+    @property
+    def scheduler(self) -> Scheduler: ...
 
     def call(self, fn: Callable[[Scheduler], _T]) -> _T: ...
 
@@ -62,8 +64,9 @@ class ContextBase(Generic[R]):
 
     @property
     def job(self) -> Job:
-        """A fresh snapshot of the job."""
-        return self._runtime.get(self._work.job_id)
+        """A fresh snapshot of the job (read for the runtime: no access policy applies)."""
+        runtime = self._runtime
+        return runtime._op(_trusted.job, runtime.scheduler, self._work.job_id)
 
     @property
     def tasks(self) -> tuple[str, ...]:

@@ -27,45 +27,45 @@ asyncio).
 
 This module holds the ``Engine``. The per-job records it keeps (``Work``,
 ``Lane``, ``Mode``) are in ``_work``, the calls it makes into a runtime
-(``Backend``) in ``_backend``, and what a job function's context offers in
-``_context``.
+(``Backend``) in ``_backend``, what a job function's context offers in
+``_context``, the engine's part that runs job functions in ``_job_functions``,
+and task retries and timeouts in ``_task_policy``.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .._controls import Retry
 from .._events import Event, JobSubmitted, JobTransitioned, RetryScheduled, TaskRecorded
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
 from .._states import TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
 from .._tasks import FailureReason
+from . import _trusted
 from ._backend import Backend
-from ._progress import Progress
-from ._submission import Manifest, SubmitOptions, job_ids
+from ._failures import TaskTimeout, describe
+from ._handles import Kind, outcome
+from ._job_functions import JobFunctions
+from ._progress import Throttle
+from ._submission import Manifest, SubmitOptions
+from ._task_policy import TaskTimers
 from ._work import Lane, Mode, Work
 
-__all__ = ["Engine", "describe"]
+__all__ = ["Engine"]
 
 log = logging.getLogger("jobqueue.runtime")
+task_log = logging.getLogger("jobqueue.runtime.tasks")
 
 _S = JobStatus
 _RUNNING = frozenset({_S.ACTIVE, _S.PAUSING})
 _NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
 
 
-def describe(exc: BaseException) -> str:
-    """``"TypeName: message"``, the failure text of a raised exception."""
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-class Engine:
+class Engine(JobFunctions):
     """Turns a scheduler's events into work, and work's outcomes into reports.
 
     Args:
@@ -78,17 +78,21 @@ class Engine:
         self.scheduler = scheduler
         self._backend = backend
         self._clock = scheduler.clock
-        self._interval = progress_interval
         self._works: dict[str, Work] = {}
         self._dirty: dict[str, None] = {}
         self._orphans: list[str] = []
         self._incoming: Work | None = None
         self._subscribers: list[Callable[[Event], None]] = []
-        self._progress_due: list[tuple[float, int, Work]] = []
-        self._seq = itertools.count()
+        self._throttle = Throttle(progress_interval, self._deliver)
+        self._timers = TaskTimers(_trusted.rng(scheduler))
+        # Task timeouts the engine enforces itself (a backend that cannot stop a task).
+        self._watch = not backend.enforces_timeouts
         #: (work, lane or None for the job function, exception or None, return value),
-        #: appended from any thread.
+        #: appended from any thread; the runtime hands each to ``completed``.
         self.completions: deque[tuple[Work, Lane | None, BaseException | None, object]] = deque()
+        #: (handle, how it resolves, its value or exception) of jobs that finished:
+        #: the runtime resolves them once it no longer has the scheduler to itself.
+        self.finished: list[tuple[Any, Kind, object]] = []
         #: Lanes and job functions in flight (a parked job function is not).
         self.in_flight = 0
         #: Set when something may have moved ``next_deadline()`` earlier.
@@ -143,6 +147,15 @@ class Engine:
         elif type(event) is RetryScheduled:
             work = self._works.get(event.job_id)
             if work is not None:
+                log.warning(
+                    "job %r failed (%s: %s); attempt %d starts at %.3f",
+                    event.job_id,
+                    event.code,
+                    event.message,
+                    event.attempt,
+                    event.until,
+                    exc_info=work.exc,
+                )
                 self._retry(work)
         elif isinstance(event, JobSubmitted):
             incoming = self._incoming
@@ -161,48 +174,13 @@ class Engine:
     # ------------------------------------------------------------------ progress
 
     def _offer(self, work: Work, fraction: float, now: float) -> None:
-        if fraction == work.p_fraction:
-            work.p_pending = None
-            return
-        # Every comparison is against p_time + interval, computed the same way,
-        # so that a timer due at that sum always finds the update sendable.
-        if now >= work.p_time + self._interval:
-            self._send_progress(work, fraction, now)
-            return
-        work.p_pending = fraction
-        if not work.p_scheduled:
-            work.p_scheduled = True
-            due = work.p_time + self._interval
-            heapq.heappush(self._progress_due, (due, next(self._seq), work))
+        if self._throttle.offer(work, fraction, now):
             self.deadline_moved = True
-
-    def _send_progress(self, work: Work, fraction: float, now: float) -> None:
-        work.p_time = now
-        work.p_fraction = fraction
-        work.p_pending = None
-        self._deliver(Progress(now, work.job_id, fraction, work.done, work.manifest.count))
-
-    def _poll_progress(self, now: float) -> None:
-        due = self._progress_due
-        while due and due[0][0] <= now:
-            work = heapq.heappop(due)[2]
-            work.p_scheduled = False
-            pending = work.p_pending
-            if pending is None:
-                continue
-            if now >= work.p_time + self._interval:
-                self._send_progress(work, pending, now)
-            else:
-                # An update went out since this was scheduled: wait a full
-                # interval from that one.
-                work.p_scheduled = True
-                entry = (work.p_time + self._interval, next(self._seq), work)
-                heapq.heappush(due, entry)
 
     @property
     def progress_pending(self) -> bool:
         """Whether a merged progress update still waits for its time."""
-        return bool(self._progress_due)
+        return bool(self._throttle.due)
 
     def set_progress(self, work: Work, fraction: float) -> None:
         """A job function reports its progress."""
@@ -215,15 +193,33 @@ class Engine:
     def next_deadline(self) -> float | None:
         """When ``poll()`` next has work: a scheduler timer or a merged progress update."""
         deadline = self.scheduler.next_deadline()
-        if self._progress_due:
-            due = self._progress_due[0][0]
-            deadline = due if deadline is None else min(deadline, due)
+        for due in (
+            self._throttle.due[0][0] if self._throttle.due else None,
+            self._timers.next_due(),
+        ):
+            if due is not None:
+                deadline = due if deadline is None else min(deadline, due)
         return deadline
 
     def poll(self) -> None:
-        """Run the scheduler's due timers and send due progress updates."""
+        """Run the scheduler's due timers, send due progress updates, retry and time out tasks."""
         self.scheduler.poll()
-        self._poll_progress(self._clock.now())
+        now = self._clock.now()
+        self._throttle.poll(now)
+        for work, key, lane in self._timers.pop_due(now):
+            if lane is None:
+                work.returned.append(key)  # its backoff is over
+            else:
+                # The call cannot be stopped: forget it, and let a new lane take its place.
+                lane.abandoned = True
+                work.lanes.discard(lane)
+                self.in_flight -= 1
+                self._backend.cancel_lane(lane)
+                assert work.task_timeout is not None
+                if work.status in TASKS_ACCEPTED:
+                    self._task_failed(work, key, TaskTimeout(key, work.task_timeout))
+                self._backend.changed()
+            self._dirty[work.job_id] = None
 
     # ------------------------------------------------------------------ submit
 
@@ -235,11 +231,25 @@ class Engine:
         tasks: TaskSource,
         on_result: Callable[[str, Any], object] | None,
         options: SubmitOptions,
+        handle: object = None,
+        allow_task_failures: bool = False,
+        task_retry: Retry | None = None,
+        task_timeout: float | None = None,
     ) -> Job:
-        """Submit a job whose work is ``task_fn`` over its tasks, or ``job_fn``."""
+        """Submit a job whose work is ``task_fn`` over its tasks, or ``job_fn``.
+
+        ``handle`` (if given) is resolved when the job finishes (see ``finished``).
+        """
         manifest = Manifest()
         source = manifest.capture(tasks)
         work = Work("", task_fn, job_fn, concurrency, manifest, on_result)
+        work.task_retry = task_retry
+        work.task_timeout = task_timeout
+        if handle is not None:
+            work.handle = handle
+            work.allow_task_failures = allow_task_failures
+            if task_fn is not None:
+                work.results = {}
         outer, self._incoming = self._incoming, work
         try:
             job = self.scheduler.submit(tasks=source, **options)
@@ -249,6 +259,7 @@ class Engine:
             # Submitted from a callback: its events are still queued behind the
             # current delivery, so bind it now to its current status.
             self._bind(work, job.id, job.status)
+        log.debug("job %r submitted: %s", job.id, job.status)
         return job
 
     def take_over(self, works: Iterable[tuple[str, JobStatus, Work | None]]) -> None:
@@ -268,23 +279,16 @@ class Engine:
     def cancel_all(self) -> None:
         """Cancel every unfinished job that can be cancelled."""
         live = [s for s in _S if s not in _NOT_CANCELLABLE]
-        for job_id in job_ids(self.scheduler, live):
-            self._guard(self.scheduler.cancel, job_id)
+        for job_id in _trusted.job_ids(self.scheduler, live):
+            self._guard(_trusted.cancel, self.scheduler, job_id)
 
     # ------------------------------------------------------------------ settle
 
     def settle(self) -> None:
-        """Bring every dirty job's work in line with its status; process completions."""
-        completions = self.completions
+        """Bring every dirty job's work in line with its status."""
         dirty = self._dirty
         while True:
-            if completions:
-                work, lane, exc, value = completions.popleft()
-                if lane is None:
-                    self._guard(self.fn_ended, work, exc, False)
-                else:
-                    self._guard(self.lane_step, work, lane, lane.key, exc, value, False)
-            elif dirty:
+            if dirty:
                 job_id = next(iter(dirty))
                 del dirty[job_id]
                 dirty_work = self._works.get(job_id)
@@ -294,6 +298,15 @@ class Engine:
                 self._guard(self._fail_orphan, self._orphans.pop())
             else:
                 return
+
+    def completed(
+        self, work: Work, lane: Lane | None, exc: BaseException | None, value: object
+    ) -> None:
+        """Report one call that ran elsewhere: a lane's key, or the job function."""
+        if lane is None:
+            self._guard(self.fn_ended, work, exc, False, value)
+        else:
+            self._guard(self.lane_step, work, lane, lane.key, exc, value, False)
 
     def _guard(self, fn: Callable[..., object], *args: object) -> None:
         try:
@@ -306,8 +319,9 @@ class Engine:
         sched = self.scheduler
         if job_id in self._works or job_id not in sched:
             return
-        status = sched.get(job_id).status
+        status = _trusted.status(sched, job_id)
         if status in _RUNNING:
+            log.error("job %r started but the runtime has no work for it: failed", job_id)
             sched.fail(
                 job_id, "the runtime has no task or job function for this job", code="HandlerError"
             )
@@ -384,10 +398,16 @@ class Engine:
         """
         work.fail_reason = None
         work.fn_returned = False
+        work.exc = None
+        if work.errors:
+            work.errors.clear()
         work.started = False
         work.next_index = 0
         work.returned.clear()
         work.done = 0
+        work.generation += 1  # task retries still waiting belong to the attempt that failed
+        work.delayed = 0
+        work.attempts = None
         if work.parked:
             work.mode = Mode.STOP
             self._unpark(work)
@@ -395,13 +415,38 @@ class Engine:
     def _retire(self, work: Work) -> None:
         if self._works.get(work.job_id) is work:
             del self._works[work.job_id]
+            if work.status is _S.FAILED:
+                why = "see its failure reasons" if work.exc is None else describe(work.exc)
+                log.error("job %r failed: %s", work.job_id, why, exc_info=work.exc)
+            else:
+                log.debug("job %r finished: %s", work.job_id, work.status)
+            if work.handle is not None:
+                job_id = work.job_id
+                sched = self.scheduler
+                kind, payload = outcome(
+                    work, lambda: sched.get(job_id), lambda: sched.tasks(job_id)
+                )
+                self.finished.append((work.handle, kind, payload))
             self._backend.changed()
+
+    def take_finished(self) -> list[tuple[Any, Kind, object]] | None:
+        """The handles to resolve, if any; they are forgotten here."""
+        finished = self.finished
+        if not finished:
+            return None
+        self.finished = []
+        return finished
+
+    def unfinished_handles(self) -> list[tuple[str, Any]]:
+        """``(job_id, handle)`` of every job with a handle that has not finished."""
+        return [(w.job_id, w.handle) for w in self._works.values() if w.handle is not None]
 
     # ------------------------------------------------------------------ tasks
 
     def _start_tasks(self, work: Work) -> None:
+        log.debug("job %r: tasks start", work.job_id)
         work.started = True
-        recorded = self.scheduler.tasks(work.job_id)
+        recorded = _trusted.recorded(self.scheduler, work.job_id)
         if recorded:
             # Outcomes reported before the runtime ran anything are never rerun.
             seen = {r.key for r in recorded}
@@ -410,7 +455,7 @@ class Engine:
             work.next_index = work.manifest.count
 
     def _has_pending(self, work: Work) -> bool:
-        return bool(work.returned) or work.next_index < work.manifest.count
+        return bool(work.returned) or work.next_index < work.manifest.count or work.delayed > 0
 
     def _take(self, work: Work) -> str | None:
         if work.returned:
@@ -429,6 +474,8 @@ class Engine:
             lane = Lane(key)
             work.lanes.add(lane)
             self.in_flight += 1
+            if work.task_timeout is not None and self._watch:
+                self._timers.watch(work, lane, self._clock.now(), work.task_timeout)
             try:
                 self._backend.launch_lane(work, lane)
             except Exception as exc:
@@ -456,23 +503,21 @@ class Engine:
     ) -> str | None:
         """Record ``key``'s outcome; return the lane's next key, or None if it ends.
 
-        ``value`` is what the task returned; it goes to the job's ``on_result``
-        first (if that raises, the task failed). With ``keep_going=False`` a
-        next key is handed to a fresh launch of the lane instead (the lane
-        yields its worker), and None is returned.
+        ``value`` is what the task returned (the runtime has already given it
+        to the job's ``on_result``). With ``keep_going=False`` a next key is
+        handed to a fresh launch of the lane instead (the lane yields its
+        worker), and None is returned. A lane that ran out of time gets None.
         """
-        if exc is None and work.on_result is not None:
-            try:
-                work.on_result(key, value)
-            except Exception as error:
-                exc = error
+        if lane.abandoned:
+            return None  # its outcome was recorded at its timeout
         if work.status in TASKS_ACCEPTED:
             if exc is None:
+                results = work.results
+                if results is not None:
+                    results[key] = value
                 self.scheduler.record_task(work.job_id, key, ok=True)
             else:
-                self.scheduler.record_task(
-                    work.job_id, key, ok=False, error_code=type(exc).__name__, message=str(exc)
-                )
+                self._task_failed(work, key, exc)
         nxt = None
         if work.mode is Mode.RUN and work.status is _S.ACTIVE and work.fail_reason is None:
             nxt = self._take(work)
@@ -480,6 +525,8 @@ class Engine:
             self._lane_ended(work, lane)
             return None
         lane.key = nxt
+        if work.task_timeout is not None and self._watch:
+            self._timers.watch(work, lane, self._clock.now(), work.task_timeout)
         if keep_going:
             return nxt
         try:
@@ -489,8 +536,34 @@ class Engine:
             self._advance(work)
         return None
 
+    def _task_failed(self, work: Work, key: str, exc: BaseException) -> None:
+        wait = self._timers.retry_later(work, key, self._clock.now())
+        if wait is not None:
+            self.deadline_moved = True
+            task_log.warning(
+                "task %r of job %r failed: %s; it runs again in %.3f s",
+                key,
+                work.job_id,
+                describe(exc),
+                wait,
+                exc_info=exc,
+            )
+            return
+        task_log.warning(
+            "task %r of job %r failed: %s", key, work.job_id, describe(exc), exc_info=exc
+        )
+        if work.handle is not None:
+            if work.errors is None:
+                work.errors = {}
+            work.errors[key] = exc
+        self.scheduler.record_task(
+            work.job_id, key, ok=False, error_code=type(exc).__name__, message=str(exc)
+        )
+
     def lane_aborted(self, work: Work, lane: Lane, key: str) -> None:
         """A lane stopped without running ``key`` (its worker went away): keep the key."""
+        if lane.abandoned:
+            return
         work.returned.appendleft(key)
         self._lane_ended(work, lane)
 
@@ -517,56 +590,3 @@ class Engine:
             work.fn_running = False
             work.fn_handle = None
             self.in_flight -= 1
-
-    # ------------------------------------------------------------------ job functions
-
-    def _launch_job(self, work: Work) -> None:
-        work.fn_running = True
-        self.in_flight += 1
-        try:
-            work.fn_handle = self._backend.launch_job(work)
-        except Exception as exc:
-            work.fn_running = False
-            self.in_flight -= 1
-            work.fail_reason = FailureReason("HandlerError", f"cannot start work: {describe(exc)}")
-            self._dirty[work.job_id] = None
-
-    def fn_ended(self, work: Work, exc: BaseException | None, stopped: bool) -> None:
-        """The job function returned (or raised ``exc``, or stopped at a checkpoint)."""
-        if work.fn_running:
-            work.fn_running = False
-            self.in_flight -= 1
-        work.fn_handle = None
-        if exc is not None:
-            if work.fail_reason is None:
-                work.fail_reason = FailureReason("HandlerError", describe(exc))
-        elif not stopped:
-            work.fn_returned = True
-        self._advance(work)
-        self._backend.changed()
-
-    def park(self, work: Work) -> bool:
-        """A job function reached a checkpoint: park it there if its job is pausing.
-
-        Returns whether it is parked (it then waits until ``unparked``).
-        """
-        if work.mode is not Mode.PAUSE or not work.fn_running:
-            return False
-        work.parked = True
-        work.fn_running = False
-        self.in_flight -= 1
-        self._advance(work)
-        return True
-
-    def _unpark(self, work: Work) -> None:
-        work.parked = False
-        work.fn_running = True
-        self.in_flight += 1
-        self._backend.unparked(work)
-
-    def stop_parked(self) -> None:
-        """Wake every parked job function to unwind (the runtime is stopping)."""
-        for work in tuple(self._works.values()):
-            if work.parked:
-                work.mode = Mode.STOP
-                self._unpark(work)

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from typing import Any, TypeVar, Unpack, cast, overload
 
+from .._controls import Retry
 from .._errors import ValidationError
 from .._model import Job
-from .._scheduler import Scheduler
+from .._scheduler import Scheduler, TaskSource
 from .._validate import check_int
 from ._adoption import Handler
-from ._threaded_base import ThreadedRuntime
+from ._handles import JobFuture
+from ._submission import SubmitOptions
+from ._threaded_base import ThreadedBackend, ThreadedRuntime
 from ._work import Lane, Work
 
 __all__ = ["ExecutorRuntime"]
+
+R = TypeVar("R")
 
 
 class ExecutorRuntime(ThreadedRuntime):
@@ -56,8 +63,9 @@ class ExecutorRuntime(ThreadedRuntime):
         thread_name_prefix: name prefix of the runtime's driver thread.
         work_for: take over a scheduler that already has jobs (one recovered
             from a store): called with each unfinished job's snapshot, it
-            returns the job's ``Handler`` (its work), or ``None``. Jobs may then
-            be running already. See ``Handler``.
+            returns the job's ``Handler`` (its work); ``None`` only for a job
+            being cancelled or failed. Jobs may then be running already. See
+            ``Handler``.
 
     Raises:
         ValidationError: a bad setting, or a bad ``Handler`` (nothing is taken over).
@@ -104,40 +112,138 @@ class ExecutorRuntime(ThreadedRuntime):
         """The executor the work runs on."""
         return self._executor
 
-    # ------------------------------------------------------------------ backend
+    def _backend(self) -> _ExecutorBackend:
+        return _ExecutorBackend(self)
+
+    def _new_handle(self) -> JobFuture[Any]:
+        return JobFuture(self)
+
+    @overload
+    def submit(
+        self,
+        task: Callable[[str], R],
+        *,
+        tasks: TaskSource,
+        concurrency: int | None = None,
+        on_result: Callable[[str, R], object] | None = None,
+        allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> JobFuture[Mapping[str, R]]: ...
+
+    @overload
+    def submit(
+        self,
+        task: None = None,
+        *,
+        job: Callable[[], R],
+        tasks: TaskSource = None,
+        allow_task_failures: bool = False,
+        **options: Unpack[SubmitOptions],
+    ) -> JobFuture[R]: ...
+
+    def submit(
+        self,
+        task: Callable[[str], Any] | None = None,
+        *,
+        job: Callable[[], Any] | None = None,
+        tasks: TaskSource = None,
+        concurrency: int | None = None,
+        on_result: Callable[[str, Any], object] | None = None,
+        allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> JobFuture[Any]:
+        """Submit a job; as ``ThreadRuntime.submit``, but a job function takes no argument.
+
+        Each task is one call ``task(key)`` on the executor, and the job
+        function one call ``job()``; their return values travel back from
+        the executor (they must be picklable for a process pool or Dask).
+
+        A ``task_timeout`` counts from when the call is submitted to the
+        executor, so time waiting in its queue counts too. The executor's call
+        cannot be stopped: at the timeout the task fails (code
+        ``TaskTimeout``), a call that has not started is cancelled if the
+        runtime trusts the executor to say so (see ``cancel_queued``), and
+        what a running call returns or raises later is ignored.
+
+        Returns:
+            The job's handle, a ``JobFuture``.
+
+        Raises:
+            ValidationError: as ``ThreadRuntime.submit``. Nothing is submitted.
+            RuntimeStateError: the runtime is shut down.
+        """
+        return cast(
+            JobFuture[Any],
+            self._submit_handle(
+                task,
+                job,
+                tasks,
+                concurrency,
+                on_result,
+                allow_task_failures,
+                options,
+                task_retries,
+                task_timeout,
+            ),
+        )
+
+
+class _ExecutorBackend(ThreadedBackend):
+    """Submits each task, and the job function, as one call to the executor."""
+
+    __slots__ = ()
+
+    _rt: ExecutorRuntime
 
     def launch_lane(self, work: Work, lane: Lane) -> None:
         """Submit the call for ``lane.key``."""
         assert work.task_fn is not None
-        future = self._executor.submit(work.task_fn, lane.key)
+        future = self._rt._executor.submit(work.task_fn, lane.key)
         lane.handle = future
         future.add_done_callback(functools.partial(self._lane_done, work, lane))
 
     def launch_job(self, work: Work) -> object:
         """Submit the job function's call."""
         assert work.job_fn is not None
-        future = self._executor.submit(work.job_fn)
+        future = self._rt._executor.submit(work.job_fn)
         future.add_done_callback(functools.partial(self._job_done, work))
         return future
 
     def cancel_lane(self, lane: Lane) -> bool:
         """Cancel a call that has not started, if the executor can be trusted to say so."""
-        return self._cancel_queued and super().cancel_lane(lane)
+        return self._rt._cancel_queued and super().cancel_lane(lane)
 
     def cancel_job(self, handle: object) -> bool:
         """Cancel a job function's call that has not started, as ``cancel_lane``."""
-        return self._cancel_queued and super().cancel_job(handle)
+        return self._rt._cancel_queued and super().cancel_job(handle)
 
     def _lane_done(self, work: Work, lane: Lane, future: Future[object]) -> None:
         if future.cancelled():
             return  # the engine cancelled it and took the key back
-        exc = future.exception()
-        value = future.result() if exc is None else None
-        self._engine.completions.append((work, lane, exc, value))
-        self._hand_over_completion()
+        exc, value = _outcome(future)
+        self._rt._hand_over(work, lane, exc, value)
 
     def _job_done(self, work: Work, future: Future[object]) -> None:
         if future.cancelled():
             return
-        self._engine.completions.append((work, None, future.exception(), None))
-        self._hand_over_completion()
+        exc, value = _outcome(future)
+        self._rt._hand_over(work, None, exc, value)
+
+
+def _outcome(future: Future[object]) -> tuple[BaseException | None, object]:
+    exc = future.exception()
+    if exc is not None:
+        return exc, None
+    value = future.result()
+    if inspect.iscoroutine(value):
+        name = getattr(value, "__qualname__", "coroutine")
+        value.close()
+        return TypeError(
+            f"the function returned a coroutine ({name}) that an executor cannot run: "
+            "use AsyncioRuntime for async work"
+        ), None
+    return None, value

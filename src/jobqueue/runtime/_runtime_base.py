@@ -10,16 +10,18 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from .._access import Principal
+from .._controls import Retry
 from .._errors import JobQueueError, ValidationError
 from .._events import Event
 from .._model import Job, QueueInfo
 from .._scheduler import Scheduler, TaskSource
-from ._adoption import Handler, adopt, take_over
+from ._adoption import Handler, adopt, check_clock, guard, take_over
 from ._engine import Engine
 from ._submission import SubmitOptions, check_work
+from ._task_policy import check_task_policy
 
 __all__ = ["RuntimeBase", "RuntimeStateError", "State"]
 
@@ -77,18 +79,29 @@ class RuntimeBase:
         work_for: Callable[[Job], Handler | None] | None = None,
     ) -> None:
         interval = check_rate(progress_rate)
+        check_clock(scheduler)
         self._concurrency = concurrency
         # Every job's work is decided before anything changes: a bad Handler
         # leaves the scheduler as it was.
-        works = [] if work_for is None else take_over(scheduler, work_for, concurrency)
+        works = (
+            []
+            if work_for is None
+            else take_over(scheduler, work_for, concurrency, runtime=type(self).__name__)
+        )
         self._scheduler = adopt(scheduler, taking_over=work_for is not None)
         self._clock = self._scheduler.clock
         self._state = State.OPEN
         self._engine = Engine(self._scheduler, self._backend(), interval)
         self._engine.take_over(works)
+        guard(self._scheduler, self._inside, self._op)
+
+    def _inside(self) -> bool:
+        """Whether the calling thread has the scheduler to itself now."""
+        raise NotImplementedError
 
     def _backend(self) -> Any:
-        return self
+        """The object that runs the work (see ``Backend``)."""
+        raise NotImplementedError
 
     def _op(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` with the scheduler to itself, then settle what it caused."""
@@ -103,10 +116,10 @@ class RuntimeBase:
     def scheduler(self) -> Scheduler:
         """The scheduler this runtime drives.
 
-        While the runtime runs, use the scheduler only through the runtime
-        (``call``, ``submit``, ...): the scheduler itself is not thread-safe,
-        and a job submitted to it directly has no work; the runtime fails such
-        a job (code ``HandlerError``) when it starts.
+        While the runtime runs, the scheduler is safe to call from any thread:
+        each of its methods runs as ``call`` would run it. A job submitted to
+        it directly has no work, though: the runtime fails such a job (code
+        ``HandlerError``) when it starts. Submit work through the runtime.
         """
         return self._scheduler
 
@@ -115,46 +128,34 @@ class RuntimeBase:
         """The default task concurrency of a job."""
         return self._concurrency
 
-    def submit(
+    def _new_handle(self) -> Any:
+        """A fresh handle for a job about to be submitted."""
+        raise NotImplementedError
+
+    def _submit_handle(
         self,
-        task: Callable[[str], object] | None = None,
-        *,
-        job: Callable[..., object] | None = None,
-        tasks: TaskSource = None,
-        concurrency: int | None = None,
-        on_result: Callable[[str, Any], object] | None = None,
-        **options: Unpack[SubmitOptions],
-    ) -> Job:
-        """Submit a job and the work that runs it; callable from any thread.
-
-        Args:
-            task: called with each task key of the manifest. Returning means the
-                task succeeded; raising means it failed (error code: the
-                exception's type name; message: its text).
-            job: instead of ``task``, one function that does the whole job.
-            tasks: the manifest (see ``Scheduler.submit``); required with
-                ``task``. Tasks are dispatched in manifest order.
-            concurrency: how many of the job's tasks may run at once (default:
-                the runtime's ``concurrency``).
-            on_result: called with each task's key and return value when it
-                succeeds, where the runtime reports outcomes (never on an
-                executor's own threads), in the order tasks finish; if it
-                raises, the task counts as failed. Keep it quick.
-            **options: the other keywords of ``Scheduler.submit`` (queue,
-                priority, deferred, name, tags, hops, ...).
-
-        Returns:
-            The job's snapshot, as ``Scheduler.submit`` returned it.
-
-        Raises:
-            ValidationError: not exactly one of ``task`` and ``job``, a task
-                function without a manifest, ``on_result`` without a task
-                function, a bad concurrency, or any error of
-                ``Scheduler.submit``. Nothing is submitted.
-            RuntimeStateError: the runtime is shut down.
-        """
-        width = check_work(task, job, tasks, concurrency, on_result, self._concurrency)
-        return self._op(self._submit, task, job, width, tasks, on_result, options)
+        task: Callable[[str], object] | None,
+        job: Callable[..., object] | None,
+        tasks: TaskSource,
+        concurrency: int | None,
+        on_result: Callable[[str, Any], object] | None,
+        allow_task_failures: bool,
+        options: SubmitOptions,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
+    ) -> Any:
+        """Check a submission, submit it, and return its handle (see the runtimes' ``submit``)."""
+        width = check_work(
+            task, job, tasks, concurrency, on_result, self._concurrency, runtime=type(self).__name__
+        )
+        if not isinstance(allow_task_failures, bool):
+            raise ValidationError(
+                f"allow_task_failures must be a bool, got {type(allow_task_failures).__name__}"
+            )
+        policy = check_task_policy(task, task_retries, task_timeout)
+        return self._op(
+            self._submit, task, job, width, tasks, on_result, allow_task_failures, options, policy
+        )
 
     def _submit(
         self,
@@ -163,10 +164,17 @@ class RuntimeBase:
         width: int,
         tasks: TaskSource,
         on_result: Callable[[str, Any], object] | None,
+        allow_task_failures: bool,
         options: SubmitOptions,
-    ) -> Job:
+        policy: tuple[Retry | None, float | None],
+    ) -> Any:
         self._check_open(new_work=True)
-        return self._engine.submit(task, job, width, tasks, on_result, options)
+        handle = self._new_handle()
+        snapshot = self._engine.submit(
+            task, job, width, tasks, on_result, options, handle, allow_task_failures, *policy
+        )
+        handle.id = snapshot.id
+        return handle
 
     def cancel(self, job_id: str, *, principal: Principal | None = None) -> Job:
         """Cancel a job (``Scheduler.cancel``).
@@ -195,17 +203,22 @@ class RuntimeBase:
         """Change a job's priority (``Scheduler.update_priority``); may preempt or resume jobs."""
         return self.call(lambda s: s.update_priority(job_id, priority, principal=principal))
 
-    def pause_queue(self, name: str) -> QueueInfo:
+    def pause_queue(self, name: str, *, principal: Principal | None = None) -> QueueInfo:
         """Pause a queue (``Scheduler.pause_queue``): it starts nothing new."""
-        return self.call(lambda s: s.pause_queue(name))
+        return self.call(lambda s: s.pause_queue(name, principal=principal))
 
-    def resume_queue(self, name: str) -> QueueInfo:
+    def resume_queue(self, name: str, *, principal: Principal | None = None) -> QueueInfo:
         """Reactivate a paused queue (``Scheduler.resume_queue``)."""
-        return self.call(lambda s: s.resume_queue(name))
+        return self.call(lambda s: s.resume_queue(name, principal=principal))
 
-    def get(self, job_id: str) -> Job:
-        """A snapshot of one job (``Scheduler.get``); ``Job.progress`` is its progress."""
-        return self._op(self._scheduler.get, job_id)
+    def get(self, job_id: str, *, principal: Principal | None = None) -> Job:
+        """A snapshot of one job (``Scheduler.get``); ``Job.progress`` is its progress.
+
+        Raises:
+            NotFound: no such job.
+            AccessDenied: the access policy refuses ``describe``.
+        """
+        return self._op(functools.partial(self._scheduler.get, job_id, principal=principal))
 
     def call(self, fn: Callable[[Scheduler], T]) -> T:
         """Run ``fn(scheduler)`` with the scheduler to itself, then act on what changed.

@@ -3,24 +3,25 @@
 ``SubmitOptions`` are the keywords of ``Scheduler.submit`` a runtime passes on
 unchanged; ``Manifest`` keeps the order of the task keys the scheduler keeps
 as a set; ``check_work`` checks the work functions of a submission (or of a
-job taken over); ``job_ids`` lists the jobs a runtime has to look after.
+job taken over).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping, Sequence
+from types import FunctionType
 from typing import TypedDict
 
 from .._access import Principal
 from .._controls import Dependency, Retry
 from .._errors import ValidationError
 from .._model import Acceleration, BillingTagsSource, HopRule
-from .._scheduler import Scheduler, TaskSource
-from .._states import JobStatus
+from .._scheduler import TaskSource
 from .._tasks import ReportScope
 from .._validate import check_int
 
-__all__ = ["Manifest", "SubmitOptions", "check_work", "job_ids"]
+__all__ = ["Manifest", "SubmitOptions", "check_work", "is_async"]
 
 
 class SubmitOptions(TypedDict, total=False):
@@ -53,15 +54,26 @@ def check_work(
     concurrency: int | None,
     on_result: object,
     default: int,
+    *,
+    runtime: str,
 ) -> int:
-    """Check a submission's work functions; returns its task concurrency."""
+    """Check a submission's work functions; returns its task concurrency.
+
+    ``runtime`` names the runtime's class: only ``AsyncioRuntime`` runs
+    coroutine functions.
+    """
     if (task is None) == (job is None):
         both = "both" if task is not None else "neither"
         raise ValidationError(f"submit needs exactly one of task or job, got {both}")
     fn = task if task is not None else job
+    field = "task" if task is not None else "job"
     if not callable(fn):
-        field = "task" if task is not None else "job"
         raise ValidationError(f"{field} must be callable, got {type(fn).__name__}")
+    if runtime != "AsyncioRuntime" and is_async(fn):
+        raise ValidationError(
+            f"{field} must be a plain function on {runtime}, got coroutine function "
+            f"{_name(fn)}: use AsyncioRuntime for async work"
+        )
     if task is not None and tasks is None:
         raise ValidationError("a task function needs a manifest: tasks must not be None")
     if on_result is not None:
@@ -69,9 +81,28 @@ def check_work(
             raise ValidationError("on_result needs a task function")
         if not callable(on_result):
             raise ValidationError(f"on_result must be callable, got {type(on_result).__name__}")
+        if is_async(on_result):
+            raise ValidationError(
+                f"on_result must be a plain function, got coroutine function {_name(on_result)}"
+            )
     if concurrency is None:
         return default
     return check_int("concurrency", concurrency, 1)
+
+
+def is_async(fn: object) -> bool:
+    """Whether ``fn`` is a coroutine function, a partial of one, or has one as ``__call__``."""
+    if type(fn) is FunctionType:
+        # The common case, read straight from the code flags: ``inspect``'s
+        # general path cost a few microseconds per submission
+        # (benchmarks/bench_runtime.py, the many-jobs case).
+        return bool(fn.__code__.co_flags & inspect.CO_COROUTINE)
+    call = inspect.getattr_static(type(fn), "__call__", None)
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
+
+
+def _name(fn: object) -> str:
+    return repr(getattr(fn, "__qualname__", None) or type(fn).__name__)
 
 
 class Manifest:
@@ -116,16 +147,3 @@ class Manifest:
             self.keys, self.count = keys, len(keys)
             return keys
         return tasks  # the scheduler rejects it with its own message
-
-
-def job_ids(scheduler: Scheduler, statuses: Iterable[JobStatus]) -> list[str]:
-    """The ids of every job in one of ``statuses``, page by page, in listing order."""
-    ids: list[str] = []
-    token: str | None = None
-    wanted = list(statuses)
-    while True:
-        page = scheduler.list_jobs(statuses=wanted, limit=1000, token=token)
-        ids.extend(row.id for row in page.jobs)
-        token = page.next_token
-        if token is None:
-            return ids

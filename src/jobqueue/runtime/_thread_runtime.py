@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NoReturn, TypeVar, Unpack, cast, overload
 
+from .._controls import Retry
 from .._errors import ValidationError
 from .._model import Job
-from .._scheduler import Scheduler
+from .._scheduler import Scheduler, TaskSource
 from .._validate import check_int
 from ._adoption import Handler
 from ._context import ContextBase, StopWork
-from ._threaded_base import ThreadedRuntime
+from ._handles import JobFuture
+from ._submission import SubmitOptions
+from ._threaded_base import ThreadedBackend, ThreadedRuntime
 from ._work import Lane, Mode, Work
 
 __all__ = ["JobContext", "ThreadRuntime"]
 
 log = logging.getLogger("jobqueue.runtime")
+
+R = TypeVar("R")
 
 #: A lane runs tasks back to back for about this long, then gives its thread to
 #: the next piece of work in the pool's queue, so that jobs sharing a pool all
@@ -37,7 +44,6 @@ class JobContext(ContextBase["ThreadRuntime"]):
     """
 
     __slots__ = ()
-
 
     def checkpoint(self) -> None:
         """Return at once while the job runs; otherwise pause here or stop.
@@ -78,9 +84,9 @@ class ThreadRuntime(ThreadedRuntime):
     scheduler can start to finish, then stops every thread.
 
     >>> with ThreadRuntime(max_workers=2) as runtime:
-    ...     job = runtime.submit(lambda key: None, tasks=["a", "b", "c"])
-    ...     runtime.wait(job.id).status
-    <JobStatus.COMPLETE: 'Complete'>
+    ...     job = runtime.submit(str.upper, tasks=["a", "b", "c"])
+    ...     dict(job.result(timeout=10))
+    {'a': 'A', 'b': 'B', 'c': 'C'}
 
     Args:
         scheduler: the scheduler to drive; it must have no running job yet
@@ -96,8 +102,9 @@ class ThreadRuntime(ThreadedRuntime):
         thread_name_prefix: name prefix of the threads the runtime starts.
         work_for: take over a scheduler that already has jobs (one recovered
             from a store): called with each unfinished job's snapshot, it
-            returns the job's ``Handler`` (its work), or ``None``. Jobs may then
-            be running already. See ``Handler``.
+            returns the job's ``Handler`` (its work); ``None`` only for a job
+            being cancelled or failed. Jobs may then be running already. See
+            ``Handler``.
 
     Raises:
         ValidationError: a bad setting, or a bad ``Handler`` (nothing is taken over).
@@ -145,51 +152,197 @@ class ThreadRuntime(ThreadedRuntime):
         if self._owns_pool:
             self._pool.shutdown(wait=wait)
 
-    # ------------------------------------------------------------------ backend
+    def _backend(self) -> _ThreadBackend:
+        return _ThreadBackend(self)
+
+    def _new_handle(self) -> JobFuture[Any]:
+        return JobFuture(self)
+
+    @overload
+    def submit(
+        self,
+        task: Callable[[str], R],
+        *,
+        tasks: TaskSource,
+        concurrency: int | None = None,
+        on_result: Callable[[str, R], object] | None = None,
+        allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> JobFuture[Mapping[str, R]]: ...
+
+    @overload
+    def submit(
+        self,
+        task: None = None,
+        *,
+        job: Callable[[JobContext], R],
+        tasks: TaskSource = None,
+        allow_task_failures: bool = False,
+        **options: Unpack[SubmitOptions],
+    ) -> JobFuture[R]: ...
+
+    def submit(
+        self,
+        task: Callable[[str], Any] | None = None,
+        *,
+        job: Callable[[JobContext], Any] | None = None,
+        tasks: TaskSource = None,
+        concurrency: int | None = None,
+        on_result: Callable[[str, Any], object] | None = None,
+        allow_task_failures: bool = False,
+        task_retries: Retry | None = None,
+        task_timeout: float | None = None,
+        **options: Unpack[SubmitOptions],
+    ) -> JobFuture[Any]:
+        """Submit a job and the work that runs it; callable from any thread.
+
+        Args:
+            task: a plain function called with each task key of the manifest.
+                Returning means the task succeeded (its value goes into the
+                handle's result); raising means it failed (error code: the
+                exception's type name; message: its text).
+            job: instead of ``task``, one plain function that does the whole
+                job; it receives a ``JobContext``, and what it returns is the
+                handle's result.
+            tasks: the manifest (see ``Scheduler.submit``); required with
+                ``task``. Tasks are dispatched in manifest order.
+            concurrency: how many of the job's tasks may run at once (default:
+                the runtime's ``concurrency``).
+            on_result: called with each task's key and return value when it
+                succeeds, on the runtime's driver thread, in the order tasks
+                finish; if it raises, the task counts as failed. Keep it quick.
+            allow_task_failures: let the handle's ``result()`` return although
+                some tasks failed (by default it raises ``TaskFailures``).
+            task_retries: run a failed task again after the ``Retry``'s backoff
+                (jitter from the scheduler's ``rng``), up to its ``attempts`` in
+                all; only the last outcome is recorded. Every failure retries,
+                a timeout too (``Retry.on`` must be empty).
+            task_timeout: seconds a task may run, counted from when it is
+                handed to a worker; then it fails with code ``TaskTimeout``
+                (a ``TaskTimeout`` exception in the handle's ``TaskFailures``).
+                A thread cannot be stopped: the call runs on in its thread,
+                which stays busy, and what it returns or raises later is
+                ignored.
+            **options: the other keywords of ``Scheduler.submit`` (queue,
+                priority, deferred, name, tags, hops, retry, ...).
+
+        Returns:
+            The job's handle, a ``JobFuture``.
+
+        Raises:
+            ValidationError: not exactly one of ``task`` and ``job``, a
+                coroutine function (use ``AsyncioRuntime``), a task function
+                without a manifest, ``on_result``, ``task_retries`` or
+                ``task_timeout`` without a task function, a bad concurrency,
+                ``task_retries`` or ``task_timeout``, or any error of
+                ``Scheduler.submit``. Nothing is submitted.
+            RuntimeStateError: the runtime is shut down.
+        """
+        return cast(
+            JobFuture[Any],
+            self._submit_handle(
+                task,
+                job,
+                tasks,
+                concurrency,
+                on_result,
+                allow_task_failures,
+                options,
+                task_retries,
+                task_timeout,
+            ),
+        )
+
+
+class _ThreadBackend(ThreadedBackend):
+    """Runs lanes and job functions on the runtime's thread pool."""
+
+    __slots__ = ()
+
+    _rt: ThreadRuntime
 
     def launch_lane(self, work: Work, lane: Lane) -> None:
         """Run ``lane`` on the pool."""
-        lane.handle = self._pool.submit(self._run_lane, work, lane)
+        rt = self._rt
+        run = self._run_lane if work.on_result is None else self._run_one
+        lane.handle = rt._pool.submit(run, work, lane)
 
     def launch_job(self, work: Work) -> object:
         """Run the job function on the pool."""
-        return self._pool.submit(self._run_job, work)
+        return self._rt._pool.submit(self._run_job, work)
+
+    def _run_one(self, work: Work, lane: Lane) -> None:
+        """One task, whose outcome the driver thread reports (after ``on_result``)."""
+        fn = work.task_fn
+        assert fn is not None
+        rt = self._rt
+        exc: BaseException | None = None
+        value: object = None
+        rt._local.working = True
+        try:
+            value = fn(lane.key)
+            if inspect.iscoroutine(value):
+                value = _refuse_coroutine(value)
+        except BaseException as error:  # a task's failure, whatever it is
+            exc = error
+        finally:
+            rt._local.working = False
+        rt._hand_over(work, lane, exc, value)
 
     def _run_lane(self, work: Work, lane: Lane) -> None:
         fn: Callable[[str], object] | None = work.task_fn
         assert fn is not None
-        op = self._op
-        step = self._engine.lane_step
+        rt = self._rt
+        op = rt._op
+        step = rt._engine.lane_step
         key: str | None = lane.key
         deadline = time.monotonic() + _QUANTUM
-        self._local.working = True
+        rt._local.working = True
         try:
             while key is not None:
                 exc: BaseException | None = None
                 value: object = None
                 try:
                     value = fn(key)
+                    if inspect.iscoroutine(value):
+                        value = _refuse_coroutine(value)
                 except BaseException as error:  # a task's failure, whatever it is
                     exc = error
                 key = op(step, work, lane, key, exc, value, time.monotonic() < deadline)
         except Exception:
             log.exception("jobqueue runtime: lane of job %r broke", work.job_id)
-            op(self._engine.drop_lane, work, lane)
+            op(rt._engine.drop_lane, work, lane)
         finally:
-            self._local.working = False
+            rt._local.working = False
 
     def _run_job(self, work: Work) -> None:
         fn = work.job_fn
         assert fn is not None
+        rt = self._rt
         exc: BaseException | None = None
+        value: object = None
         stopped = False
-        self._local.working = True
+        rt._local.working = True
         try:
-            fn(JobContext(self, work))
+            value = fn(JobContext(rt, work))
+            if inspect.iscoroutine(value):
+                value = _refuse_coroutine(value)
         except StopWork:
             stopped = True
         except BaseException as error:  # a handler's failure, whatever it is
             exc = error
         finally:
-            self._local.working = False
-        self._op(self._engine.fn_ended, work, exc, stopped)
+            rt._local.working = False
+        rt._op(rt._engine.fn_ended, work, exc, stopped, value)
+
+
+def _refuse_coroutine(value: Coroutine[Any, Any, Any]) -> NoReturn:
+    """A function that returned a coroutine ran nothing: that is a failure, not a success."""
+    name = getattr(value, "__qualname__", "coroutine")
+    value.close()
+    raise TypeError(
+        f"the function returned a coroutine ({name}) that a thread cannot run: "
+        "use AsyncioRuntime for async work"
+    )

@@ -13,12 +13,19 @@ held: they see a consistent scheduler and may call the runtime again.
 
 The driver thread sleeps on a condition variable until ``next_deadline()`` and
 then calls ``poll()``; a call that may have moved the deadline earlier wakes it
-(``_after_op``), so it never polls in a loop. It also settles what executors
-report on their own threads (``ExecutorRuntime``), so that no scheduler call,
-subscriber or executor submission runs on an executor's internal thread. A
+(``_after_op``), so it never polls in a loop. It also reports what executors
+finish on their own threads (``ExecutorRuntime``, and the lanes of a job with
+an ``on_result``), so that no scheduler call, subscriber or executor
+submission runs on an executor's internal thread, and it runs every
+``on_result`` and every done callback of a handle, outside the lock: user code
+that takes its own locks cannot deadlock against a caller of the runtime. A
 second condition on the same lock wakes ``wait()`` and parked job functions
 when a job moves or work goes idle; while draining, those moments wake the
 driver thread too.
+
+A finished job's handle is resolved by whichever thread finished the job,
+just after it lets go of the lock (``_op``): that only wakes the threads
+blocked in ``result()``, since handles hand their callbacks to the driver.
 
 Shutdown drains: the runtime stops taking submissions, keeps running what the
 scheduler starts until no job holds a slot and nothing is in flight, wakes
@@ -27,21 +34,27 @@ parked job functions to unwind, and then the driver thread ends.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from .._access import Principal
 from .._model import Job
 from .._scheduler import Scheduler
 from .._states import TERMINAL
 from ._adoption import Handler, release
+from ._handles import JobFuture, Kind, run_callbacks
 from ._runtime_base import RuntimeBase, RuntimeStateError, State
 from ._work import Lane, Work
 
 __all__ = ["ThreadedRuntime"]
+
+log = logging.getLogger("jobqueue.runtime")
 
 T = TypeVar("T")
 _MAX_SLEEP = 60.0  # re-read the wall clock at least this often, in case it jumped
@@ -68,6 +81,8 @@ class ThreadedRuntime(RuntimeBase):
         self._owner: int | None = None  # the thread running the outermost call
         self._local = threading.local()  # ``working`` is set on threads running a job's work
         self._armed = math.inf  # the deadline the driver thread sleeps towards
+        # Done callbacks of handles, for the driver thread to run.
+        self._callbacks: deque[tuple[JobFuture[Any], list[Callable[..., object]]]] = deque()
         super().__init__(
             scheduler, concurrency=concurrency, progress_rate=progress_rate, work_for=work_for
         )
@@ -79,19 +94,29 @@ class ThreadedRuntime(RuntimeBase):
     # ------------------------------------------------------------------ serialisation
 
     def _op(self, fn: Callable[..., T], *args: Any) -> T:
-        with self._lock:
-            me = threading.get_ident()
-            if self._owner == me:
-                return fn(*args)  # nested, from a callback: the outer call settles
-            self._owner = me
-            try:
-                return fn(*args)
-            finally:
+        finished = None
+        try:
+            with self._lock:
+                me = threading.get_ident()
+                if self._owner == me:
+                    return fn(*args)  # nested, from a callback: the outer call settles
+                self._owner = me
                 try:
-                    self._engine.settle()
+                    return fn(*args)
                 finally:
-                    self._owner = None
-                    self._after_op()
+                    try:
+                        self._engine.settle()
+                    finally:
+                        self._owner = None
+                        self._after_op()
+                        finished = self._engine.take_finished()
+        finally:
+            if finished is not None:
+                for handle, kind, payload in finished:
+                    handle._resolve(kind, payload)
+
+    def _inside(self) -> bool:
+        return bool(self._lock._is_owned())  # type: ignore[attr-defined]
 
     def _after_op(self) -> None:
         engine = self._engine
@@ -101,17 +126,31 @@ class ThreadedRuntime(RuntimeBase):
             if deadline is not None and deadline < self._armed:
                 self._driver_cond.notify()
 
+    def _post_callbacks(
+        self, future: JobFuture[Any], callbacks: list[Callable[..., object]]
+    ) -> None:
+        """Have the driver thread call ``callbacks`` with ``future``."""
+        with self._lock:
+            if self._state is not State.CLOSED:
+                self._callbacks.append((future, callbacks))
+                self._driver_cond.notify()
+                return
+        run_callbacks(future, callbacks)  # no driver thread any more
+
     def _check_may_block(self, what: str) -> None:
         if self._owner == threading.get_ident():
             raise RuntimeStateError(f"{what} cannot be called from inside a runtime callback")
 
     # ------------------------------------------------------------------ waiting
 
-    def wait(self, job_id: str, timeout: float | None = None) -> Job:
+    def wait(
+        self, job_id: str, timeout: float | None = None, *, principal: Principal | None = None
+    ) -> Job:
         """Block until the job is finished; returns its final snapshot.
 
         Raises:
             NotFound: no such job.
+            AccessDenied: the access policy refuses ``describe`` (``Scheduler.get``).
             TimeoutError: it did not finish within ``timeout`` seconds.
             RuntimeStateError: called from inside a runtime callback.
         """
@@ -119,7 +158,7 @@ class ThreadedRuntime(RuntimeBase):
         end = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while True:
-                job = self._scheduler.get(job_id)
+                job = self._scheduler.get(job_id, principal=principal)
                 if job.status in TERMINAL:
                     return job
                 remaining = None if end is None else end - time.monotonic()
@@ -189,8 +228,9 @@ class ThreadedRuntime(RuntimeBase):
         with self._lock:
             while True:
                 self._armed = -math.inf  # awake: nobody needs to wake this thread
-                if engine.completions:
-                    self._op(engine.settle)
+                if engine.completions or self._callbacks:
+                    self._run_completions()
+                    continue
                 if self._state is State.DRAINING and self._drained():
                     self._op(engine.stop_parked)
                     if not engine.in_flight:
@@ -207,12 +247,73 @@ class ThreadedRuntime(RuntimeBase):
             engine.close()
             release(self._scheduler)
             self._cond.notify_all()
+            unfinished = engine.unfinished_handles()
+            callbacks = list(self._callbacks)
+            self._callbacks.clear()
+        for future, fns in callbacks:
+            run_callbacks(future, fns)
+        for job_id, handle in unfinished:
+            status = self._scheduler.get(job_id).status
+            handle._resolve(
+                Kind.ERROR,
+                RuntimeStateError(
+                    f"the runtime shut down before job {job_id!r} finished (it is {status})"
+                ),
+            )
         self._close_pool(wait=False)
+
+    def _run_completions(self) -> None:
+        """Report what ran elsewhere and run user callbacks: on the driver thread, lock held once.
+
+        ``on_result`` and done callbacks run with the lock released.
+        """
+        engine = self._engine
+        lock = self._lock
+        while engine.completions or self._callbacks:
+            if self._callbacks:
+                future, fns = self._callbacks.popleft()
+                lock.release()
+                try:
+                    run_callbacks(future, fns)
+                finally:
+                    lock.acquire()
+                continue
+            work, lane, exc, value = engine.completions.popleft()
+            if lane is not None and lane.abandoned:
+                continue  # it ran past its timeout: its outcome is already recorded
+            if lane is not None and exc is None and work.on_result is not None:
+                lock.release()
+                try:
+                    work.on_result(lane.key, value)
+                except Exception as error:  # the task counts as failed
+                    exc = error
+                finally:
+                    lock.acquire()
+            self._op(engine.completed, work, lane, exc, value)
 
     def _close_pool(self, wait: bool) -> None:
         """Shut down the worker pool, if the runtime owns one."""
 
-    # ------------------------------------------------------------------ backend defaults
+    def _hand_over(
+        self, work: Work, lane: Lane | None, exc: BaseException | None, value: object
+    ) -> None:
+        """Queue a call's outcome for the driver thread to report (from any thread)."""
+        self._engine.completions.append((work, lane, exc, value))
+        with self._lock:
+            self._driver_cond.notify()
+
+
+class ThreadedBackend:
+    """The backend calls both thread-based runtimes answer alike (see ``Backend``)."""
+
+    __slots__ = ("_rt",)
+
+    #: A call in a thread or an executor cannot be stopped: the engine fails
+    #: a task at its timeout and ignores what the call reports later.
+    enforces_timeouts = False
+
+    def __init__(self, runtime: ThreadedRuntime) -> None:
+        self._rt = runtime
 
     def cancel_lane(self, lane: Lane) -> bool:
         """Cancel a lane whose call has not started; True if it never will."""
@@ -224,18 +325,14 @@ class ThreadedRuntime(RuntimeBase):
 
     def unparked(self, work: Work) -> None:
         """Wake a parked job function."""
-        self._cond.notify_all()
-
-    def _hand_over_completion(self) -> None:
-        """Wake the driver thread to settle a completion queued by another thread."""
-        with self._lock:
-            self._driver_cond.notify()
+        self._rt._cond.notify_all()
 
     def changed(self) -> None:
         """Wake waiters: a job moved, or work went idle."""
-        self._cond.notify_all()
-        if self._state is State.DRAINING:
-            self._driver_cond.notify()
+        rt = self._rt
+        rt._cond.notify_all()
+        if rt._state is State.DRAINING:
+            rt._driver_cond.notify()
 
 
 def _cancel(handle: object) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from .._controls import Retry
 from .._states import JobStatus
 from .._tasks import FailureReason
 from ._submission import Manifest
@@ -45,6 +46,8 @@ class Lane:
 
     key: str
     handle: object = None
+    turn: int = 0  # which key it holds, for its timeout (``TaskTimers.watch``)
+    abandoned: bool = False  # it ran out of time: what it reports later is ignored
 
 
 @attrs.define(eq=False, slots=True)
@@ -74,6 +77,18 @@ class Work:
     p_fraction: float = -1.0
     p_pending: float | None = None
     p_scheduled: bool = False
+    #: The job's handle (``JobFuture``, ``AsyncJobFuture``), resolved when the job finishes.
+    handle: Any = None
+    allow_task_failures: bool = False
+    value: object = None  # what the job function returned
+    exc: BaseException | None = None  # what the job function raised
+    results: dict[str, object] | None = None  # succeeded tasks' return values, by key
+    errors: dict[str, BaseException] | None = None  # failed tasks' exceptions, by key
+    task_retry: Retry | None = None
+    task_timeout: float | None = None
+    attempts: dict[str, int] | None = None  # failed attempts of tasks that will run again
+    delayed: int = 0  # keys waiting out a retry backoff
+    generation: int = 0  # the job's attempt, as far as this work knows (job-level retries)
 
     @property
     def dispatching(self) -> bool:

@@ -9,17 +9,17 @@
 (1000, True)
 
 A ``Workload`` lists queues, jobs (arrival, duration, queue, priority, hop
-rules, tasks, ...) and timed queue actions; build one in code, with
-``poisson_jobs``/``poisson_workload``, or from a file (``load_workload``).
+rules, tasks, job controls, ...) and timed queue actions; build one in code,
+with ``poisson_jobs``/``poisson_workload``, or from a file (``load_workload``).
 ``simulate`` (or ``Simulation``) returns a frozen ``SimResult``: each job's
-start, finish and wait, and per-queue wait percentiles, utilisation,
-throughput, hops and preemptions. Same workload and seed, same result.
-``render_html(result)`` draws it: slot use, waits, a Gantt view, tables.
+start, finish, wait and attempts, and per-queue wait percentiles,
+utilisation, throughput, hops and preemptions. Same workload and seed, same
+result. ``render_html(result)`` draws it: slot use, waits, a Gantt view, tables.
 
 Where each part lives:
 
 * ``_workload``: the workload value types (``Workload``, ``JobSpec``,
-  ``QueueSpec``, ``QueueAction``) and the checks on their fields;
+  ``After``, ``QueueSpec``, ``QueueAction``) and the checks on their fields;
 * ``_workload_file``: the JSON and CSV workload files (``load_workload``,
   ``save_workload``);
 * ``_poisson``: random workloads (``poisson_jobs``, ``poisson_workload``);
@@ -46,6 +46,7 @@ from ._result import occupancy as occupancy
 from ._result import percentile as percentile
 from ._simulation import Simulation as Simulation
 from ._simulation import simulate as simulate
+from ._workload import After as After
 from ._workload import JobSpec as JobSpec
 from ._workload import QueueAction as QueueAction
 from ._workload import QueueActionKind as QueueActionKind
@@ -55,6 +56,7 @@ from ._workload_file import load_workload as load_workload
 from ._workload_file import save_workload as save_workload
 
 __all__ = [
+    "After",
     "HopRoute",
     "JobOutcome",
     "JobSpec",

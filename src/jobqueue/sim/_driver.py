@@ -18,11 +18,29 @@ paused or failed meanwhile) and is skipped when popped.
 
 At one instant, the driver handles, in this order: work that ends (in the
 order it was scheduled), the scheduler's due timers, queue actions (in
-workload order), then arrivals (in workload order).
+workload order), then arrivals (in workload order). So work that ends exactly
+at its job's run limit completes.
+
+Jobs with controls
+------------------
+The scheduler times their start (``not_before``), their limits and their
+retries' backoffs; the driver polls those timers like the hop timers, and the
+run goes on past its last arrival while a job waits for one of them. The
+work of an attempt that must fail (``JobSpec.fails``) runs its duration, then
+fails the job through the port. A job that fails on a limit, running or not,
+reaches ``finished`` as any failed job does, its work cut off. A retry shows
+as ``retrying``: the attempt's run is closed and the job's work is reset to
+its whole duration, so that the next attempt -- the next start after the
+backoff -- runs it from the start (a preemption's resume keeps what is left).
+A job that has controls waits only in a line: its wait is read from the
+scheduler at the end (held in Suspended or in a backoff, it is not waiting).
+These paths are bound once per run, when the workload uses controls, and
+cost nothing otherwise.
 
 All calls into the scheduler go through ``SchedulerPort`` (in
 ``_scheduler_port``); it also turns the scheduler's events into the driver's
-four callbacks (started, paused, finished, hopped). A faster path into the
+callbacks (started, paused, finished, hopped, and for jobs with controls
+started_controlled and retrying). A faster path into the
 core only has to replace that class. At the end of a run the driver turns its
 per-job columns into the ``SimResult``. The public entry points, ``Simulation``
 and ``simulate``, are in ``_simulation``.
@@ -60,7 +78,7 @@ _INF: Final = math.inf
 _COMPLETE_WORK: Final = 0  # heap entry kinds
 _TASK_DONE: Final = 1
 # Job states inside the driver.
-_PENDING, _WAITING, _RUNNING, _DONE = range(4)
+_PENDING, _WAITING, _RUNNING, _DONE, _BACKOFF = range(5)
 
 
 class Driver:
@@ -101,7 +119,11 @@ class Driver:
         self._segments: list[tuple[int, int, float, float]] | None = [] if record_segments else None
         self._heap: list[tuple[float, int, int, int]] = []
         self._seq = itertools.count()
-        self.port = SchedulerPort(workload, self)
+        # Per job that retried: the attempts it started, and the seconds its
+        # earlier attempts ran.
+        self._attempts: dict[int, int] = {}
+        self._earlier_runs: dict[int, float] = {}
+        self.port = SchedulerPort(workload, self, seed)
 
     # ------------------------------------------------------------------ callbacks
 
@@ -158,6 +180,29 @@ class Driver:
         self._finish[i] = t
         self._outcome[i] = FAILED if failed else COMPLETE
 
+    def started_controlled(self, i: int, t: float) -> None:
+        if self._state[i] == _BACKOFF:
+            self._attempts[i] += 1  # a new attempt
+        self.started(i, t)
+
+    def retrying(self, i: int, t: float) -> None:
+        self._close_run(i, t)
+        duration = self._workload.jobs[i].duration
+        self._attempts.setdefault(i, 1)
+        self._earlier_runs[i] = self._earlier_runs.get(i, 0.0) + duration - self._remaining[i]
+        self._remaining[i] = duration  # the next attempt runs the work from the start
+        self._state[i] = _BACKOFF
+        progress = self._tasks.get(i)
+        if progress is not None:
+            # The scheduler keeps the tasks that succeeded and forgets the
+            # failed ones, which the next attempt records again.
+            progress[0] = 0
+            progress[2] = 0
+
+    def end_of_work(self, i: int) -> None:
+        """The work of job ``i``'s attempt ran out (in a workload with controls)."""
+        self.port.end_attempt(i, self._workload.jobs[i].fails)
+
     def hopped(self, i: int, t: float, source: str, destination: str) -> None:
         self._hops[i] += 1
         self._queue[i] = self._qindex[destination]
@@ -181,8 +226,12 @@ class Driver:
         rate = spec.task_failure_rate
         rng = self._rng.random
         port = self.port
+        retried = i in self._attempts if self._attempts else False
         while progress[0] < last and self._state[i] == _RUNNING:
             key = str(progress[0])
+            if retried and port.task_succeeded(i, key):
+                progress[0] += 1  # an earlier attempt did it
+                continue
             ok = rate == 0.0 or rng() >= rate
             progress[0] += 1
             progress[1 if ok else 2] += 1
@@ -220,7 +269,8 @@ class Driver:
             order = sorted(range(len(jobs)), key=arrivals.__getitem__)
             arrivals = [arrivals[i] for i in order]
         actions = sorted(workload.actions, key=lambda a: a.time)
-        timers = any(spec.hops for spec in jobs)
+        controls = workload.has_controls
+        timers = controls or any(spec.hops for spec in jobs)
         limit = until
         n_arrivals = len(arrivals)
         n_actions = len(actions)
@@ -234,8 +284,8 @@ class Driver:
         outcome = self._outcome
         port = self.port
         set_time = port.set_time
-        submit = port.submit
-        complete = port.complete
+        submit = port.submit_controlled if controls else port.submit
+        complete = self.end_of_work if controls else port.complete
         check = port.check_invariants if self._check else None
         tasks = self._tasks
         pop = heapq.heappop
@@ -246,7 +296,14 @@ class Driver:
             th = heap[0][0] if heap else _INF
             ta = arrivals[k] if k < n_arrivals else _INF
             tx = actions[a].time if a < n_actions else _INF
-            if th == _INF and ta == _INF and tx == _INF:
+            # When nothing runs or is due to arrive, only a timer of a job's
+            # controls (a start time, a backoff, a wait limit) moves on.
+            if (
+                th == _INF
+                and ta == _INF
+                and tx == _INF
+                and not (controls and port.timers_pending())
+            ):
                 break
             td = _INF
             if timers:
@@ -309,6 +366,12 @@ class Driver:
                 self._wait[i] += end - self._since[i]
             elif state[i] == _RUNNING:
                 self._close_run(i, end)
+        port = self.port
+        if self._workload.has_controls:
+            for i in range(len(state)):
+                waited = port.waited(i, end)
+                if waited is not None:
+                    self._wait[i] = waited
         makespan = end - start
         names = self._queue_names
         nq = len(names)
@@ -322,6 +385,7 @@ class Driver:
         sub_queue = self._sub_queue
         final_queue = self._queue
         wait = self._wait
+        failures: dict[int, str] = {}
         for i in range(len(outcome)):
             code = outcome[i]
             sq = sub_queue[i]
@@ -332,6 +396,7 @@ class Driver:
             elif code == FAILED:
                 failed[final_queue[i]] += 1
                 waits[sq].append(wait[i])
+                failures[i] = port.failure_code(i)
             elif code == REJECTED:
                 rejected[sq] += 1
             else:
@@ -379,6 +444,8 @@ class Driver:
             hops=self._hops,
             preemptions=self._preemptions,
             tasks={i: (p[1], p[2]) for i, p in self._tasks.items()},
+            retried={i: (n, self._earlier_runs[i]) for i, n in self._attempts.items()},
+            failures=failures,
         )
         segments = (
             None

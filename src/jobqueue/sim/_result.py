@@ -36,7 +36,9 @@ class Outcome(enum.StrEnum):
 
     COMPLETE = "complete"
     FAILED = "failed"
-    REJECTED = "rejected"  # the scheduler refused the submission (a limit error)
+    # The scheduler refused the submission (a limit error), or refused a job
+    # it depends on, which it therefore cannot name.
+    REJECTED = "rejected"
     UNFINISHED = "unfinished"  # still waiting (or running) when the simulation stopped
 
 
@@ -56,13 +58,22 @@ class JobOutcome:
         queue: the submission queue.
         final_queue: the queue it ended in (after hops).
         outcome: complete, failed, rejected or unfinished.
+        failure: the code of the reason it failed (``JobFailed``,
+            ``RunTimeExceeded``, ``WaitTimeExceeded``,
+            ``DependencyNeverSatisfied``, ``TaskFailureThreshold``, ...), or
+            ``None`` if it did not fail.
         arrival: when it was submitted.
         duration: its work, from the workload.
-        first_start: when it first became Active, or ``None``.
+        first_start: when it first became Active, or ``None`` (a job can
+            fail without ever running: on a dependency or its wait limit).
         finish: when it completed or failed, or ``None``.
-        wait: total seconds it spent waiting (Ready or Paused) until it
-            finished, or until the simulation ended; ``None`` if rejected.
-        run_seconds: total seconds it held a slot.
+        wait: total seconds it spent waiting in a line (Ready, or Paused
+            after a preemption) until it finished, or until the simulation
+            ended; time held by ``not_before`` or ``after`` and a retry's
+            backoff do not count, as for ``max_wait``. ``None`` if rejected.
+        run_seconds: total seconds it held a slot, over all its attempts.
+        attempts: the attempts it started: 0 if it never ran, more than 1
+            if it was retried (a preemption's resume is the same attempt).
         hops: how many times it hopped.
         preemptions: how many times it was preempted.
         tasks_succeeded: tasks recorded as succeeded.
@@ -75,12 +86,14 @@ class JobOutcome:
     queue: str
     final_queue: str
     outcome: Outcome
+    failure: str | None
     arrival: float
     duration: float
     first_start: float | None
     finish: float | None
     wait: float | None
     run_seconds: float
+    attempts: int
     hops: int
     preemptions: int
     tasks_succeeded: int
@@ -102,6 +115,7 @@ class JobTable(Sequence[JobOutcome]):
     """
 
     __slots__ = (
+        "_failures",
         "_finish",
         "_first_start",
         "_hops",
@@ -111,6 +125,7 @@ class JobTable(Sequence[JobOutcome]):
         "_queue",
         "_queue_names",
         "_remaining",
+        "_retried",
         "_tasks",
         "_wait",
         "_workload",
@@ -131,7 +146,17 @@ class JobTable(Sequence[JobOutcome]):
         hops: array[int],
         preemptions: array[int],
         tasks: Mapping[int, tuple[int, int]],
+        retried: Mapping[int, tuple[int, float]],
+        failures: Mapping[int, str],
     ) -> None:
+        """Build a table from the driver's columns (one entry per job, in workload order).
+
+        Args:
+            tasks: per job with tasks, its (succeeded, failed) task counts.
+            retried: per job that was retried, (attempts started, seconds its
+                earlier attempts ran).
+            failures: per failed job, the code of its failure reason.
+        """
         self._workload = workload
         self._queue_names = queue_names
         self._ids = ids
@@ -144,6 +169,8 @@ class JobTable(Sequence[JobOutcome]):
         self._hops = hops
         self._preemptions = preemptions
         self._tasks = dict(tasks)
+        self._retried = dict(retried)
+        self._failures = dict(failures)
 
     def __len__(self) -> int:
         return len(self._outcome)
@@ -169,6 +196,12 @@ class JobTable(Sequence[JobOutcome]):
         spec = self._workload.jobs[i]
         outcome = self._outcome[i]
         succeeded, failed = self._tasks.get(i, (0, 0))
+        first_start = self._first_start[i]
+        retried = self._retried.get(i)
+        if retried is None:
+            attempts, earlier = (0 if math.isnan(first_start) else 1), 0.0
+        else:
+            attempts, earlier = retried
         return JobOutcome(
             index=i,
             name=spec.name,
@@ -176,12 +209,14 @@ class JobTable(Sequence[JobOutcome]):
             queue=spec.queue,
             final_queue=self._queue_names[self._queue[i]],
             outcome=OUTCOMES[outcome],
+            failure=self._failures.get(i),
             arrival=spec.arrival,
             duration=spec.duration,
-            first_start=_opt(self._first_start[i]),
+            first_start=_opt(first_start),
             finish=_opt(self._finish[i]),
             wait=None if outcome == REJECTED else self._wait[i],
-            run_seconds=spec.duration - self._remaining[i],
+            run_seconds=earlier + (spec.duration - self._remaining[i]),
+            attempts=attempts,
             hops=self._hops[i],
             preemptions=self._preemptions[i],
             tasks_succeeded=succeeded,
@@ -216,6 +251,8 @@ class JobTable(Sequence[JobOutcome]):
             self._hops.tobytes(),
             self._preemptions.tobytes(),
             self._tasks,
+            self._retried,
+            self._failures,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -244,7 +281,8 @@ class QueueStats:
         policy: its policy's name.
         pricing: its pricing plan.
         submitted: jobs submitted to it (rejected ones included).
-        rejected: submissions refused with a limit error.
+        rejected: submissions refused with a limit error (and jobs that
+            depend on one, which cannot be submitted).
         completed: jobs that completed in it.
         failed: jobs that failed in it.
         unfinished: jobs still in it (waiting or running) when the simulation ended.
@@ -310,7 +348,7 @@ class SimResult:
 
     Attributes:
         workload: the workload that ran.
-        seed: the seed of the task outcomes.
+        seed: the seed of the task outcomes and the retry jitter.
         start: the time of the first arrival or queue action.
         end: the time of the last event processed.
         jobs: every job's outcome, in workload order.

@@ -1,40 +1,67 @@
 """The port into the scheduler core: the driver's only way in, and the events' way back.
 
 ``SchedulerPort`` creates the run's ``ManualClock`` and ``Scheduler``, makes
-the workload's queues, and submits, completes and records tasks through the
-core's in-package fast path (``core_of``). It turns the scheduler's transitions
-and hops into the four callbacks of a ``Sink`` (the driver), naming jobs by
-their workload index.
+the workload's queues, and submits, completes, fails and records tasks
+through the core's in-package fast path (``core_of``). It turns the
+scheduler's transitions and hops into the callbacks of a ``Sink`` (the
+driver), naming jobs by their workload index.
+
+Jobs with controls need more of both: their dependencies are passed as the
+ids the scheduler gave the jobs named, and a transition into Pausing is a
+preemption or a retry, a start the resumption of an attempt or a new one.
+The hooks that tell these apart (``_on_started_controlled``,
+``_on_paused_controlled``) are installed only for a workload that uses
+controls, and for a job without them they cost one ``is None`` test.
 """
 
 from __future__ import annotations
 
+import math
+import random
+import sys
 from typing import Final, Protocol
 
 from .._clock import ManualClock
-from .._core import core_of
+from .._controls import Dependency
+from .._core import control, core_of
 from .._core.records import JobRecord
 from .._errors import LimitExceededError
 from .._model import Acceleration
 from .._scheduler import Scheduler
-from .._states import JobStatus
+from .._states import TERMINAL, JobStatus
+from .._tasks import TaskStatus
 from ._workload import JobSpec, QueueActionKind, Workload
 
 __all__ = ["SchedulerPort", "Sink"]
 
 _TASK_ERROR: Final = "SimulatedFailure"
+_WORK_ERROR: Final = "JobFailed"  # the code of a plain Scheduler.fail(), which retries cover
+# A run keeps every finished job, so that a dependency may name any earlier
+# job however long ago it ended (a purged one could not be named), and the
+# scheduler can be inspected after the run.
+_KEEP_ALL: Final = sys.float_info.max
 
 
 class Sink(Protocol):
     """What the port reports to: the driver's callbacks, jobs named by workload index."""
 
-    def started(self, i: int, t: float) -> None: ...
+    def started(self, i: int, t: float) -> None:
+        """Job ``i`` took a slot (Active): its work runs."""
 
-    def paused(self, i: int, t: float) -> None: ...
+    def paused(self, i: int, t: float) -> None:
+        """Job ``i`` was preempted (Pausing): its work stops, keeping what is left."""
 
-    def finished(self, i: int, t: float, failed: bool) -> None: ...
+    def finished(self, i: int, t: float, failed: bool) -> None:
+        """Job ``i`` completed or failed, running or not."""
 
-    def hopped(self, i: int, t: float, source: str, destination: str) -> None: ...
+    def hopped(self, i: int, t: float, source: str, destination: str) -> None:
+        """Job ``i`` hopped from queue ``source`` to ``destination``."""
+
+    def started_controlled(self, i: int, t: float) -> None:
+        """Job ``i``, which has controls, took a slot: maybe a new attempt after a retry."""
+
+    def retrying(self, i: int, t: float) -> None:
+        """Job ``i``'s attempt failed and it will run again (Pausing for a retry)."""
 
 
 class SchedulerPort:
@@ -48,14 +75,29 @@ class SchedulerPort:
     every other caller.
     """
 
-    __slots__ = ("_core", "_index", "_recs", "_sink", "_submitting", "clock", "ids", "scheduler")
+    __slots__ = (
+        "_controlled",
+        "_core",
+        "_index",
+        "_recs",
+        "_sink",
+        "_submitting",
+        "clock",
+        "ids",
+        "scheduler",
+    )
 
-    def __init__(self, workload: Workload, sink: Sink) -> None:
+    def __init__(self, workload: Workload, sink: Sink, seed: int) -> None:
         self.clock = ManualClock()
-        self.scheduler = Scheduler(self.clock)
+        # Retry jitter draws from its own stream, apart from the task outcomes'.
+        jitter = random.Random(f"{seed}:retry-jitter")
+        self.scheduler = Scheduler(self.clock, retention=_KEEP_ALL, rng=jitter)
         self.ids: list[str | None] = [None] * len(workload.jobs)
         self._recs: list[JobRecord | None] = [None] * len(workload.jobs)
         self._index: dict[JobRecord, int] = {}  # unfinished jobs only
+        # Submitted jobs with controls, by workload index; finished ones are
+        # dropped when timers_pending() meets them.
+        self._controlled: dict[int, JobRecord] = {}
         self._sink = sink
         self._submitting = -1
         for q in workload.queues:
@@ -74,11 +116,12 @@ class SchedulerPort:
                 tags=q.tags,
             )
         self._core = core = core_of(self.scheduler)
+        controls = workload.has_controls
         core.outbox.watch.update(
             {
                 _PREPARING: self._on_submitted,
-                _ACTIVE: self._on_started,
-                _PAUSING: self._on_paused,
+                _ACTIVE: self._on_started_controlled if controls else self._on_started,
+                _PAUSING: self._on_paused_controlled if controls else self._on_paused,
                 _COMPLETE: self._on_completed,
                 _FAILED: self._on_failed,
             }
@@ -89,7 +132,7 @@ class SchedulerPort:
         self.clock.set(t)
 
     def submit(self, i: int, spec: JobSpec) -> bool:
-        """Submit job ``i``; False if the scheduler refused it with a limit error."""
+        """Submit job ``i``, which has no controls; False if the scheduler refused it (a limit)."""
         self._submitting = i
         try:
             rec = self._core.submit(
@@ -114,10 +157,117 @@ class SchedulerPort:
         self._recs[i] = rec
         return True
 
+    def submit_controlled(self, i: int, spec: JobSpec) -> bool:
+        """Submit job ``i`` of a workload that uses controls; see ``submit``.
+
+        Its dependencies name the jobs by the ids the scheduler gave them. A
+        job that depends on a job the scheduler refused is refused too: it
+        cannot name a job that was never created.
+        """
+        if not spec.has_controls:
+            return self.submit(i, spec)
+        after = []
+        for dep in spec.after:
+            job_id = self.ids[dep.job]
+            if job_id is None:
+                return False
+            after.append(Dependency(job_id, dep.on))
+        self._submitting = i
+        try:
+            rec = self._core.submit(
+                spec.queue,
+                spec.priority,
+                spec.deferred,
+                spec.name,
+                "",  # description
+                spec.tags or None,
+                spec.hops,
+                spec.tasks or None,
+                False,  # confirmation_required
+                None,  # report
+                spec.preemptible,
+                Acceleration.DISABLED,
+                spec.billing_tags_source,
+                None,  # principal
+                spec.not_before,
+                after,
+                spec.max_run,
+                spec.max_wait,
+                spec.retry,
+            )
+        except LimitExceededError:
+            return False
+        self.ids[i] = rec.id
+        self._recs[i] = rec
+        if rec.controls is not None:
+            self._controlled[i] = rec
+        return True
+
     def complete(self, i: int) -> None:
         rec = self._recs[i]
         assert rec is not None
         self._core.complete(rec)
+
+    def end_attempt(self, i: int, fails: int) -> None:
+        """The work of job ``i``'s attempt ran out: fail it or complete it.
+
+        It fails if the attempt is one of its first ``fails``, through the
+        path ``Scheduler.fail`` takes (so a ``retry`` may run it again).
+        """
+        rec = self._recs[i]
+        assert rec is not None
+        c = rec.controls
+        if fails and (1 if c is None else c.attempt) <= fails:
+            control.fail(self._core, rec, "simulated failure", _WORK_ERROR)
+        else:
+            self._core.complete(rec)
+
+    def task_succeeded(self, i: int, key: str) -> bool:
+        """Whether task ``key`` of job ``i`` succeeded already (in an earlier attempt)."""
+        rec = self._recs[i]
+        assert rec is not None
+        outcome = None if rec.outcomes is None else rec.outcomes.get(key)
+        return outcome is not None and outcome.status is TaskStatus.SUCCEEDED
+
+    def timers_pending(self) -> bool:
+        """Whether a job waits for a timer of its controls: a start time, a backoff, a wait limit.
+
+        True only if the scheduler's next timer is due at a finite time.
+        O(unfinished jobs with controls); finished ones are dropped on the way.
+        """
+        pending = False
+        for i, rec in list(self._controlled.items()):
+            if rec.status in TERMINAL:
+                del self._controlled[i]
+                continue
+            c = rec.controls
+            assert c is not None
+            if (
+                (rec.status is _SUSPENDED and not c.not_before_passed)
+                or c.backoff_until is not None
+                or (c.max_wait is not None and c.wait_started is not None)
+            ):
+                pending = True
+        deadline = self.scheduler.next_deadline()
+        return pending and deadline is not None and deadline < math.inf
+
+    def waited(self, i: int, now: float) -> float | None:
+        """Seconds job ``i`` waited in a line by ``now``, as its wait limit counts them.
+
+        Only for a job with controls (``None`` for others): time held in
+        Suspended or in a retry's backoff is not waiting in a line.
+        """
+        rec = self._recs[i]
+        if rec is None or rec.controls is None:
+            return None
+        c = rec.controls
+        return c.waited if c.wait_started is None else c.waited + (now - c.wait_started)
+
+    def failure_code(self, i: int) -> str:
+        """The code of the reason failed job ``i`` failed."""
+        rec = self._recs[i]
+        assert rec is not None and rec.failure_reasons
+        return rec.failure_reasons[0].code
 
     def record_task(self, i: int, key: str, ok: bool) -> None:
         job_id = self.ids[i]
@@ -151,8 +301,21 @@ class SchedulerPort:
     def _on_started(self, rec: JobRecord, now: float) -> None:
         self._sink.started(self._index[rec], now)
 
+    def _on_started_controlled(self, rec: JobRecord, now: float) -> None:
+        if rec.controls is None:
+            self._sink.started(self._index[rec], now)
+        else:
+            self._sink.started_controlled(self._index[rec], now)
+
     def _on_paused(self, rec: JobRecord, now: float) -> None:
         self._sink.paused(self._index[rec], now)
+
+    def _on_paused_controlled(self, rec: JobRecord, now: float) -> None:
+        c = rec.controls
+        if c is not None and c.retrying:
+            self._sink.retrying(self._index[rec], now)
+        else:
+            self._sink.paused(self._index[rec], now)
 
     def _on_completed(self, rec: JobRecord, now: float) -> None:
         self._sink.finished(self._index.pop(rec), now, False)
@@ -167,5 +330,6 @@ class SchedulerPort:
 _ACTIVE: Final = JobStatus.ACTIVE
 _PREPARING: Final = JobStatus.PREPARING
 _PAUSING: Final = JobStatus.PAUSING
+_SUSPENDED: Final = JobStatus.SUSPENDED
 _COMPLETE: Final = JobStatus.COMPLETE
 _FAILED: Final = JobStatus.FAILED

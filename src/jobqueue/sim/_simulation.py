@@ -25,7 +25,8 @@ class Simulation:
 
     Args:
         workload: what to run.
-        seed: seeds the task outcomes (``random.Random(seed)``); the workload
+        seed: seeds the task outcomes (``random.Random(seed)``) and, in a
+            stream of its own, the scheduler's retry jitter; the workload
             itself is already fixed.
         record_segments: keep every stretch of slot use in the result (for
             timelines; costs memory on big runs).
@@ -53,7 +54,11 @@ class Simulation:
 
     @property
     def scheduler(self) -> Scheduler:
-        """The scheduler the workload runs through (inspect it after ``run()``)."""
+        """The scheduler the workload runs through (inspect it after ``run()``).
+
+        It keeps every finished job (its retention outlasts any run), so that
+        a job may depend on any earlier one.
+        """
         return self._driver.port.scheduler
 
     @property
@@ -68,9 +73,11 @@ class Simulation:
     def run(self, until: float | None = None) -> SimResult:
         """Run the workload to the end (or to time ``until``) and return the result.
 
-        The run ends when no job runs and no arrival or queue action is left
-        (jobs still waiting in a paused queue stay unfinished), or before the
-        first event later than ``until``.
+        The run ends when no job runs, no arrival or queue action is left and
+        no job waits for a timer of its controls (a start time, a retry's
+        backoff, a wait limit); jobs still waiting in a paused queue, or held
+        by a dependency that never ends, stay unfinished. Or it ends before
+        the first event later than ``until``.
 
         Raises:
             ConflictError: this simulation already ran.

@@ -2,9 +2,10 @@
 
 A ``Workload`` is plain data: the queues to create (``QueueSpec``), the jobs
 that arrive (``JobSpec``: when, for how long, where, at which priority, with
-which hop rules and tasks) and timed queue actions (``QueueAction``: pause,
-resume). Everything is validated when it is built, so a simulation never stops
-half-way on bad input; errors name the field.
+which hop rules, tasks and job controls) and timed queue actions
+(``QueueAction``: pause, resume). A job names the jobs it depends on by their
+index in the workload (``After``). Everything is validated when it is built,
+so a simulation never stops half-way on bad input; errors name the field.
 
 Workload files (JSON, CSV) are read and written in ``_workload_file``; random
 workloads are generated in ``_poisson``.
@@ -20,12 +21,22 @@ from typing import Final, Literal
 
 import attrs
 
+from .._controls import Retry
+from .._core import retries
 from .._errors import ValidationError
 from .._model import BillingTagsSource, HopRule, Pricing
 from .._tags import validate_tags
-from .._validate import check_choice, check_int, check_name, check_priority, check_share
+from .._validate import (
+    check_choice,
+    check_int,
+    check_name,
+    check_positive_number,
+    check_priority,
+    check_share,
+)
 
 __all__ = [
+    "After",
     "JobSpec",
     "QueueAction",
     "QueueActionKind",
@@ -145,6 +156,84 @@ def _billing(value: object) -> BillingTagsSource:
     return check_choice("billing_tags_source", value, BillingTagsSource)
 
 
+def _check_on(field: str, value: object) -> Literal["ok", "any", "failed"]:
+    if value == "ok":
+        return "ok"
+    if value == "any":
+        return "any"
+    if value == "failed":
+        return "failed"
+    raise ValidationError(f"{field} must be one of 'ok', 'any', 'failed', got {value!r}")
+
+
+def _after_job(value: object) -> int:
+    return check_int("job", value, 0)
+
+
+def _after_on(value: object) -> Literal["ok", "any", "failed"]:
+    return _check_on("on", value)
+
+
+@attrs.frozen
+class After:
+    """A dependency of a workload job on another job of the same workload.
+
+    The workload's form of ``Dependency``: the job waited on is named by its
+    index in ``Workload.jobs``, and the simulation passes the scheduler the id
+    it gave that job. In ``JobSpec.after`` a bare index ``k`` stands for
+    ``After(k)``.
+
+    Attributes:
+        job: the index of the job waited on; it must be listed before the
+            dependent and arrive no later, so that it exists when the
+            dependent is submitted.
+        on: ``"ok"`` (it completed), ``"any"`` (it ended, however) or
+            ``"failed"`` (it failed), as ``Dependency.on``.
+    """
+
+    job: int = attrs.field(converter=_after_job)
+    on: Literal["ok", "any", "failed"] = attrs.field(default="ok", converter=_after_on)
+
+
+def check_after(value: object) -> tuple[After, ...]:
+    """``value`` as a job's dependencies: indices (``int``) and ``After`` values."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise ValidationError(
+            f"after must be a sequence of job indices or After, got {type(value).__name__}"
+        )
+    deps = []
+    for k, item in enumerate(value):
+        if isinstance(item, After):
+            deps.append(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            deps.append(After(check_int(f"after[{k}]", item, 0)))
+        else:
+            raise ValidationError(
+                f"after[{k}] must be a job index (int) or an After, got {type(item).__name__}"
+            )
+    return tuple(deps)
+
+
+def _not_before(value: object) -> float | None:
+    return None if value is None else check_time("not_before", value)
+
+
+def _max_run(value: object) -> float | None:
+    return None if value is None else check_positive_number("max_run", value)
+
+
+def _max_wait(value: object) -> float | None:
+    return None if value is None else check_positive_number("max_wait", value)
+
+
+def _retry(value: object) -> Retry | None:
+    return None if value is None else retries.check(value)
+
+
+def _fails(value: object) -> int:
+    return check_int("fails", value, 0)
+
+
 # ---------------------------------------------------------------------- specs
 
 
@@ -168,6 +257,29 @@ class JobSpec:
         name: an optional unique name, passed to the scheduler.
         tags: the job's tags.
         billing_tags_source: bill under the submission queue's tags or the job's.
+        not_before: the job may not start before this time (seconds of virtual
+            time), as ``Scheduler.submit``'s ``not_before``; needs ``deferred``.
+        after: the jobs it waits for, as ``Scheduler.submit``'s ``after``: each
+            an ``After`` or a bare index (``After(index)``, waiting for that
+            job to complete) of a job listed before it that arrives no later;
+            needs ``deferred``.
+        max_run: the most seconds one attempt may hold a slot (``RunTimeExceeded``).
+        max_wait: the most seconds it may wait in a line over its whole life
+            (``WaitTimeExceeded``).
+        retry: run it again after a backoff when an attempt fails (``Retry``).
+        fails: how many of its attempts fail: the first ``fails`` attempts run
+            their whole duration, then fail (code ``JobFailed``, a failure
+            ``retry`` covers); later ones complete. Each attempt runs the work
+            from the start; a preempted attempt keeps the work it has left.
+
+    A job whose first two attempts fail, and one that waits for it:
+
+    >>> from jobqueue import Retry
+    >>> from jobqueue.sim import JobSpec, QueueSpec, Workload, simulate
+    >>> flaky = JobSpec(0.0, 3.0, fails=2, retry=Retry(attempts=3, backoff=1.0, jitter=0.0))
+    >>> w = Workload([flaky, JobSpec(0.0, 1.0, after=[0])], [QueueSpec("default", slots=2)])
+    >>> [(j.first_start, j.finish, j.attempts) for j in simulate(w).jobs]
+    [(0.0, 12.0, 3), (12.0, 13.0, 1)]
     """
 
     arrival: float = attrs.field(converter=_arrival)
@@ -184,6 +296,31 @@ class JobSpec:
     billing_tags_source: BillingTagsSource = attrs.field(
         default=BillingTagsSource.QUEUE, converter=_billing
     )
+    not_before: float | None = attrs.field(default=None, converter=_not_before)
+    after: tuple[After, ...] = attrs.field(default=(), converter=check_after)
+    max_run: float | None = attrs.field(default=None, converter=_max_run)
+    max_wait: float | None = attrs.field(default=None, converter=_max_wait)
+    retry: Retry | None = attrs.field(default=None, converter=_retry)
+    fails: int = attrs.field(default=0, converter=_fails)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.deferred and (self.not_before is not None or self.after):
+            field = "not_before" if self.not_before is not None else "after"
+            raise ValidationError(
+                f"{field} needs deferred=True: a non-deferred job starts at once or not at all"
+            )
+
+    @property
+    def has_controls(self) -> bool:
+        """Whether it sets ``not_before``, ``after``, a limit, ``retry`` or ``fails``."""
+        return (
+            self.not_before is not None
+            or bool(self.after)
+            or self.max_run is not None
+            or self.max_wait is not None
+            or self.retry is not None
+            or self.fails > 0
+        )
 
 
 def _policy(value: object) -> Literal["fifo", "priority"]:
@@ -292,17 +429,22 @@ class Workload:
         jobs: the jobs.
         queues: queues to create (or, for ``"default"``, reconfigure), in order.
         actions: queue pauses and resumptions.
+        has_controls: whether any job uses a job control (``JobSpec.has_controls``);
+            set from ``jobs``, not an argument.
 
     Raises:
         ValidationError: an item has the wrong type, two queues share a name,
-            two jobs share a name, or a job, hop rule or action names a queue
-            that is neither ``"default"`` nor in ``queues`` (the message names
-            the item, e.g. ``jobs[3].queue``).
+            two jobs share a name, a job, hop rule or action names a queue
+            that is neither ``"default"`` nor in ``queues``, or a job depends
+            on a job that is not listed before it or arrives after it (the
+            message names the item, e.g. ``jobs[3].queue``, ``jobs[3].after[0]``).
     """
 
     jobs: tuple[JobSpec, ...] = attrs.field(converter=_job_tuple)
     queues: tuple[QueueSpec, ...] = attrs.field(default=(), converter=_queue_tuple)
     actions: tuple[QueueAction, ...] = attrs.field(default=(), converter=_action_tuple)
+    # Read once per run by the driver: the per-job check stays out of the run.
+    has_controls: bool = attrs.field(init=False, default=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         defined: set[str] = set()
@@ -316,6 +458,7 @@ class Workload:
             defined.add(queue.name)
         known = defined | {"default"}
         names: set[str] = set()
+        controls = False
         for i, job in enumerate(self.jobs):
             if not isinstance(job, JobSpec):
                 raise ValidationError(f"jobs[{i}] must be a JobSpec, got {type(job).__name__}")
@@ -338,6 +481,20 @@ class Workload:
                 if job.name in names:
                     raise ValidationError(f"jobs[{i}].name: job name {job.name!r} is used twice")
                 names.add(job.name)
+            for k, dep in enumerate(job.after):
+                if dep.job >= i:
+                    raise ValidationError(
+                        f"jobs[{i}].after[{k}] must be the index of a job listed before "
+                        f"it (< {i}), got {dep.job}"
+                    )
+                arrival = self.jobs[dep.job].arrival
+                if arrival > job.arrival:
+                    raise ValidationError(
+                        f"jobs[{i}].after[{k}]: job {dep.job} arrives at {arrival!r}, after "
+                        f"this job ({job.arrival!r}): it must exist when this job is submitted"
+                    )
+            if not controls and job.has_controls:
+                controls = True
         for i, action in enumerate(self.actions):
             if not isinstance(action, QueueAction):
                 raise ValidationError(
@@ -345,6 +502,7 @@ class Workload:
                 )
             if action.queue not in known:
                 raise ValidationError(f"actions[{i}].queue: unknown queue {action.queue!r}")
+        object.__setattr__(self, "has_controls", controls)
 
     @property
     def queue_names(self) -> tuple[str, ...]:

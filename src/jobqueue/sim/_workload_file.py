@@ -17,9 +17,10 @@ from typing import Any, Final, TypeVar
 
 import attrs
 
+from .._controls import Retry
 from .._errors import ValidationError
 from .._model import HopRule
-from ._workload import JobSpec, QueueAction, QueueSpec, Workload
+from ._workload import After, JobSpec, QueueAction, QueueSpec, Workload
 
 __all__ = ["load_workload", "save_workload"]
 
@@ -39,7 +40,10 @@ _CSV_COLUMNS: Final = (
     "tags",
     "billing_tags_source",
 )
-_JOB_FIELDS: Final = frozenset(_CSV_COLUMNS)
+# The job controls' columns: a CSV file has those that some job uses.
+_CONTROL_COLUMNS: Final = ("not_before", "after", "max_run", "max_wait", "retry", "fails")
+_JOB_FIELDS: Final = frozenset((*_CSV_COLUMNS, *_CONTROL_COLUMNS))
+_RETRY_FIELDS: Final = ("attempts", "backoff", "factor", "max_backoff", "jitter", "on")
 _JOB_REQUIRED: Final = ("arrival", "duration")
 _QUEUE_REQUIRED: Final = ("name",)
 _ACTION_REQUIRED: Final = ("time", "queue", "action")
@@ -48,6 +52,7 @@ _QUEUE_FIELDS: Final = frozenset(
 )
 _ACTION_FIELDS: Final = frozenset(("time", "queue", "action"))
 _TOP_FIELDS: Final = frozenset(("jobs", "queues", "actions"))
+_CSV_TIMES: Final = ("not_before", "max_run", "max_wait")
 _TRUE: Final = frozenset(("true", "yes", "1"))
 _FALSE: Final = frozenset(("false", "no", "0"))
 
@@ -62,13 +67,17 @@ def load_workload(
 
     JSON holds a whole workload: an object with ``"jobs"`` (a list of objects
     whose keys are ``JobSpec``'s fields; hop rules are objects with
-    ``"queue"``, ``"wait"`` and optional ``"priority"``) and optional
-    ``"queues"`` (objects with ``QueueSpec``'s fields) and ``"actions"``
-    (objects with ``"time"``, ``"queue"`` and ``"action"``)::
+    ``"queue"``, ``"wait"`` and optional ``"priority"``; ``"after"`` is a
+    list of job indices and objects with ``"job"`` and optional ``"on"``;
+    ``"retry"`` is an object with ``Retry``'s fields, ``"on"`` a list) and
+    optional ``"queues"`` (objects with ``QueueSpec``'s fields) and
+    ``"actions"`` (objects with ``"time"``, ``"queue"`` and ``"action"``)::
 
         {"queues": [{"name": "fast", "slots": 4, "policy": "priority"}],
          "jobs": [{"arrival": 0, "duration": 30, "queue": "fast", "priority": 5,
-                   "hops": [{"queue": "default", "wait": 60}]}],
+                   "hops": [{"queue": "default", "wait": 60}]},
+                  {"arrival": 0, "duration": 5, "after": [0, {"job": 0, "on": "any"}],
+                   "max_run": 60, "retry": {"attempts": 3, "backoff": 5}, "fails": 1}],
          "actions": [{"time": 10, "queue": "fast", "action": "pause"}]}
 
     CSV holds jobs only, one per row, under a header naming the columns; only
@@ -76,11 +85,14 @@ def load_workload(
     defaults when absent or empty. Booleans are ``true``/``false`` (also
     ``yes``/``no``, ``1``/``0``); ``hops`` is ``queue:wait`` or
     ``queue:wait:priority`` items separated by ``;``; ``tags`` is
-    ``key=value`` items separated by ``;``::
+    ``key=value`` items separated by ``;``; ``after`` is ``index`` or
+    ``index:on`` items separated by ``;``; ``retry`` is ``key=value`` items
+    separated by ``;`` (keys as ``Retry``'s fields, the others taking its
+    defaults; ``on`` is codes separated by ``|``)::
 
-        arrival,duration,queue,priority,hops
-        0.0,30.0,fast,5,default:60
-        2.5,10.0,default,0,
+        arrival,duration,queue,priority,hops,after,retry,fails
+        0.0,30.0,fast,5,default:60,,,
+        2.5,10.0,default,0,,0;0:any,attempts=3;backoff=5.0,1
 
     Args:
         path: the file; its suffix (``.json`` or ``.csv``) selects the format.
@@ -117,10 +129,12 @@ def save_workload(workload: Workload, path: str | Path) -> None:
 
     Times are written with ``repr``, so they read back bit for bit.
 
+    A CSV file has the columns of the job controls that some job uses.
+
     Raises:
         ValidationError: the suffix is neither ``.json`` nor ``.csv``; or, for
             CSV (which holds jobs only), the workload has queues or actions, or
-            a tag contains ``;`` or ``=``.
+            a tag contains ``;`` or ``=``, or a retry code ``;``, ``=`` or ``|``.
     """
     path = Path(path)
     kind = path.suffix.lower()
@@ -137,7 +151,7 @@ def _workload_json(workload: Workload) -> dict[str, Any]:
     def job(spec: JobSpec) -> dict[str, Any]:
         row: dict[str, Any] = {"arrival": spec.arrival, "duration": spec.duration}
         defaults = _JOB_DEFAULT
-        for field in _CSV_COLUMNS[2:]:
+        for field in (*_CSV_COLUMNS[2:], *_CONTROL_COLUMNS):
             value = getattr(spec, field)
             if value != getattr(defaults, field):
                 row[field] = _json_value(value)
@@ -160,13 +174,19 @@ def _json_value(value: object) -> Any:
         return value.value
     if isinstance(value, Mapping):
         return dict(value)
+    if isinstance(value, Retry):
+        fields = {f: getattr(value, f) for f in _RETRY_FIELDS[:-1]}
+        return {**fields, "on": list(value.on)} if value.on else fields
     if isinstance(value, tuple):
-        return [
-            {"queue": r.queue, "wait": r.wait, "priority": r.priority}
-            for r in value
-            if isinstance(r, HopRule)
-        ]
+        return [_json_item(item) for item in value]
     return value
+
+
+def _json_item(item: object) -> Any:
+    if isinstance(item, HopRule):
+        return {"queue": item.queue, "wait": item.wait, "priority": item.priority}
+    assert isinstance(item, After)
+    return item.job if item.on == "ok" else {"job": item.job, "on": item.on}
 
 
 def _workload_csv(workload: Workload) -> str:
@@ -176,7 +196,12 @@ def _workload_csv(workload: Workload) -> str:
         )
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(_CSV_COLUMNS)
+    controls = [
+        field
+        for field in _CONTROL_COLUMNS
+        if any(getattr(spec, field) != getattr(_JOB_DEFAULT, field) for spec in workload.jobs)
+    ]
+    writer.writerow((*_CSV_COLUMNS, *controls))
     for i, spec in enumerate(workload.jobs):
         hops = ";".join(
             f"{r.queue}:{r.wait!r}" + ("" if r.priority is None else f":{r.priority}")
@@ -202,9 +227,32 @@ def _workload_csv(workload: Workload) -> str:
                 "" if spec.name is None else spec.name,
                 tags,
                 spec.billing_tags_source.value,
+                *(_csv_control(i, spec, field) for field in controls),
             )
         )
     return out.getvalue()
+
+
+def _csv_control(i: int, spec: JobSpec, field: str) -> str:
+    value = getattr(spec, field)
+    if value is None:
+        return ""
+    if field == "after":
+        return ";".join(str(d.job) if d.on == "ok" else f"{d.job}:{d.on}" for d in spec.after)
+    if field == "retry":
+        retry = spec.retry
+        assert retry is not None
+        for code in retry.on:
+            if any(c in code for c in ";=|"):
+                raise ValidationError(
+                    f"jobs[{i}].retry.on: a CSV retry code cannot contain ';', '=' or '|', "
+                    f"got {code!r}"
+                )
+        items = [f"{f}={getattr(retry, f)!r}" for f in _RETRY_FIELDS[:-1]]
+        if retry.on:
+            items.append("on=" + "|".join(retry.on))
+        return ";".join(items)
+    return repr(value)
 
 
 _JOB_DEFAULT: Final = JobSpec(0.0, 0.0)
@@ -277,6 +325,10 @@ def _entry(
 
 def _json_job(item: dict[str, Any]) -> JobSpec:
     fields = dict(item)
+    if "after" in fields:
+        fields["after"] = _json_after(fields["after"])
+    if isinstance(fields.get("retry"), dict):
+        fields["retry"] = _json_retry(fields["retry"])
     if "hops" in fields:
         hops = fields["hops"]
         if not isinstance(hops, list):
@@ -294,6 +346,37 @@ def _json_job(item: dict[str, Any]) -> JobSpec:
             rules.append(HopRule(rule["queue"], rule["wait"], rule.get("priority")))
         fields["hops"] = rules
     return JobSpec(**fields)
+
+
+def _json_after(after: object) -> list[object]:
+    if not isinstance(after, list):
+        raise ValidationError(f"after must be a list, got {type(after).__name__}")
+    deps: list[object] = []
+    for k, dep in enumerate(after):
+        if isinstance(dep, dict):
+            if not {"job"} <= dep.keys() <= {"job", "on"}:
+                raise ValidationError(
+                    f"after[{k}] must be a job index or an object with 'job' and optional 'on'"
+                )
+            try:
+                deps.append(After(**dep))
+            except ValidationError as exc:
+                raise ValidationError(f"after[{k}].{exc}") from None
+        else:
+            deps.append(dep)  # an index; JobSpec checks it
+    return deps
+
+
+def _json_retry(retry: dict[str, Any]) -> Retry:
+    for key in retry:
+        if key not in _RETRY_FIELDS:
+            raise ValidationError(f"retry: unknown field {key!r}")
+    fields = dict(retry)
+    if "on" in fields:
+        if not isinstance(fields["on"], list):
+            raise ValidationError(f"retry.on must be a list, got {type(fields['on']).__name__}")
+        fields["on"] = tuple(fields["on"])
+    return Retry(**fields)
 
 
 def _parse_csv(text: str, source: str) -> list[JobSpec]:
@@ -345,9 +428,9 @@ def _csv_job(row: dict[str, str]) -> JobSpec:
             if column in ("arrival", "duration"):
                 raise ValidationError(f"{column} is required")
             continue
-        if column in ("arrival", "duration", "task_failure_rate"):
+        if column in ("arrival", "duration", "task_failure_rate", *_CSV_TIMES):
             fields[column] = _csv_float(column, cell)
-        elif column in ("priority", "tasks"):
+        elif column in ("priority", "tasks", "fails"):
             fields[column] = _csv_int(column, cell)
         elif column in ("deferred", "preemptible"):
             fields[column] = _csv_bool(column, cell)
@@ -355,6 +438,10 @@ def _csv_job(row: dict[str, str]) -> JobSpec:
             fields[column] = [_csv_hop(i, item) for i, item in enumerate(cell.split(";"))]
         elif column == "tags":
             fields[column] = dict(_csv_tag(item) for item in cell.split(";"))
+        elif column == "after":
+            fields[column] = [_csv_after(k, item) for k, item in enumerate(cell.split(";"))]
+        elif column == "retry":
+            fields[column] = _csv_retry(cell)
         else:
             fields[column] = cell
     return JobSpec(**fields)
@@ -390,6 +477,34 @@ def _csv_hop(i: int, item: str) -> HopRule:
     wait = _csv_float(f"hops[{i}].wait", parts[1])
     priority = None if len(parts) == 2 else _csv_int(f"hops[{i}].priority", parts[2])
     return HopRule(parts[0], wait, priority)
+
+
+def _csv_after(k: int, item: str) -> After:
+    index, sep, on = item.strip().partition(":")
+    if not index:
+        raise ValidationError(f"after[{k}] must be index or index:on, got {item!r}")
+    job = _csv_int(f"after[{k}]", index)
+    try:
+        return After(job, on) if sep else After(job)
+    except ValidationError as exc:
+        raise ValidationError(f"after[{k}].{exc}") from None
+
+
+def _csv_retry(cell: str) -> Retry:
+    fields: dict[str, Any] = {}
+    for item in cell.split(";"):
+        key, sep, value = item.strip().partition("=")
+        if not sep:
+            raise ValidationError(f"retry must be key=value items separated by ';', got {item!r}")
+        if key not in _RETRY_FIELDS:
+            raise ValidationError(f"retry: unknown field {key!r}")
+        if key == "attempts":
+            fields[key] = _csv_int("retry.attempts", value)
+        elif key == "on":
+            fields[key] = tuple(value.split("|"))
+        else:
+            fields[key] = _csv_float(f"retry.{key}", value)
+    return Retry(**fields)
 
 
 def _csv_tag(item: str) -> tuple[str, str]:

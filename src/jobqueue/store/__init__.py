@@ -34,6 +34,13 @@ What is and is not journaled:
   a factory given to ``Scheduler.open(policies=...)``, which then receives the
   waiting jobs in entry order and the Active ones in start order.
 
+Verify first, write after: ``Scheduler.open`` checks every field of every
+entry against the rules the API applies to the same value, and the rebuilt
+scheduler against ``check_invariants()``, before the store writes anything.
+A damaged store raises ``CorruptStoreError`` naming the entry and the field,
+and is closed first: its file is left as it was, and free for another
+process to open.
+
 Stores: ``MemoryStore`` keeps the journal in memory (tests, simulations,
 forks with ``copy()``); ``SQLiteStore`` keeps it in one SQLite file with
 ``"full"`` or ``"batched"`` durability; subclass ``Store`` for another backend.
@@ -45,9 +52,10 @@ from ._errors import CorruptStoreError as CorruptStoreError
 from ._errors import IncompatibleStoreError as IncompatibleStoreError
 from ._errors import StoreError as StoreError
 from ._memory import MemoryStore as MemoryStore
-from ._sqlite import APPLICATION_ID as APPLICATION_ID
-from ._sqlite import FORMAT_VERSION as FORMAT_VERSION
 from ._sqlite import SQLiteStore as SQLiteStore
+from ._sqlite import read_stored as read_stored
+from ._sqlite_file import APPLICATION_ID as APPLICATION_ID
+from ._sqlite_file import FORMAT_VERSION as FORMAT_VERSION
 
 __all__ = [
     "APPLICATION_ID",
@@ -59,4 +67,5 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredJournal",
+    "read_stored",
 ]

@@ -50,8 +50,11 @@ class Store(abc.ABC):
     the scheduler from what the store holds and journals every later change.
     A store serves one scheduler at a time.
 
-    A backend implements ``load``, ``append`` and ``replace``; ``sync`` and
-    ``close`` have empty defaults. Everything else is provided.
+    A backend implements ``load``, ``append`` and ``replace``;
+    ``open_for_writing``, ``sync`` and ``close`` have empty defaults.
+    Everything else is provided. ``load`` must not change what the store
+    holds: ``Scheduler.open`` verifies all of it first, and refuses a damaged
+    store (``CorruptStoreError``) after closing it, as it was.
 
     Args:
         compact_every: compact automatically once this many entries follow the
@@ -73,7 +76,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def load(self) -> StoredJournal:
-        """Read the snapshot and the entries after it.
+        """Read the snapshot and the entries after it, changing nothing.
 
         Raises:
             StoreError: the store is closed or cannot be read.
@@ -98,6 +101,18 @@ class Store(abc.ABC):
         Raises:
             StoreError: the store is closed or the write failed (the old
                 snapshot and entries are then kept).
+        """
+
+    def open_for_writing(self) -> None:  # noqa: B027 -- optional, empty by design
+        """Get ready to write: called once what ``load()`` returned is verified.
+
+        ``Scheduler.open`` calls it before its first write. A backend that
+        must change what it holds before it can write (take over a lock for
+        writing, upgrade a format) does it here, never in ``load()``, so that
+        a store found damaged is left as it was.
+
+        Raises:
+            StoreError: the store is closed or cannot be written.
         """
 
     def sync(self) -> None:  # noqa: B027 -- optional, empty by design

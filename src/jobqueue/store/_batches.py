@@ -32,6 +32,7 @@ from .._events import (
     JobTransitioned,
     QueueEvent,
     RawEvent,
+    RetryScheduled,
     TagsChanged,
     TaskRecorded,
 )
@@ -55,7 +56,8 @@ def encode_batch(
     ``usage`` is the journal's copy of the billing totals already written; it
     is brought up to date. O(events + touched jobs' history).
     """
-    # The entry's order: time, queues, jobs, task outcomes, reports, purges, totals.
+    # The entry's order: time, queues, jobs, task outcomes and retries (in the
+    # order they happened), reports, purges, totals.
     ops: list[Any] = [events[-1][1]]
     touched: dict[str, list[Any]] = {}  # job id -> [timer mark, finish mark, new]
     task_ops: list[list[Any]] = []
@@ -91,6 +93,10 @@ def encode_batch(
             if job_id not in touched:
                 touched[job_id] = [None, None, False]
             task_ops.append(task_op(job_id, event[3]))
+        elif kind is RetryScheduled:  # a new attempt drops the failed outcomes
+            if event[2] not in touched:
+                touched[event[2]] = [None, None, False]
+            task_ops.append(["a", event[2]])
         elif kind is JobPurged:
             purge_ops.append(["p", event[2]])
         elif kind is QueueEvent:  # (time, queue, change)

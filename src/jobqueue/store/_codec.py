@@ -15,6 +15,8 @@ import pickle
 from collections.abc import Callable
 from typing import Any, Final
 
+from ._errors import bounded, brief
+
 __all__ = ["Encoder", "decode"]
 
 
@@ -75,14 +77,22 @@ class _Unpickler(pickle.Unpickler):
 
 
 def decode(data: bytes) -> Any:
-    """An entry or snapshot part; formats 1 and 2 wrote JSON text, format 3 pickles."""
-    if data[:1] != _PICKLED:
-        return json.loads(data)
+    """An entry or snapshot part; formats 1 and 2 wrote JSON text, format 3 pickles.
+
+    Raises:
+        ValueError: ``data`` is not an entry (the message quotes it briefly).
+    """
     buffer = io.BytesIO(data)
+    error: str | None = None
     try:
+        if data[:1] != _PICKLED:
+            return json.loads(data)
         value = _Unpickler(buffer).load()
-    except Exception as exc:
-        raise ValueError(f"not an entry: {exc!r}") from None
+    except Exception as exc:  # any damage: a cut pickle, a JSON array 100,000 deep, ...
+        error = brief(exc)
+    if error is not None:
+        # Raised outside the handler, so that the error holds nothing of the decoding.
+        raise ValueError(bounded(f"not an entry: {error}"))
     if buffer.tell() != len(data):
         raise ValueError(f"{len(data) - buffer.tell()} stray bytes after the entry")
     return value

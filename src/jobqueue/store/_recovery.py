@@ -1,34 +1,40 @@
 """Recovery: replay a store into a core, settle interrupted work, and journal on.
 
 ``open_scheduler`` (behind ``Scheduler.open``) reads the store's snapshot and
-entries into plain data (``_Loader``), builds the records from the row schema
-and hands them to the core to rebuild its derived state
-(``jobqueue._core.rebuild``). Work that was running at the crash is then
-settled by the core's own moves (``recover_interrupted``), and the journal is
-hooked to the core so that every later change is written.
+entries into plain data (``_Loader``), checking every op against the API's
+rules as it goes (``_checks``), builds the records from the row schema and
+hands them to the core to rebuild its derived state
+(``jobqueue._core.rebuild``), whose invariants are then checked. Verify
+first, write after: only a store that passed all of it is asked to get ready
+for writing (``Store.open_for_writing``); a damaged one is closed, unchanged,
+before ``CorruptStoreError`` is raised. Work that was running at the crash is
+then settled by the core's own moves (``recover_interrupted``), and the
+journal is hooked to the core so that every later change is written.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._core import Core, core_of
+from .._core import Core, core_of, invariants
 from .._core.queues import add as add_queue
 from .._core.rebuild import install
-from .._core.records import JobRecord, add_reason
-from .._errors import ValidationError
+from .._core.records import JobRecord, QueueRecord, add_reason
+from .._errors import InvariantViolation, ValidationError
 from .._events import Event
 from .._model import Pricing
 from .._reports import CompletionReport
 from .._states import TERMINAL, WORKING, JobStatus
-from .._tasks import FailureReason, TaskRecord
+from .._tasks import FailureReason, TaskRecord, TaskStatus
 from ..policies import Policy
 from ._base import Store, StoredJournal
+from ._checks import check_entry, check_header, check_op, check_state, read_report
 from ._codec import decode
-from ._errors import CorruptStoreError, StoreError
+from ._errors import DAMAGE, CorruptStoreError, StoreError, bounded, brief
 from ._journal import Journal
-from ._rows import TASK_STATUS, Mark, make_record, queue_op, rebuild_policy
+from ._rows import STATUS, TASK_STATUS, Mark, make_record, queue_op, rebuild_policy
 
 if TYPE_CHECKING:
     from .._scheduler import Scheduler
@@ -40,14 +46,14 @@ SchedulerT = TypeVar("SchedulerT", bound="Scheduler")
 
 
 class _Loader:
-    """Replays a snapshot and entries into plain data, then builds the records."""
+    """Replays a snapshot and entries into checked plain data, then builds the records."""
 
     def __init__(self, core: Core) -> None:
         self.queues: dict[str, list[Any]] = {n: queue_op(q) for n, q in core.queues.items()}
         self.rows: dict[str, list[Any]] = {}
         self.configs: dict[str, list[Any]] = {}
         self.outcomes: dict[str, dict[str, TaskRecord]] = {}
-        self.reports: dict[str, str] = {}
+        self.reports: dict[str, CompletionReport] = {}
         self.timer_marks: dict[str, Mark] = {}
         self.finish_marks: dict[str, Mark] = {}
         self.usage: dict[tuple[tuple[str, str], ...], float] = {}
@@ -57,42 +63,60 @@ class _Loader:
         self.last_number = 0
 
     def load(self, stored: StoredJournal) -> None:
-        where = "snapshot"
+        """Replay ``stored``, checking every op before it is kept.
+
+        Raises:
+            CorruptStoreError: naming the entry (or snapshot part), the op and the field.
+        """
+        where = "snapshot header"
         try:
             if stored.snapshot:
                 self.queues = {}  # the snapshot lists every queue there is
-                time, next_index = decode(stored.snapshot[0])
+                time, next_index = check_header(decode(stored.snapshot[0]))
                 self._time(time)
-                self.next_index = max(self.next_index, int(next_index))
-                for part in stored.snapshot[1:]:
-                    self._apply(decode(part), stored.upto)
+                self.next_index = max(self.next_index, next_index)
+                for i, part in enumerate(stored.snapshot[1:], 1):
+                    where = f"snapshot part {i}"
+                    self._apply(_ops(decode(part)), stored.upto)
             self.last_number = stored.upto
             for number, entry in stored.entries:
                 where = f"journal entry {number}"
-                data = decode(entry)
-                self._time(data[0])
-                self._apply(data[1:], number)
+                time, ops = check_entry(decode(entry))
+                self._time(time)
+                self._apply(ops, number)
                 self.last_number = number
                 self.entries += 1
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
-            raise CorruptStoreError(f"store is damaged: {where} cannot be read ({exc!r})") from None
+            return
+        except ValidationError as exc:
+            error = str(exc)
+        except DAMAGE as exc:  # not an entry at all: ``decode`` says why
+            error = str(exc) if isinstance(exc, ValueError) else brief(exc)
+        raise CorruptStoreError(bounded(f"store is damaged: {where}: {error}"))
 
-    def _time(self, time: object) -> None:
-        if isinstance(time, bool) or not isinstance(time, (int, float)):
-            raise ValueError(f"time must be a number, got {time!r}")
-        self.last_time = max(self.last_time, float(time))
+    def _time(self, time: float) -> None:
+        if time > self.last_time:
+            self.last_time = time
 
-    def _apply(self, ops: Iterable[list[Any]], number: int) -> None:
+    def _apply(self, ops: Iterable[object], number: int) -> None:
         for op in ops:
-            kind = op[0]
+            kind = check_op(op)
+            assert isinstance(op, list)
             if kind == "j":
                 job_id = op[1]
                 cfg = op[29]
                 if cfg is not None:
                     self.configs[job_id] = cfg
                     self.next_index = max(self.next_index, cfg[0] + 1)
-                elif job_id not in self.configs:
-                    raise KeyError(f"job {job_id!r} changed before it was submitted")
+                else:
+                    cfg = self.configs.get(job_id)
+                    if cfg is None:
+                        raise ValidationError(
+                            f"job {brief(job_id)} changed before it was submitted"
+                        )
+                try:
+                    check_state(STATUS[op[2]], op[15], op[16], op[8], len(cfg[8]))
+                except ValidationError as exc:
+                    raise ValidationError(bounded(f"job {brief(job_id)}: {exc}")) from None
                 self.rows[job_id] = op
                 if op[27] is not None:
                     self.timer_marks[job_id] = (number, op[27])
@@ -101,11 +125,17 @@ class _Loader:
             elif kind == "t":
                 _, job_id, key, status, code, message = op
                 if job_id not in self.rows:
-                    raise KeyError(f"task outcome for unknown job {job_id!r}")
+                    raise ValidationError(f"task outcome for unknown job {brief(job_id)}")
                 record = TaskRecord(key, TASK_STATUS[status], code, message)
                 self.outcomes.setdefault(job_id, {})[key] = record
+            elif kind == "a":  # a retry: the failed outcomes so far are dropped
+                outcomes = self.outcomes.get(op[1])
+                if outcomes:
+                    self.outcomes[op[1]] = {
+                        k: r for k, r in outcomes.items() if r.status is TaskStatus.SUCCEEDED
+                    }
             elif kind == "r":
-                self.reports[op[1]] = op[2]
+                self.reports[op[1]] = read_report(op)
             elif kind == "p":
                 job_id = op[1]
                 self.rows.pop(job_id, None)
@@ -118,42 +148,55 @@ class _Loader:
                 self.queues[op[1]] = op
             elif kind == "x":
                 self.queues.pop(op[1], None)
-            elif kind == "u":
+            else:  # "u"
                 self.usage[tuple((k, v) for k, v in op[1])] = op[2]
-            else:
-                raise ValueError(f"unknown op {kind!r}")
 
     def install(self, core: Core, policies: Mapping[str, Callable[[], Policy]]) -> None:
-        """Replace ``core``'s fresh state with the loaded one.
+        """Replace ``core``'s fresh state with the loaded one, and check its invariants.
 
         Raises:
-            CorruptStoreError: a report cannot be read, or an unfinished job
-                is in a queue the store does not have.
+            CorruptStoreError: the records disagree with each other (an
+                unfinished job in a queue the store does not have, two jobs
+                of one number or one name), or break an invariant.
             StoreError: a custom policy has no factory.
         """
         core.queues = {}
         for name, op in self.queues.items():
-            _, _, slots, share, max_waiting, kind, preemption, pricing, tags, paused, custom = op
-            policy = rebuild_policy(name, kind, preemption, custom, policies)
+            slots, share, max_waiting, pricing, tags, paused = (op[i] for i in (2, 3, 4, 7, 8, 9))
+            policy = rebuild_policy(core, op, policies)
             plan = Pricing(pricing)
             q = add_queue(core, name, slots, policy, share, max_waiting, plan, dict(tags))
             q.paused = paused
         queues = core.queues
+        error = None
+        try:
+            self._install_jobs(core, queues)
+            invariants.check(core)
+        except InvariantViolation as exc:
+            error = str(exc)
+        except CorruptStoreError:
+            raise
+        except DAMAGE as exc:  # every field was checked: a combination no check foresaw
+            error = f"its state cannot be rebuilt ({brief(exc)})"
+        if error is not None:
+            raise CorruptStoreError(bounded(f"store is damaged: {error}"))
+
+    def _install_jobs(self, core: Core, queues: Mapping[str, QueueRecord]) -> None:
         records = [make_record(row, self.configs[job_id]) for job_id, row in self.rows.items()]
         records.sort(key=lambda r: r.index)
+        _check_unique(records)
+        _check_times(records, self.last_time)
         for rec in records:
             outcomes = self.outcomes.get(rec.id)
             if outcomes:
                 rec.outcomes = outcomes
-            report = self.reports.get(rec.id)
-            if report is not None:
-                try:
-                    rec.report = CompletionReport.from_json(report)
-                except ValidationError as exc:
-                    raise CorruptStoreError(f"store is damaged: {exc}") from None
+            rec.report = self.reports.get(rec.id)
             if rec.status not in TERMINAL and rec.queue not in queues:
                 raise CorruptStoreError(
-                    f"store is damaged: job {rec.id!r} is in unknown queue {rec.queue!r}"
+                    bounded(
+                        f"store is damaged: job {brief(rec.id)} is in unknown queue "
+                        f"{brief(rec.queue)}"
+                    )
                 )
         timer_marks = self.timer_marks
         finish_marks = self.finish_marks
@@ -165,6 +208,57 @@ class _Loader:
             return finish_marks.get(r.id, (-1, r.index))
 
         install(core, queues, records, self.next_index, self.usage, timer_order, finish_order)
+
+
+def _ops(part: object) -> list[Any]:
+    if type(part) is not list:
+        raise ValidationError(f"a snapshot part must be a list of ops, got {brief(part)}")
+    return part
+
+
+def _check_times(records: list[JobRecord], last: float) -> None:
+    """No record holds a time later than the store's last change (the times of its calls).
+
+    Recovery stamps its own transitions with the clock, which reads no earlier
+    than that: a later stored time would run a history backwards.
+    """
+    for rec in records:
+        c = rec.controls
+        times: list[float | None] = [
+            rec.created_at,
+            rec.ready_at,
+            rec.run_started_at,
+            rec.started_at,
+            rec.finished_at,
+            rec.suspended_at,
+            None if c is None else c.wait_started,
+        ]
+        times.extend(t for t in rec.history[0::2] if isinstance(t, (int, float)))
+        latest = max(t for t in times if t is not None)
+        if latest > last:
+            raise CorruptStoreError(
+                bounded(
+                    f"store is damaged: job {brief(rec.id)} holds the time {brief(latest)}, "
+                    f"later than the store's last change at {brief(last)}"
+                )
+            )
+
+
+def _check_unique(records: list[JobRecord]) -> None:
+    """Job numbers are unique, and names among unfinished jobs (as ``submit`` keeps them)."""
+    error = None
+    names: set[str] = set()
+    for before, rec in itertools.pairwise(records):
+        if before.index == rec.index:
+            error = f"jobs {brief(before.id)} and {brief(rec.id)} have one number, {rec.index}"
+            break
+    for rec in records:
+        if error is None and rec.name is not None and rec.status not in TERMINAL:
+            if rec.name in names:
+                error = f"job name {brief(rec.name)} is used by two unfinished jobs"
+            names.add(rec.name)
+    if error is not None:
+        raise CorruptStoreError(bounded(f"store is damaged: {error}"))
 
 
 def recover_interrupted(sched: Scheduler, mode: str, billed_until: float) -> None:
@@ -225,21 +319,20 @@ def open_scheduler(
     sched = fresh()
     core = core_of(sched)
     loader = _Loader(core)
-    loader.load(store.load())
+    try:
+        # Verify first: nothing is written until all of it is checked.
+        loader.load(store.load())
+        loader.install(core, policies or {})
+    except CorruptStoreError:
+        store.close()  # released, and left as it was
+        raise
     now = sched.clock.now()
     if now < loader.last_time:
         raise ValidationError(
             f"clock reads {now!r}, before the store's last change at {loader.last_time!r}: "
             "open the store with a clock that continues its timeline"
         )
-    try:
-        loader.install(core, policies or {})
-    except (ValidationError, StoreError):
-        raise
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise CorruptStoreError(
-            f"store is damaged: its state cannot be rebuilt ({exc!r})"
-        ) from None
+    store.open_for_writing()
     journal = Journal(
         store,
         sched,

@@ -5,12 +5,15 @@ list ``[time, op, op, ...]`` with its ops in this order: queues, jobs, task
 outcomes, reports, purges, billing totals. Each op is a list whose first
 element names it:
 
-* ``["q", name, slots, share, max_waiting, kind, preemption, pricing, tags, paused, custom]``
+* ``["q", name, slots, share, max_waiting, kind, preemption, pricing, tags, paused, custom,
+  aging]`` (``aging``: ``[every, step, cap]`` or ``None``; from format 4)
 * ``["x", name]`` -- queue deleted
-* ``["j", id, <state fields>, timer_mark, finish_mark, config | None]`` (see ``job_row``);
+* ``["j", id, <state fields>, timer_mark, finish_mark, config | None, controls]``
+  (see ``job_row``; ``controls``, from format 4, is the state of the job controls);
   the history field is flat, ``[time, status, time, status, ...]``, as the
   record keeps it.
 * ``["t", job_id, key, status, error_code, message]`` -- one task outcome
+* ``["a", job_id]`` -- a retry: the job's failed task outcomes are dropped
 * ``["r", job_id, report_json]`` -- the completion report
 * ``["p", job_id]`` -- purged
 * ``["u", [[tag, value], ...], seconds]`` -- billed seconds for one set of billing
@@ -27,13 +30,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from .._controls import Aging, Dependency, Retry
+from .._core import Core
+from .._core.aging import AgingPolicy
 from .._core.queues import make_policy
-from .._core.records import JobRecord, QueueRecord
+from .._core.records import Controls, JobRecord, QueueRecord
 from .._model import Acceleration, BillingTagsSource, HopRule, HopTransition, Pricing
 from .._states import JobStatus
 from .._tasks import FailureReason, ReportScope, TaskRecord, TaskStatus
 from ..policies import FifoPolicy, Policy, PriorityPolicy
-from ._errors import StoreError
+from ._errors import StoreError, brief
 
 __all__ = [
     "PLAIN",
@@ -66,11 +72,15 @@ def queue_op(q: QueueRecord) -> list[Any]:
     policy = q.policy
     custom: str | None = None
     preemption = False
+    aging: list[Any] | None = None
     if isinstance(policy, FifoPolicy):
         kind = "fifo"
-    elif isinstance(policy, PriorityPolicy):
+    elif isinstance(policy, (PriorityPolicy, AgingPolicy)):
         kind = "priority"
         preemption = policy.preemption
+        if isinstance(policy, AgingPolicy):
+            a = policy.aging
+            aging = [a.every, a.step, a.cap]
     else:
         kind = "custom"
         custom = policy.name
@@ -86,6 +96,7 @@ def queue_op(q: QueueRecord) -> list[Any]:
         q.tags,
         q.paused,
         custom,
+        aging,  # 11; absent before format 4
     ]
 
 
@@ -130,6 +141,7 @@ def job_row(rec: JobRecord, timer: int | None, finish: int | None, config: bool)
         timer,
         finish,
         _config(rec) if config else None,  # 29
+        _controls_state(rec.controls),  # 30; absent before format 4
     ]
 
 
@@ -156,7 +168,69 @@ def _config(rec: JobRecord) -> list[Any]:
         PLAIN.get(rec.report_scope),
         rec.tasks_total,
         None if keys is None else list(keys),
+        _controls_config(rec.controls),  # 14; absent before format 4
     ]
+
+
+def _controls_config(c: Controls | None) -> list[Any] | None:
+    if c is None:
+        return None
+    r = c.retry
+    retry = None
+    if r is not None:
+        retry = [r.attempts, r.backoff, r.factor, r.max_backoff, r.jitter, list(r.on)]
+    after = [[d.job_id, d.on] for d in c.after]
+    return [c.not_before, after, c.max_run, c.max_wait, retry]
+
+
+def _controls_state(c: Controls | None) -> list[Any] | None:
+    if c is None:
+        return None
+    failure = c.last_failure
+    return [
+        c.attempt,
+        sorted(c.waiting_on),
+        c.reserved,
+        c.attempt_run,
+        c.waited,
+        c.wait_started,
+        c.not_before_passed,
+        c.retrying,
+        c.backoff_until,
+        None if failure is None else [failure.code, failure.message],
+    ]
+
+
+def _make_retry(stored: list[Any]) -> Retry:
+    attempts, backoff, factor, max_backoff, jitter, on = stored
+    return Retry(attempts, backoff, factor, max_backoff, jitter, tuple(on))
+
+
+def _make_controls(config: list[Any], state: list[Any] | None) -> Controls:
+    not_before, after, max_run, max_wait, retry = config
+    c = Controls(
+        not_before=not_before,
+        after=tuple(Dependency(job_id, on) for job_id, on in after),
+        max_run=max_run,
+        max_wait=max_wait,
+        retry=None if retry is None else _make_retry(retry),
+    )
+    if state is not None:
+        (
+            c.attempt,
+            waiting_on,
+            c.reserved,
+            c.attempt_run,
+            c.waited,
+            c.wait_started,
+            c.not_before_passed,
+            c.retrying,
+            c.backoff_until,
+            failure,
+        ) = state
+        c.waiting_on = set(waiting_on)
+        c.last_failure = None if failure is None else FailureReason(*failure)
+    return c
 
 
 def history_of(stored: list[Any]) -> list[float | JobStatus]:
@@ -219,24 +293,31 @@ def make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
         run_seconds=row[22],
         billed_seconds=row[23],
         progress=row[24],
+        controls=(
+            None
+            if len(cfg) < 15 or cfg[14] is None
+            else _make_controls(cfg[14], row[30] if len(row) > 30 else None)
+        ),
     )
 
 
 def rebuild_policy(
-    queue: str,
-    kind: str,
-    preemption: bool,
-    custom: str | None,
+    core: Core,
+    op: list[Any],
     policies: Mapping[str, Callable[[], Policy]],
 ) -> Policy:
+    """The policy a ``"q"`` op names (a custom one from ``policies``)."""
+    queue, kind, preemption, custom = op[1], op[5], op[6], op[10]
+    aging = op[11] if len(op) > 11 else None
     if kind == "fifo":
         return FifoPolicy()
     if kind == "priority":
-        return PriorityPolicy(preemption=bool(preemption))
+        ages = None if aging is None else Aging(*aging)
+        return make_policy(core, "priority", bool(preemption), ages)
     factory = policies.get(queue)
     if factory is None:
         raise StoreError(
-            f"queue {queue!r} uses policy {custom!r}, which a store cannot rebuild: "
+            f"queue {queue!r} uses policy {brief(custom)}, which a store cannot rebuild: "
             f"pass policies={{{queue!r}: <factory>}} to open()"
         )
     return make_policy(None, factory(), False)

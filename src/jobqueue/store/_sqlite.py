@@ -27,8 +27,15 @@ inspect``, or a plain ``sqlite3`` reader) see the last committed state through
 the write-ahead log while a store writes; they never take that lock and never
 write the database. A file is recognised by SQLite's ``application_id`` header
 field and its format version by ``user_version``; both are read from the
-header bytes before SQLite touches the file, so a foreign, damaged or newer
-file is refused unchanged.
+header bytes before SQLite touches the file (and before the lock file is
+made), so a foreign, damaged or newer file is refused unchanged.
+
+Verify first, write after: an existing file is read inside one transaction
+that holds the lock and writes nothing, until ``Scheduler.open`` has checked
+everything ``load()`` returned and calls ``open_for_writing()``. Only then is
+the file switched to the write-ahead log and stamped with this format. A file
+found damaged is released (cursors and connection closed before the error is
+raised) exactly as it was, without a ``-wal`` file of ours beside it.
 """
 
 from __future__ import annotations
@@ -36,7 +43,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-import sys
 import threading
 import time
 import urllib.parse
@@ -46,32 +52,23 @@ from typing import Final, Literal, final
 from .._errors import ValidationError
 from .._validate import check_int, check_positive_number
 from ._base import Store, StoredJournal
-from ._errors import CorruptStoreError, IncompatibleStoreError, StoreError
+from ._errors import DAMAGE, CorruptStoreError, StoreError, bounded, brief
+from ._sqlite_file import (
+    APPLICATION_ID,
+    FORMAT_VERSION,
+    NO_CHECKPOINT_ON_CLOSE,
+    SCHEMA,
+    check_header,
+    check_schema,
+    claim,
+    read_journal,
+    rows,
+    upgrade,
+)
 
-if sys.platform == "win32":
-    import msvcrt
-else:
-    import fcntl
+__all__ = ["SQLiteStore", "read_stored"]
 
-__all__ = ["APPLICATION_ID", "FORMAT_VERSION", "SQLiteStore", "read_stored"]
-
-#: Written to SQLite's ``application_id`` header field: ``b"JobQ"``.
-APPLICATION_ID: Final = 0x4A6F6251
-#: The store format this version writes; newer files are refused. Formats 1
-#: (JSON texts, histories as pairs) and 2 (JSON texts) are read too, and
-#: stamped 3 when opened, since the entries written from then on (pickles) are
-#: read only by versions that know format 3.
-FORMAT_VERSION: Final = 3
-
-_MAGIC: Final = b"SQLite format 3\x00"
-_SCHEMA: Final = """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE journal (number INTEGER PRIMARY KEY, entry BLOB NOT NULL);
-CREATE TABLE snapshot (part INTEGER PRIMARY KEY, data BLOB NOT NULL);
-"""
-_TABLES: Final = frozenset({"meta", "journal", "snapshot"})
 _INSERT: Final = "INSERT INTO journal (number, entry) VALUES (?, ?)"
-
 Durability = Literal["full", "batched"]
 
 
@@ -82,7 +79,10 @@ class SQLiteStore(Store):
     The file is created if it does not exist (or is empty). Opening takes a
     lock (on ``<path>-lock``) that lasts until ``close()``: a second store on
     the same file, in this process or another, raises ``StoreError``. Readers
-    that take no lock (``read_stored``) may read the file meanwhile.
+    that take no lock (``read_stored``) may read the file meanwhile. An
+    existing file is only read until ``Scheduler.open`` has verified it (see
+    ``open_for_writing``); a file it refuses as damaged is closed unchanged,
+    and its lock released.
 
     Args:
         path: the database file.
@@ -97,7 +97,9 @@ class SQLiteStore(Store):
         ValidationError: a setting is out of range.
         CorruptStoreError: the file is not a jobqueue store, or is damaged.
         IncompatibleStoreError: the file was written by a newer format.
-        StoreError: the file cannot be opened, or is locked by another store.
+        StoreError: the file cannot be opened, is not a regular file (a
+            directory, a FIFO, a device: refused without being opened, so
+            that it cannot block), or is locked by another store.
     """
 
     def __init__(
@@ -131,72 +133,129 @@ class SQLiteStore(Store):
         self._first_pending: float | None = None
         self._log: int | None = None  # a descriptor of the write-ahead log, for fsync
         self._syncer: threading.Thread | None = None
-        self._conn = self._connect()
+        # Set by open_for_writing(): until then the file is read, never written.
+        self._writable = False
+        # A write-ahead log a crash left, kept as it is until the file is verified.
+        self._kept_log = False
+        conn, exists = self._connect()
+        self._conn = conn
         # One cursor for every insert: Connection.execute makes a new one per call.
-        self._insert = self._conn.cursor().execute
+        self._cursor = conn.cursor()
+        self._insert = self._cursor.execute
         self._batched = durability == "batched"
         self._next = 1
+        if not exists:
+            try:
+                self.open_for_writing()  # a new file holds nothing to verify
+            except BaseException:
+                self._release()
+                raise
 
     # ------------------------------------------------------------------ opening
 
-    def _connect(self) -> sqlite3.Connection:
-        exists = _check_header(self._path)
-        self._owner = _claim(self._path)
-        try:
-            return self._open(exists)
-        except BaseException:
-            os.close(self._owner)
-            raise
+    def _connect(self) -> tuple[sqlite3.Connection, bool]:
+        """A connection holding the file's lock, and whether the file existed.
 
-    def _open(self, exists: bool) -> sqlite3.Connection:
+        An existing file is read inside one transaction that writes nothing;
+        a new one is created. Every error closes the connection first.
+        """
+        path = self._path
+        exists = check_header(path)
+        kept_log = exists and NO_CHECKPOINT_ON_CLOSE is not None and os.path.exists(f"{path}-wal")
+        self._owner = claim(path)
         try:
-            conn = sqlite3.connect(
-                self._path, isolation_level=None, check_same_thread=False, timeout=0.0
-            )
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0.0)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open store {self._path!r}: {exc}") from None
+            os.close(self._owner)
+            raise StoreError(f"cannot open store {path!r}: {exc}") from None
+        # Texts come back as bytes: a damaged name or entry never fails to decode.
+        conn.text_factory = bytes
+        error: StoreError | None = None
         try:
+            if kept_log:
+                getattr(conn, "setconfig")(NO_CHECKPOINT_ON_CLOSE, True)  # noqa: B009 -- 3.12+
             if exists:
-                _check_schema(conn, self._path)
-                _upgrade(conn)
+                # One snapshot of the file for the checks; the transaction
+                # only reads, and open_for_writing() ends it.
+                conn.execute("BEGIN")
+                check_schema(conn, path)
             else:
                 # The header fields go to the main file (not a log), in the
                 # same transaction as the tables: a file is ours entirely or
                 # not at all.
                 conn.executescript(
                     "BEGIN;"
-                    + _SCHEMA
+                    + SCHEMA
                     + f"PRAGMA application_id={APPLICATION_ID};"
                     + f"PRAGMA user_version={FORMAT_VERSION};"
                     + f"INSERT INTO meta VALUES ('format', '{FORMAT_VERSION}');"
                     + "COMMIT;"
                 )
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                conn.close()
-                raise StoreError(f"cannot open store {self._path!r}: write-ahead log unavailable")
-            sync = "FULL" if self._durability == "full" else "NORMAL"
-            conn.execute(f"PRAGMA synchronous={sync}")
-            conn.execute("SELECT count(*) FROM meta").fetchone()
         except sqlite3.OperationalError as exc:
-            conn.close()
             if "locked" in str(exc):
-                raise StoreError(
-                    f"store {self._path!r} is in use: another store holds its lock"
-                ) from None
-            raise StoreError(f"cannot open store {self._path!r}: {exc}") from None
+                error = StoreError(f"store {path!r} is in use: another store holds its lock")
+            else:
+                error = StoreError(f"cannot open store {path!r}: {exc}")
         except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise CorruptStoreError(f"store {self._path!r} is damaged: {exc}") from None
+            error = CorruptStoreError(bounded(f"store {path!r} is damaged: {exc}"))
+        except StoreError as exc:
+            error = exc
+        except DAMAGE as exc:
+            # SQLite quotes a damaged schema in its messages, which Python may
+            # then fail to decode.
+            error = CorruptStoreError(bounded(f"store {path!r} is damaged: {brief(exc)}"))
         except BaseException:
             conn.close()
+            os.close(self._owner)
             raise
-        return conn
+        if error is not None:
+            # Raised outside the handler: nothing of the failed call outlives the connection.
+            conn.close()
+            os.close(self._owner)
+            raise error
+        self._kept_log = bool(kept_log)
+        return conn, exists
+
+    def open_for_writing(self) -> None:
+        """Switch the verified file to its write-ahead log, and stamp it with this format.
+
+        ``Scheduler.open`` calls it once it has verified everything ``load()``
+        returned, before its first write; a write calls it if nobody did.
+        Until then the file is read only, so a file refused as damaged is
+        left as it was. Calling it again does nothing.
+
+        Raises:
+            StoreError: the store is closed, or the file cannot be switched to
+                a write-ahead log (the store then refuses every write).
+        """
+        with self._lock:
+            self._check_usable()
+            if self._writable:
+                return
+            conn = self._conn
+            try:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")  # the verifying transaction: it wrote nothing
+                if self._kept_log:
+                    getattr(conn, "setconfig")(NO_CHECKPOINT_ON_CLOSE, False)  # noqa: B009
+                upgrade(conn)
+                mode = rows(conn, "PRAGMA journal_mode=WAL")[0][0]
+                if mode != b"wal":
+                    self._failed = "write-ahead log unavailable"
+                    raise StoreError(
+                        f"cannot open store {self._path!r}: write-ahead log unavailable"
+                    )
+                sync = "FULL" if self._durability == "full" else "NORMAL"
+                conn.execute(f"PRAGMA synchronous={sync}")
+                rows(conn, "SELECT count(*) FROM meta")
+            except sqlite3.Error as exc:
+                raise self._fail(exc) from None
+            self._writable = True
 
     # ------------------------------------------------------------------ backend
 
     def load(self) -> StoredJournal:
-        """Read the snapshot and the entries after it.
+        """Read the snapshot and the entries after it; nothing is written.
 
         Raises:
             StoreError: the store is closed.
@@ -204,7 +263,7 @@ class SQLiteStore(Store):
         """
         with self._lock:
             self._check_usable()
-            stored = _read(self._conn, self._path)
+            stored = read_journal(self._conn, self._path)
             entries = stored.entries
             self._next = max(stored.upto, entries[-1][0] if entries else 0) + 1
             return stored
@@ -217,8 +276,9 @@ class SQLiteStore(Store):
                 refuses every later write).
         """
         with self._mutex:
-            if self._closed or self._failed is not None:
+            if self._closed or self._failed is not None or not self._writable:
                 self._check_usable()
+                self.open_for_writing()
             number = self._next
             try:
                 self._insert(_INSERT, (number, entry))
@@ -233,6 +293,7 @@ class SQLiteStore(Store):
         """Store ``snapshot`` and drop the entries it covers, in one transaction."""
         with self._lock:
             self._check_usable()
+            self.open_for_writing()
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -284,10 +345,7 @@ class SQLiteStore(Store):
                 if self._committed > self._durable and self._failed is None:
                     self._sync_locked()
             finally:
-                if self._log is not None:
-                    os.close(self._log)
-                self._conn.close()
-                os.close(self._owner)  # releases the lock
+                self._release()
 
     # ------------------------------------------------------------------ extras
 
@@ -320,6 +378,19 @@ class SQLiteStore(Store):
             raise StoreError("store is closed")
         if self._failed is not None:
             raise StoreError(f"store failed earlier ({self._failed}): reopen it to recover")
+
+    def _release(self) -> None:
+        """Close the log, the cursor and the connection, then release the lock file."""
+        if self._log is not None:
+            os.close(self._log)
+            self._log = None
+        self._cursor.close()
+        conn = self._conn
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")  # a file never verified: it stays as it was
+        conn.close()
+        os.close(self._owner)  # releases the lock
 
     def _count_commit(self) -> None:
         """Count a commit under the lock, and see that it is synced in time."""
@@ -419,132 +490,39 @@ def read_stored(path: str) -> StoredJournal:
     write-ahead log too, while a store may be writing; SQLite may create its
     shared-memory files (``-wal``, ``-shm``) beside the file if they are
     missing, as for any reader, but the database file itself is not written.
+    The same checks as for opening apply: a path that is not a regular file
+    is refused without being opened.
 
     Raises:
-        StoreError: the file does not exist or cannot be read.
+        StoreError: the file does not exist, is not a regular file, or cannot be read.
         CorruptStoreError: the file is not a jobqueue store, or is damaged.
         IncompatibleStoreError: the file was written by a newer format.
     """
-    if not os.path.exists(path):
-        raise StoreError(f"no such file: {path!r}")
-    if not _check_header(path):
+    path = os.fspath(path)
+    if not check_header(path):
+        if not os.path.exists(path):
+            raise StoreError(f"no such file: {path!r}")
         raise CorruptStoreError(f"{path!r} is not a jobqueue store: the file is empty")
     uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot read store {path!r}: {exc}") from None
+    conn.text_factory = bytes
+    error: StoreError | None = None
     try:
-        _check_schema(conn, path)
         conn.execute("BEGIN")  # one snapshot: a compaction may commit between the reads
-        try:
-            return _read(conn, path)
-        finally:
-            conn.execute("COMMIT")
+        check_schema(conn, path)
+        return read_journal(conn, path)
     except sqlite3.OperationalError as exc:
-        raise StoreError(f"cannot read store {path!r}: {exc}") from None
+        error = StoreError(f"cannot read store {path!r}: {exc}")
     except sqlite3.DatabaseError as exc:
-        raise CorruptStoreError(f"store {path!r} is damaged: {exc}") from None
+        error = CorruptStoreError(bounded(f"store {path!r} is damaged: {exc}"))
+    except DAMAGE as exc:
+        error = CorruptStoreError(bounded(f"store {path!r} is damaged: {brief(exc)}"))
     finally:
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("COMMIT")
         conn.close()
-
-
-def _read(conn: sqlite3.Connection, path: str) -> StoredJournal:
-    try:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'snapshot_upto'").fetchone()
-        upto = 0 if row is None else int(row[0])
-        parts = tuple(_blob(r[0]) for r in conn.execute("SELECT data FROM snapshot ORDER BY part"))
-        entries = tuple(
-            (int(n), _blob(e))
-            for n, e in conn.execute(
-                "SELECT number, entry FROM journal WHERE number > ? ORDER BY number", (upto,)
-            )
-        )
-    except (sqlite3.DatabaseError, ValueError) as exc:
-        raise CorruptStoreError(f"store {path!r} is damaged: {exc}") from None
-    return StoredJournal(parts, upto, entries)
-
-
-def _claim(path: str) -> int:
-    """Lock ``<path>-lock`` for this store; its descriptor (closing it releases the lock).
-
-    A lock of the operating system, on a file SQLite does not use, rather than
-    SQLite's exclusive locking mode, which would shut readers out too.
-    """
-    try:
-        fd = os.open(f"{path}-lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
-    except OSError as exc:
-        raise StoreError(f"cannot open store {path!r}: {exc}") from None
-    try:
-        if sys.platform == "win32":
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        else:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        raise StoreError(f"store {path!r} is in use: another store holds its lock") from None
-    return fd
-
-
-def _blob(value: object) -> bytes:
-    # Formats 1 and 2 stored JSON texts (SQLite hands them back as str).
-    if isinstance(value, bytes):
-        return value
-    if isinstance(value, str):
-        return value.encode()
-    raise ValueError(f"an entry must be bytes, got {type(value).__name__}")
-
-
-def _check_header(path: str) -> bool:
-    """Whether ``path`` holds a store; raise if it holds anything else. Reads only."""
-    try:
-        with open(path, "rb") as file:
-            header = file.read(100)
-    except FileNotFoundError:
-        return False
-    except OSError as exc:
-        raise StoreError(f"cannot read store {path!r}: {exc}") from None
-    if not header:
-        return False  # an empty file holds nothing to lose
-    if len(header) < 100 or not header.startswith(_MAGIC):
-        raise CorruptStoreError(f"{path!r} is not a jobqueue store: it is not a SQLite database")
-    application_id = int.from_bytes(header[68:72], "big")
-    if application_id != APPLICATION_ID:
-        raise CorruptStoreError(
-            f"{path!r} is not a jobqueue store: it is a SQLite database of another "
-            f"application (application_id {application_id:#010x})"
-        )
-    _check_version(path, int.from_bytes(header[60:64], "big"))
-    return True
-
-
-def _check_version(path: str, version: int) -> None:
-    if version > FORMAT_VERSION:
-        raise IncompatibleStoreError(
-            f"store {path!r} has format {version}, newer than format {FORMAT_VERSION} "
-            "that this version of jobqueue reads: open it with a newer jobqueue"
-        )
-    if version < 1:
-        raise CorruptStoreError(f"store {path!r} is damaged: format version {version}")
-
-
-def _upgrade(conn: sqlite3.Connection) -> None:
-    """Stamp an older format's file with this one, header and meta row in one transaction."""
-    if conn.execute("PRAGMA user_version").fetchone()[0] < FORMAT_VERSION:
-        conn.executescript(
-            "BEGIN;"
-            + f"PRAGMA user_version={FORMAT_VERSION};"
-            + f"INSERT OR REPLACE INTO meta VALUES ('format', '{FORMAT_VERSION}');"
-            + "COMMIT;"
-        )
-
-
-def _check_schema(conn: sqlite3.Connection, path: str) -> None:
-    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    if application_id != APPLICATION_ID:
-        raise CorruptStoreError(f"{path!r} is not a jobqueue store")
-    _check_version(path, conn.execute("PRAGMA user_version").fetchone()[0])
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not tables >= _TABLES:
-        missing = ", ".join(sorted(_TABLES - tables))
-        raise CorruptStoreError(f"store {path!r} is damaged: table(s) {missing} missing")
+    raise error

@@ -3,14 +3,17 @@
 This subpackage needs ``hypothesis`` (install ``jobqueue[testing]``); ``import
 jobqueue`` never imports it.
 
-* Strategies for valid input (``submissions``: job specs; ``queue_specs``;
-  ``workloads`` for ``jobqueue.sim``; ``operations``; and their parts) and
+* Strategies for valid input (``submissions``: job specs, with the job
+  controls when asked; ``queue_specs`` and ``queue_configs``, the latter with
+  aging; ``workloads`` for ``jobqueue.sim``; ``operations``; and their parts:
+  ``delays``, ``dependencies``, ``limits``, ``retries``, ``agings``...) and
   for invalid input paired with the exact error it must raise
   (``invalid_submissions``, ``invalid_queue_specs``, ``invalid_priorities``).
 * A stateful harness, ``PolicyStateMachine``, that drives every public
   operation at random on a ``ManualClock`` and checks, after each step,
   ``Scheduler.check_invariants()``, the history properties of
-  ``HistoryChecker`` and the policy's own declared properties;
+  ``HistoryChecker`` (the job controls' among them), pending reasons, aging,
+  and the policy's own declared properties;
   ``check_policy(MyPolicy)`` runs it inside a test function::
 
       from jobqueue.testing import check_policy
@@ -31,38 +34,56 @@ from ._machine import PolicyStateMachine as PolicyStateMachine
 from ._operations import Operation as Operation
 from ._operations import operations as operations
 from ._operations import run_operations as run_operations
+from ._strategies import agings as agings
+from ._strategies import delays as delays
+from ._strategies import dependencies as dependencies
 from ._strategies import hop_chains as hop_chains
 from ._strategies import hop_waits as hop_waits
 from ._strategies import job_names as job_names
+from ._strategies import limits as limits
 from ._strategies import priorities as priorities
+from ._strategies import queue_configs as queue_configs
 from ._strategies import queue_specs as queue_specs
+from ._strategies import retries as retries
 from ._strategies import submissions as submissions
 from ._strategies import tag_sets as tag_sets
 from ._strategies import task_sources as task_sources
 from ._strategies import workloads as workloads
+from ._values import FromNow as FromNow
 from ._values import InvalidCall as InvalidCall
 from ._values import ManifestReader as ManifestReader
+from ._values import Prior as Prior
+from ._values import QueueConfig as QueueConfig
 from ._values import Submission as Submission
 
 __all__ = [
+    "FromNow",
     "HistoryChecker",
     "InvalidCall",
     "JobModel",
     "ManifestReader",
     "Operation",
     "PolicyStateMachine",
+    "Prior",
     "PropertyFailed",
+    "QueueConfig",
     "Submission",
+    "agings",
     "check_policy",
+    "delays",
+    "dependencies",
     "hop_chains",
     "hop_waits",
     "invalid_priorities",
     "invalid_queue_specs",
     "invalid_submissions",
     "job_names",
+    "limits",
     "operations",
     "priorities",
+    "queue_configs",
     "queue_specs",
+    "retries",
     "run_operations",
     "submissions",
     "tag_sets",

@@ -29,6 +29,7 @@ def check_policy(
     max_waiting: int | None = None,
     properties: Sequence[Callable[[Scheduler], None]] = (),
     tag_keys: Sequence[str] | None = None,
+    job_controls: bool = True,
     settings: hypothesis.settings | None = None,
 ) -> None:
     """Run ``PolicyStateMachine`` on the policy ``factory`` makes; raise if a property breaks.
@@ -46,6 +47,8 @@ def check_policy(
         max_waiting: fix each queue's waiting cap.
         properties: extra checks, called with the scheduler after every step.
         tag_keys: tag keys the jobs draw from (e.g. the tag your policy groups by).
+        job_controls: whether some jobs carry job controls (start times,
+            dependencies, limits, retries); on by default.
         settings: hypothesis settings; by default the active profile's, without
             a deadline (as for hypothesis' own state-machine ``TestCase``),
             without the slow "explain" phase, and reporting one failure only.
@@ -66,6 +69,7 @@ def check_policy(
         "deferred_share": deferred_share,
         "max_waiting": max_waiting,
         "properties": tuple(properties),
+        "job_controls": job_controls,
         "__module__": __name__,
         "__doc__": f"Checks the policy made by {name}.",
     }

@@ -1,12 +1,21 @@
 """The properties that need history: checked on the event stream, replayed into a model.
 
 Theory of operation: ``HistoryChecker`` subscribes to a scheduler and keeps a
-small model of it built only from events: each job's status, queue, priority
-and order of entry into its queue, each queue's line and whether it is paused.
-At every event it checks what only the history shows (start order,
-preemption, hops, the transition table), and ``check()`` also compares the
-model with the scheduler's own snapshots, so the two cannot drift apart
-silently. The state invariants themselves are ``Scheduler.check_invariants()``.
+small model of it built only from events: each job's status, queue, priority,
+order of entry into its queue and retry attempt, each queue's line and
+whether it is paused. At every event it checks what only the history shows
+(start order, preemption, hops, the transition table, the job controls), and
+``check()`` also compares the model with the scheduler's own snapshots, so
+the two cannot drift apart silently. The state invariants themselves are
+``Scheduler.check_invariants()``.
+
+One moment has no event: a job whose retry backoff ends joins the back of its
+line inside ``poll()``, silently unless it starts at once. The model takes it
+back into its line when an event shows it there (it starts, or preempts) or
+when ``check()`` finds its backoff over; its place among the jobs that
+entered in the same stretch is then unknown (``JobModel.entered_after``),
+and the start-order checks compare it only with jobs that surely entered
+before or after it.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from .._controls import Dependency, PendingCode, Retry
 from .._errors import InvariantViolation, NotFound
 from .._events import (
     Event,
@@ -25,16 +35,19 @@ from .._events import (
     JobTransitioned,
     PriorityChanged,
     QueueEvent,
+    RetryScheduled,
     TaskRecorded,
 )
 from .._scheduler import Scheduler
 from .._states import TERMINAL, TRANSITIONS, JobStatus
+from .._tasks import TaskStatus
 from ..policies._base import LineOrder
 
 __all__ = ["HistoryChecker", "JobModel", "PropertyFailed"]
 
 _S = JobStatus
 _PREEMPTED = "preempted by "
+_NEVER_SATISFIED = "DependencyNeverSatisfied"
 
 
 class PropertyFailed(InvariantViolation):
@@ -69,7 +82,21 @@ class JobModel:
         name: its name, if any.
         entry: its order of entry into its queue (lower entered earlier).
         waiting: whether it waits in its queue's line (Ready or Paused there).
-        recorded: the task keys whose outcome was recorded.
+        recorded: the task keys whose outcome was recorded (and still counts:
+            a retry drops the failed ones).
+        failed_tasks: the recorded task keys whose outcome was a failure.
+        not_before: the time before which it may not start, if any.
+        after: the jobs it waits on.
+        retry: its retry settings, if any.
+        attempt: its attempt, by the events (1 plus the retries scheduled).
+        backoff: whether it waits out a retry's backoff, outside any line.
+        since: when it joined its current line, by the events (for a job back
+            from a backoff, when the model saw it back); ``None`` if it waits
+            in none.
+        entered_after: for a job back from a retry's backoff, the last
+            ``entry`` surely given before it re-entered: it entered somewhere
+            after that one, but where among the later ones is unknown.
+            ``None`` when ``entry`` is exact.
     """
 
     id: str
@@ -82,6 +109,20 @@ class JobModel:
     entry: int
     waiting: bool = False
     recorded: set[str] = attrs.field(factory=set)
+    failed_tasks: set[str] = attrs.field(factory=set)
+    not_before: float | None = None
+    after: tuple[Dependency, ...] = ()
+    retry: Retry | None = None
+    attempt: int = 1
+    backoff: bool = False
+    since: float | None = None
+    entered_after: int | None = None
+
+    def surely_before(self, other: JobModel) -> bool:
+        """Whether this job surely entered its queue before ``other`` did."""
+        # Every entry up to ``floor`` was given before ``other`` entered.
+        floor = other.entry - 1 if other.entered_after is None else other.entered_after
+        return self.entry <= floor
 
 
 class HistoryChecker:
@@ -103,6 +144,14 @@ class HistoryChecker:
       job of the same queue with strictly higher priority;
     * **hops**: only a waiting job hops, never out of a paused queue;
     * **purge**: only finished jobs are purged;
+    * **not before**: no job starts before its ``not_before``;
+    * **dependencies**: no job starts before each job it depends on ended as
+      its ``on`` asks (Complete for ``"ok"``, Failed or Cancelled for
+      ``"failed"``), and none fails with ``DependencyNeverSatisfied`` while
+      every dependency could still be met;
+    * **retry attempts**: each ``RetryScheduled`` names the next attempt, never
+      beyond ``Retry.attempts``, and a job's attempt is 1 plus the retries
+      scheduled for it, so preemptions and pauses never spend one;
     * **events agree with state**: every job the events describe exists with
       that status, queue and priority, and no other job exists.
 
@@ -125,6 +174,10 @@ class HistoryChecker:
         self.jobs: dict[str, JobModel] = {}
         self.paused_queues: set[str] = {q.name for q in sched.list_queues() if q.paused}
         self._lines: dict[str, dict[str, JobModel]] = {}
+        self._last_entry = -1  # the last entry given
+        self._stretch_start = -1  # the last entry given before the current check()
+        self._ended: dict[str, JobStatus] = {}  # how each job ended, kept after a purge
+        self._backoff: dict[str, float] = {}  # jobs in a retry's backoff: when it ends
         self.unsubscribe = sched.subscribe(self._events.append)
 
     def set_order(self, queue: str, order: LineOrder | None) -> None:
@@ -152,6 +205,8 @@ class HistoryChecker:
             job_id = getattr(event, "job_id", None)
             if isinstance(job_id, str):
                 touched.add(job_id)
+        self._find_backoffs_over()
+        self._stretch_start = self._last_entry
         self._agree(touched)
 
     def feed(self, event: Event) -> None:
@@ -172,12 +227,18 @@ class HistoryChecker:
         elif isinstance(event, PriorityChanged):
             self._job(event.job_id).priority = event.new
         elif isinstance(event, TaskRecorded):
-            self._job(event.job_id).recorded.add(event.record.key)
+            job = self._job(event.job_id)
+            job.recorded.add(event.record.key)
+            if event.record.status is TaskStatus.FAILED:
+                job.failed_tasks.add(event.record.key)
+        elif isinstance(event, RetryScheduled):
+            self._retry_scheduled(event)
         elif isinstance(event, JobPurged):
             job = self._job(event.job_id)
             if job.status not in TERMINAL:
                 raise PropertyFailed("purge", f"job {job.id!r} was purged while {job.status}")
             del self.jobs[job.id]
+            self._backoff.pop(job.id, None)
         elif isinstance(event, QueueEvent):
             if event.change == "paused":
                 self.paused_queues.add(event.queue)
@@ -196,19 +257,26 @@ class HistoryChecker:
         if event.job_id in self.jobs:
             raise PropertyFailed("events agree with state", f"job {event.job_id!r} submitted twice")
         try:
-            preemptible = self._sched.get(event.job_id).preemptible
+            snap = self._sched.get(event.job_id)
         except NotFound:
-            preemptible = True  # purged already; nothing left to preempt
+            snap = None  # purged already; nothing left to check
         self.jobs[event.job_id] = JobModel(
             id=event.job_id,
             status=_S.NEW,
             queue=event.queue,
             priority=event.priority,
             deferred=event.deferred,
-            preemptible=preemptible,
+            preemptible=True if snap is None else snap.preemptible,
             name=event.name,
-            entry=next(self._entries),
+            entry=self._next_entry(),
+            not_before=None if snap is None else snap.not_before,
+            after=() if snap is None else snap.after,
+            retry=None if snap is None else snap.retry,
         )
+
+    def _next_entry(self) -> int:
+        self._last_entry = next(self._entries)
+        return self._last_entry
 
     def _transitioned(self, event: JobTransitioned) -> None:
         job = self._job(event.job_id)
@@ -224,16 +292,27 @@ class HistoryChecker:
             )
         if new not in TRANSITIONS[old]:
             raise PropertyFailed("transition table", f"job {job.id!r} went {old} -> {new}")
+        if job.backoff:
+            if new is _S.ACTIVE:
+                self._back_in_line(job, event.time)  # its backoff ended: it rejoined and starts
+            else:
+                self._end_backoff(job)
+        if new is _S.ACTIVE:
+            self._check_controls_at_start(job, event.time)
         if new is _S.ACTIVE and job.waiting:
             self._check_start(job)
             self._leave_line(job)
         elif new in (_S.CANCELLING, _S.FAILING) and job.waiting:
             self._leave_line(job)
         elif new is _S.PAUSING and event.reason.startswith(_PREEMPTED):
-            self._check_preemption(job, event.reason[len(_PREEMPTED) :])
+            self._check_preemption(job, event.reason[len(_PREEMPTED) :], event.time)
+        if new is _S.FAILING and event.reason == _NEVER_SATISFIED:
+            self._check_never_satisfied(job)
         job.status = new
+        if new in TERMINAL:
+            self._ended[job.id] = new
         if (new is _S.READY and job.deferred) or new is _S.PAUSED:
-            self._join_line(job)
+            self._join_line(job, event.time)
 
     def _hopped(self, event: JobHopped) -> None:
         job = self._job(event.job_id)
@@ -250,8 +329,59 @@ class HistoryChecker:
         self._leave_line(job)
         job.queue = event.destination
         job.priority = event.priority
-        job.entry = next(self._entries)
-        self._join_line(job)
+        job.entry = self._next_entry()
+        job.entered_after = None
+        self._join_line(job, event.time)
+
+    def _retry_scheduled(self, event: RetryScheduled) -> None:
+        job = self._job(event.job_id)
+        if job.retry is None:
+            raise PropertyFailed(
+                "retry attempts",
+                f"job {job.id!r} has no retry, but attempt {event.attempt} was scheduled",
+            )
+        if event.attempt != job.attempt + 1:
+            raise PropertyFailed(
+                "retry attempts",
+                f"job {job.id!r} was on attempt {job.attempt}, "
+                f"but attempt {event.attempt} was scheduled",
+            )
+        if event.attempt > job.retry.attempts:
+            raise PropertyFailed(
+                "retry attempts",
+                f"job {job.id!r} was scheduled attempt {event.attempt} "
+                f"of at most {job.retry.attempts}",
+            )
+        job.attempt = event.attempt
+        # A retry drops the failed task outcomes: their tasks may be recorded again.
+        job.recorded -= job.failed_tasks
+        job.failed_tasks.clear()
+        self._leave_line(job)
+        job.backoff = True
+        self._backoff[job.id] = event.until
+
+    def _back_in_line(self, job: JobModel, time: float) -> None:
+        """``job``'s backoff ended: it joined the back of its line somewhere in this stretch."""
+        self._end_backoff(job)
+        job.entry = self._next_entry()
+        job.entered_after = self._stretch_start
+        self._join_line(job, time)
+
+    def _end_backoff(self, job: JobModel) -> None:
+        job.backoff = False
+        self._backoff.pop(job.id, None)
+
+    def _find_backoffs_over(self) -> None:
+        """Take back into their lines the jobs whose backoff ended without an event."""
+        if not self._backoff:
+            return
+        now = self._sched.clock.now()
+        for job_id, until in list(self._backoff.items()):
+            if until > now:
+                continue
+            reason = self._sched.pending_reason(job_id)
+            if reason is None or reason.code is not PendingCode.RETRY_BACKOFF:
+                self._back_in_line(self.jobs[job_id], now)
 
     # ------------------------------------------------------------------ properties
 
@@ -262,7 +392,7 @@ class HistoryChecker:
         for other in self._lines.get(job.queue, {}).values():
             if other is job:
                 continue
-            if order == "fifo" and other.entry < job.entry:
+            if order == "fifo" and other.surely_before(job):
                 raise PropertyFailed(
                     "fifo start order",
                     f"job {job.id!r} started in queue {job.queue!r} while job {other.id!r}, "
@@ -270,7 +400,7 @@ class HistoryChecker:
                 )
             if order == "priority" and (
                 other.priority > job.priority
-                or (other.priority == job.priority and other.entry < job.entry)
+                or (other.priority == job.priority and other.surely_before(job))
             ):
                 raise PropertyFailed(
                     "priority start order",
@@ -279,12 +409,14 @@ class HistoryChecker:
                     + (" and entered before it" if other.priority == job.priority else ""),
                 )
 
-    def _check_preemption(self, victim: JobModel, by: str) -> None:
+    def _check_preemption(self, victim: JobModel, by: str, time: float) -> None:
         if not victim.preemptible:
             raise PropertyFailed(
                 "preemption", f"job {victim.id!r} is not preemptible but was preempted by {by!r}"
             )
         winner = self.jobs.get(by)
+        if winner is not None and winner.backoff:
+            self._back_in_line(winner, time)  # its backoff ended: it rejoined and preempts
         if winner is None or not winner.waiting or winner.queue != victim.queue:
             raise PropertyFailed(
                 "preemption",
@@ -298,12 +430,46 @@ class HistoryChecker:
                 f"{by!r} of equal or lower priority ({winner.priority})",
             )
 
-    def _join_line(self, job: JobModel) -> None:
+    def _check_controls_at_start(self, job: JobModel, time: float) -> None:
+        if job.not_before is not None and time < job.not_before:
+            raise PropertyFailed(
+                "not before",
+                f"job {job.id!r} started at {time!r}, before its not_before {job.not_before!r}",
+            )
+        for dep in job.after:
+            ended = self._ended.get(dep.job_id)
+            if ended is None:
+                raise PropertyFailed(
+                    "dependencies",
+                    f"job {job.id!r} started at {time!r} while job {dep.job_id!r}, "
+                    "which it depends on, had not ended",
+                )
+            if not _meets(dep, ended):
+                raise PropertyFailed(
+                    "dependencies",
+                    f"job {job.id!r} started at {time!r}, but job {dep.job_id!r}, which it "
+                    f"depends on with on={dep.on!r}, ended {ended}",
+                )
+
+    def _check_never_satisfied(self, job: JobModel) -> None:
+        for dep in job.after:
+            ended = self._ended.get(dep.job_id)
+            if ended is not None and not _meets(dep, ended):
+                return
+        raise PropertyFailed(
+            "dependencies",
+            f"job {job.id!r} failed with {_NEVER_SATISFIED}, but no job it depends on "
+            "ended the wrong way",
+        )
+
+    def _join_line(self, job: JobModel, time: float) -> None:
         job.waiting = True
+        job.since = time
         self._lines.setdefault(job.queue, {})[job.id] = job
 
     def _leave_line(self, job: JobModel) -> None:
         job.waiting = False
+        job.since = None
         self._lines.get(job.queue, {}).pop(job.id, None)
 
     def _agree(self, touched: set[str]) -> None:
@@ -331,3 +497,25 @@ class HistoryChecker:
                     f"{snap.priority}; the events say {job.status} in {job.queue!r} at "
                     f"priority {job.priority}",
                 )
+            if snap.attempt != job.attempt:
+                retries = job.attempt - 1
+                raise PropertyFailed(
+                    "retry attempts",
+                    f"job {job.id!r} is on attempt {snap.attempt}, but {retries} "
+                    f"retr{'y was' if retries == 1 else 'ies were'} scheduled for it",
+                )
+            limit = 1 if snap.retry is None else snap.retry.attempts
+            if snap.attempt > limit:
+                raise PropertyFailed(
+                    "retry attempts",
+                    f"job {job.id!r} is on attempt {snap.attempt} of at most {limit}",
+                )
+
+
+def _meets(dep: Dependency, ended: JobStatus) -> bool:
+    """Whether a job that ended ``ended`` meets ``dep``."""
+    if dep.on == "ok":
+        return ended is _S.COMPLETE
+    if dep.on == "failed":
+        return ended in (_S.FAILED, _S.CANCELLED)
+    return True

@@ -12,6 +12,15 @@ fails must leave the scheduler exactly as it was. After each step it runs
 invariants), the history properties of ``HistoryChecker``, and the properties
 the policy or the subclass declares.
 
+Most submissions are plain; some carry job controls (a start time, dependencies
+on earlier jobs, run and wait limits, a retry), and ``fail`` on running work
+then exercises retries. After each step it also checks, from the event stream
+and the public API rather than the core's own bookkeeping, that no job started
+before its time or its dependencies, that attempts are counted only for
+retries and never beyond ``Retry.attempts``, that aging (when the policy is
+the stock priority policy, which may age) never lifts a job past its cap, and
+that every job that waits has a pending reason and no other job has one.
+
 This module holds the machine: its set-up, its rules and its checks. The
 strategies it draws a rule's arguments with from its own state are in
 ``_machine_strategies``; ``check_policy``, which runs it inside a test
@@ -21,6 +30,7 @@ function, is in ``_check_policy``.
 from __future__ import annotations
 
 import functools
+import random
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
@@ -28,6 +38,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from .._clock import ManualClock
+from .._controls import Aging, PendingCode
 from .._errors import (
     ConflictError,
     InvalidTransition,
@@ -38,11 +49,23 @@ from .._errors import (
 from .._model import BillingTagsSource, QueueInfo
 from .._scheduler import Scheduler
 from .._states import TASKS_ACCEPTED, TERMINAL, TRANSITIONS, JobStatus
-from ..policies import Policy
+from ..policies import Policy, PriorityPolicy
 from ..policies._base import declared_order
 from ._fingerprint import fingerprint
 from ._history import HistoryChecker, PropertyFailed
-from ._machine_strategies import BUILT, from_machine, job_in, moved_to, same, setting
+from ._machine_checks import check_aging, check_pending_reasons
+from ._machine_strategies import (
+    AGINGS,
+    BUILT,
+    CONTROL_SETS,
+    from_machine,
+    job_in,
+    moved_to,
+    rarely,
+    same,
+    setting,
+    with_controls,
+)
 from ._strategies import priorities, submissions, task_sources
 from ._values import ManifestReader, Submission
 
@@ -53,6 +76,7 @@ _UNFINISHED = tuple(s for s in _S if s not in TERMINAL)
 _CANCELLABLE = tuple(s for s in _S if _S.CANCELLING in TRANSITIONS[s])
 _FAILABLE = (_S.FAILING, *(s for s in _S if _S.FAILING in TRANSITIONS[s]))
 _MISSING_TASK = "no-such-task"
+_HELD = frozenset({PendingCode.NOT_BEFORE, PendingCode.DEPENDENCIES})
 
 
 class PolicyStateMachine(RuleBasedStateMachine):
@@ -74,10 +98,13 @@ class PolicyStateMachine(RuleBasedStateMachine):
     priorities, tags, hop rules, manifests, confirmation, preemptible flags),
     complete, fail, cancel, confirm, update_priority, record_task, put_tags,
     the acknowledgements ``paused``/``cancelled``/``fail``, pause_queue,
-    resume_queue, update_queue (slots, deferred share, waiting cap), and
-    advancing the clock followed by ``poll()``. A call that must fail
-    (predicted from the state) must raise the right error and leave the
-    scheduler unchanged. After each step it checks:
+    resume_queue, update_queue (slots, deferred share, waiting cap; aging too
+    when the policy is the stock ``PriorityPolicy``), and advancing the clock
+    followed by ``poll()``. Some submissions carry job controls: a start time,
+    dependencies on earlier jobs, run and wait limits, a retry (see
+    ``job_controls``). A call that must fail (predicted from the state) must
+    raise the right error and leave the scheduler unchanged. After each step
+    it checks:
 
     * ``Scheduler.check_invariants()`` (slots, the deferred share, one state
       and one queue per job, the transition table, the line against the
@@ -86,7 +113,15 @@ class PolicyStateMachine(RuleBasedStateMachine):
     * the history properties of ``HistoryChecker`` (start order for policies
       that declare ``order = "fifo"`` or ``"priority"``, no preemption of a
       non-preemptible job or by an equal or lower priority, no hop out of a
-      paused queue, events that agree with the state);
+      paused queue, no start before ``not_before`` or before the jobs it
+      depends on ended as asked, attempts that only retries spend and never
+      beyond ``Retry.attempts``, events that agree with the state);
+    * pending reasons: every job that waits (New, Preparing, Suspended, Ready,
+      Paused) has one, a job in a retry's backoff says so, and Active,
+      Pausing and finished jobs have none;
+    * aging, in an aging queue: by the events' entry times, the line is in
+      order of effective priority and no job waits behind one it could only
+      pass by aging past its cap;
     * every callable in the policy's optional ``properties`` attribute and in
       the subclass's ``properties``, each called with the scheduler.
 
@@ -104,6 +139,11 @@ class PolicyStateMachine(RuleBasedStateMachine):
         properties: extra checks, each called with the scheduler after every step.
         tag_keys: tag keys jobs draw from (put your policy's tag here).
         tag_values: tag values jobs draw from.
+        job_controls: whether submissions carry job controls (one job in three
+            does, each control on half of those).
+        aging: with the stock ``PriorityPolicy``, age both queues from the start
+            (``set_aging`` may still change it); ``None`` (the default) starts
+            without aging.
 
     Override ``submissions`` to change what is submitted, and add your own
     ``@invariant()`` or ``@rule()`` methods like in any hypothesis state
@@ -119,6 +159,8 @@ class PolicyStateMachine(RuleBasedStateMachine):
     properties: ClassVar[Sequence[Callable[[Scheduler], None]]] = ()
     tag_keys: ClassVar[Sequence[str]] = ("Team", "Department")
     tag_values: ClassVar[Sequence[str]] = ("a", "b", "c")
+    job_controls: ClassVar[bool] = True
+    aging: ClassVar[Aging | None] = None
 
     #: The queues the policy runs; jobs hop between them.
     queue_names: ClassVar[tuple[str, ...]] = ("q0", "q1")
@@ -130,6 +172,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
         self.checker: HistoryChecker
         self.policies: dict[str, Policy] = {}
         self._keys: dict[str, tuple[str, ...] | None] = {}
+        self._may_age = False
         self._ready = False
 
     # ------------------------------------------------------------------ set-up
@@ -155,6 +198,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
             retention=3_000.0,
             confirmation_timeout=400.0,
             failure_threshold_tasks=2,
+            rng=random.Random(0),  # retry jitter: each run replays exactly
         )
         for name in self.queue_names:
             policy = self.make_policy()
@@ -173,13 +217,21 @@ class PolicyStateMachine(RuleBasedStateMachine):
             )
         orders = {name: declared_order(p) for name, p in self.policies.items()}
         self.checker = HistoryChecker(self.sched, orders)
+        # Only the stock priority policy may age (create_queue refuses aging for others).
+        self._may_age = all(isinstance(p, PriorityPolicy) for p in self.policies.values())
         self._ready = True
+        aging = type(self).aging
+        if aging is not None:
+            if not self._may_age:
+                raise TypeError(f"{type(self).__name__}: aging needs the stock PriorityPolicy")
+            for name in self.queue_names:
+                self.set_aging(name, aging)
 
     # ------------------------------------------------------------------ strategies
 
     def submissions(self) -> st.SearchStrategy[Submission]:
         """What ``submit`` submits; override to narrow or widen it."""
-        return submissions(
+        plain = submissions(
             self.queue_names,
             priorities=priorities(),
             tags=self._tag_sets(),
@@ -197,6 +249,10 @@ class PolicyStateMachine(RuleBasedStateMachine):
             confirmation_required=st.sampled_from([False, False, False, True]),
             preemptible=st.sampled_from([True, True, False]),
         )
+        if not type(self).job_controls:
+            return plain
+        # One job in three has controls, each of them on half the time; all shrink to unused.
+        return st.tuples(plain, rarely(CONTROL_SETS, None, 2)).map(with_controls)
 
     def _job_choice(self, statuses: tuple[JobStatus, ...]) -> st.SearchStrategy[str]:
         ids = list(self.checker.jobs)
@@ -255,10 +311,21 @@ class PolicyStateMachine(RuleBasedStateMachine):
 
     def _limit_for(self, deferred: bool, info: QueueInfo) -> type[Exception] | None:
         if deferred:
-            return LimitExceededError if info.waiting >= info.max_waiting else None
+            # Jobs held by a start time or dependencies keep their place under the cap.
+            full = info.waiting + self._held(info.name) >= info.max_waiting
+            return LimitExceededError if full else None
         if info.paused or info.running >= info.slots:
             return LimitExceededError
         return None
+
+    def _held(self, queue: str) -> int:
+        """Jobs of ``queue`` held (not awaiting confirmation) by a start time or dependencies."""
+        held = 0
+        for job in self.checker.jobs.values():
+            if job.status is _S.SUSPENDED and job.queue == queue:
+                reason = self.sched.pending_reason(job.id)
+                held += reason is not None and reason.code in _HELD
+        return held
 
     def _unless(self, allowed: bool) -> type[Exception] | None:
         return None if allowed else InvalidTransition
@@ -299,7 +366,8 @@ class PolicyStateMachine(RuleBasedStateMachine):
             expected = ConflictError
         elif not spec.confirmation_required:
             expected = self._limit_for(spec.deferred, self.sched.get_queue(spec.queue))
-        job = self._call(f"submit({spec!r})", lambda: spec.submit(self.sched), expected)
+        jobs = list(self.checker.jobs)  # every job that exists, oldest first, for spec.after
+        job = self._call(f"submit({spec!r})", lambda: spec.submit(self.sched, jobs), expected)
         if job is not None:
             self._keys[job.id] = spec.task_keys()
 
@@ -325,14 +393,54 @@ class PolicyStateMachine(RuleBasedStateMachine):
         expected = self._unless(_S.CANCELLING in TRANSITIONS[self._status(job)])
         self._call(f"cancel({job!r})", lambda: self.sched.cancel(job), expected)
 
+    @precondition(lambda self: self._ready and bool(self._retried_jobs()))
+    @rule(job=from_machine("_retried_job", per_state=True))
+    def fail_with_retry(self, job: str) -> None:
+        """Fail the running work of a job that has a retry: it runs again after its
+        backoff, or, its attempts spent, fails."""
+        self.fail(job)
+
+    @precondition(lambda self: self._ready and bool(self._awaited_jobs()))
+    @rule(
+        job=from_machine("_awaited_job", per_state=True),
+        end=st.sampled_from(["complete", "fail", "cancel"]),
+    )
+    def end_dependency(self, job: str, end: str) -> None:
+        """Complete, fail or cancel a job that a held job waits on (if its status allows)."""
+        {"complete": self.complete, "fail": self.fail, "cancel": self.cancel}[end](job)
+
+    def _retried_jobs(self) -> list[str]:
+        running = (_S.ACTIVE, _S.PAUSING)
+        return [i for i, j in self.checker.jobs.items() if j.status in running and j.retry]
+
+    def _retried_job(self) -> st.SearchStrategy[str]:
+        return st.sampled_from(self._retried_jobs())
+
+    def _awaited_jobs(self) -> list[str]:
+        held = [j for j in self.checker.jobs.values() if j.status is _S.SUSPENDED and j.after]
+        awaited = {dep.job_id for job in held for dep in job.after}
+        jobs = self.checker.jobs
+        return sorted(i for i in awaited if i in jobs and jobs[i].status not in TERMINAL)
+
+    def _awaited_job(self) -> st.SearchStrategy[str]:
+        return st.sampled_from(self._awaited_jobs())
+
     @precondition(lambda self: self._any_in(_S.SUSPENDED))
     @rule(job=job_in(_S.SUSPENDED))
     def confirm(self, job: str) -> None:
-        """Confirm a Suspended job; predicted to fail as ``submit`` would for a full queue."""
+        """Confirm a Suspended job; predicted to fail as ``submit`` would for a full queue.
+
+        A job held only by its start time or dependencies awaits no
+        confirmation: confirming it must raise ``ConflictError`` and change nothing.
+        """
         model = self.checker.jobs[job]
         expected: type[Exception] | None = InvalidTransition
         if model.status is _S.SUSPENDED:
-            expected = self._limit_for(model.deferred, self._queue_of(job))
+            reason = self.sched.pending_reason(job)
+            if reason is not None and reason.code in _HELD:
+                expected = ConflictError  # held by time or jobs, it awaits no confirmation
+            else:
+                expected = self._limit_for(model.deferred, self._queue_of(job))
         self._call(f"confirm({job!r})", lambda: self.sched.confirm(job), expected)
 
     @precondition(lambda self: self._any_in(_S.PAUSING, _S.CANCELLING))
@@ -384,13 +492,19 @@ class PolicyStateMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._any_in(_S.READY, _S.PAUSED))
     @rule(job=job_in(_S.READY, _S.PAUSED))
     def position(self, job: str) -> None:
-        """Ask where a job stands: a waiting job has a place in its queue's line."""
-        where = self._call(f"position({job!r})", lambda: self.sched.position(job), None)
+        """Ask where a job stands: a waiting job has a place in its queue's line, and a
+        job in a retry's backoff has none."""
         model = self.checker.jobs[job]
+        where = self._call(f"position({job!r})", lambda: self.sched.position(job), None)
         if model.waiting and (where is None or where.queue != model.queue):
             raise PropertyFailed(
                 "position",
                 f"job {job!r} waits in {model.queue!r}, but position() says {where!r}",
+            )
+        if model.backoff and where is not None:
+            raise PropertyFailed(
+                "position",
+                f"job {job!r} waits out a retry's backoff, but position() says {where!r}",
             )
 
     @precondition(lambda self: self._ready)
@@ -434,6 +548,18 @@ class PolicyStateMachine(RuleBasedStateMachine):
             self.clock.advance(seconds)
         self._call(f"poll() at {self.clock.now()}", self.sched.poll, None)
 
+    @precondition(lambda self: self._ready and self._may_age)
+    @rule(queue=from_machine("_queue_choice"), aging=st.none() | AGINGS)
+    def set_aging(self, queue: str, aging: Aging | None) -> None:
+        """Turn a priority queue's aging on, change it, or turn it off (``None``)."""
+        self._call(
+            f"update_queue({queue!r}, aging={'off' if aging is None else aging!r})",
+            lambda: self.sched.update_queue(queue, aging="off" if aging is None else aging),
+            None,
+        )
+        # An aging line is not in priority order: it is checked by check_aging.
+        self.checker.set_order(queue, None if aging is not None else "priority")
+
     def _queue_choice(self) -> st.SearchStrategy[str]:
         return st.sampled_from(self.queue_names)
 
@@ -457,6 +583,8 @@ class PolicyStateMachine(RuleBasedStateMachine):
         except InvariantViolation as exc:
             raise PropertyFailed("scheduler invariant", str(exc)) from exc
         self.checker.check()
+        check_pending_reasons(self.sched, self.checker)
+        check_aging(self.sched, self.checker, self.clock.now())
         for prop in self.declared_properties():
             try:
                 prop(self.sched)

@@ -6,25 +6,39 @@ through ``st.runner()``: ``from_machine`` (a strategy one of its methods
 builds, once per machine class unless it depends on the state), ``job_in`` (a
 job id, preferably one of a job in the given statuses) and ``setting`` (a
 subclass's fixed setting, or a default strategy). ``BUILT`` caches the
-strategies built once per machine class; ``same`` and ``moved_to`` help build
-submissions.
+strategies built once per machine class; ``same``, ``moved_to``,
+``rarely``, ``CONTROL_SETS`` and ``with_controls`` help build submissions.
 """
 
 from __future__ import annotations
 
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 from hypothesis import strategies as st
 
+from .._controls import Aging, Retry
 from .._states import JobStatus
-from ._values import Submission
+from ._strategies import dependencies
+from ._values import FromNow, Prior, Submission
 
 if TYPE_CHECKING:
     from ._machine import PolicyStateMachine
 
-__all__ = ["BUILT", "from_machine", "job_in", "moved_to", "same", "setting"]
+__all__ = [
+    "AGINGS",
+    "BUILT",
+    "CONTROL_SETS",
+    "ControlSet",
+    "from_machine",
+    "job_in",
+    "moved_to",
+    "rarely",
+    "same",
+    "setting",
+    "with_controls",
+]
 
 
 # Strategies that do not depend on the state are built once per machine class:
@@ -87,6 +101,64 @@ def same(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return strategy
 
 
+def rarely(strategy: st.SearchStrategy[Any], plain: Any, odds: int) -> st.SearchStrategy[Any]:
+    """``plain`` ``odds`` times in ``odds + 1``, else a value of ``strategy``.
+
+    Shrinks to ``plain``.
+    """
+    return st.sampled_from([st.just(plain)] * odds + [strategy]).flatmap(same)
+
+
+@attrs.frozen
+class ControlSet:
+    """The job controls of one submission (each ``None`` or ``()`` when unused)."""
+
+    not_before: FromNow | None = None
+    after: tuple[Prior, ...] = ()
+    max_run: float | None = None
+    max_wait: float | None = None
+    retry: Retry | None = None
+
+
+# Times and limits on the scale of the machine's clock steps (10 s to 1000 s);
+# backoffs short enough that a retried job runs again within a run.
+CONTROL_SETS: st.SearchStrategy[ControlSet] = st.builds(
+    ControlSet,
+    rarely(st.sampled_from([FromNow(10.0), FromNow(60.0), FromNow(300.0)]), None, 1),
+    rarely(dependencies(2, min_size=1, back=3), (), 1),
+    rarely(st.sampled_from([30.0, 100.0, 600.0]), None, 1),
+    rarely(st.sampled_from([60.0, 300.0, 1_000.0]), None, 1),
+    rarely(
+        st.builds(
+            Retry,
+            attempts=st.integers(1, 3),
+            backoff=st.sampled_from([0.0, 5.0, 30.0]),
+            factor=st.just(2.0),
+            max_backoff=st.just(60.0),
+            jitter=st.sampled_from([0.0, 0.5, 1.0]),
+        ),
+        None,
+        1,
+    ),
+)
+
+
+def with_controls(drawn: tuple[Submission, ControlSet | None]) -> Submission:
+    """``map`` target: the submission with the controls drawn for it (holds only if deferred)."""
+    spec, controls = drawn
+    if controls is None:
+        return spec
+    held = spec.deferred  # a non-deferred job refuses not_before and after
+    return attrs.evolve(
+        spec,
+        not_before=controls.not_before if held else None,
+        after=controls.after if held else (),
+        max_run=controls.max_run,
+        max_wait=controls.max_wait,
+        retry=controls.retry,
+    )
+
+
 def moved_to(queue: str, spec: Submission) -> Submission:
     """``spec`` submitted to ``queue`` instead, without hop rules that became invalid."""
     if spec.queue == queue:
@@ -108,3 +180,12 @@ def job_in(*statuses: JobStatus) -> st.SearchStrategy[str]:
 def setting(name: str, default: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     """The machine class's fixed setting ``name`` if it sets one, else ``default``."""
     return st.runner().flatmap(_Setting(name, default))
+
+
+# Small, so that aging changes the order of priorities -2..2 within a run.
+AGINGS: Final = st.builds(
+    Aging,
+    every=st.sampled_from([10.0, 60.0, 300.0]),
+    step=st.integers(1, 2),
+    cap=st.integers(1, 3),
+)

@@ -48,7 +48,8 @@ class Operation:
             ``"confirm"``, ``"paused"``, ``"cancelled"``, ``"update_priority"``,
             ``"record_task"``, ``"put_tags"``, ``"pause_queue"``,
             ``"resume_queue"``, ``"update_slots"`` or ``"advance"``.
-        spec: for ``submit``, what to submit.
+        spec: for ``submit``, what to submit; its ``Prior`` dependencies are
+            resolved among the jobs submitted so far that still exist.
         job: for job operations, the index of the job in submission order
             (modulo the number submitted so far).
         queue: for queue operations, the queue.
@@ -81,7 +82,7 @@ class Operation:
         sched, kind = run.sched, self.kind
         if kind == "submit":
             assert self.spec is not None
-            job = self.spec.submit(sched)
+            job = self.spec.submit(sched, [j for j in run.jobs if j in sched])
             run.jobs.append(job.id)
             run.keys[job.id] = self.spec.task_keys() or ()
             return
@@ -128,6 +129,7 @@ def operations(
     *,
     specs: st.SearchStrategy[Submission] | None = None,
     max_size: int = 30,
+    controls: bool = False,
 ) -> st.SearchStrategy[list[Operation]]:
     """Sequences of operations on a scheduler that has ``queues``.
 
@@ -137,6 +139,8 @@ def operations(
             ``priorities()``, which favours small values and the edges, few tags
             and tasks, and no names).
         max_size: at most this many operations.
+        controls: with the default ``specs``, draw the job controls too
+            (``submissions(controls=True)``); ``advance`` lets their timers fire.
     """
     names = list(queues)
     spec_st = (
@@ -146,6 +150,7 @@ def operations(
             tags=tag_sets(max_size=2),
             tasks=task_sources(3),
             descriptions=st.just(""),
+            controls=controls,
         )
         if specs is None
         else specs

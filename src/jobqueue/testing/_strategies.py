@@ -1,17 +1,21 @@
-"""Hypothesis strategies for valid input: priorities, tags, hops, tasks, jobs, queues, workloads.
+"""Hypothesis strategies for valid input: priorities, tags, hops, tasks, job controls, jobs,
+queues, workloads.
 
 Every value these produce is accepted by the scheduler as long as the queues
 named exist (and, for ``deferred=False`` or a full queue, a slot or room is
-free: those limits depend on state, not on the value).
+free: those limits depend on state, not on the value). The job controls are
+off unless asked for, and each shrinks to "unused".
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, TypeVar
 
+import attrs
 from hypothesis import strategies as st
 
+from .._controls import Aging, Retry
 from .._model import Acceleration, BillingTagsSource, HopRule, Pricing
 from .._scheduler import TaskSource
 from .._tags import MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS
@@ -19,20 +23,27 @@ from .._tasks import ReportScope
 from .._validate import MAX_DESCRIPTION, MAX_NAME, PRIORITY_MAX, PRIORITY_MIN
 from ..sim import JobSpec as WorkloadJob
 from ..sim import QueueSpec, Workload
-from ._values import ManifestReader, Submission
+from ._values import FromNow, ManifestReader, Prior, QueueConfig, Submission
 
 __all__ = [
+    "agings",
+    "delays",
+    "dependencies",
     "hop_chains",
     "hop_waits",
     "job_names",
+    "limits",
     "priorities",
+    "queue_configs",
     "queue_specs",
+    "retries",
     "submissions",
     "tag_sets",
     "task_sources",
     "workloads",
 ]
 
+_T = TypeVar("_T")
 _NAME_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._-"
 
 
@@ -172,6 +183,81 @@ def task_sources(
     return st.one_of(options)
 
 
+def delays(max_seconds: float = 86_400.0) -> st.SearchStrategy[FromNow]:
+    """Start times counted from submission: ``FromNow(s)`` for ``0 <= s <= max_seconds``."""
+    return st.builds(FromNow, st.floats(0.0, max_seconds))
+
+
+def dependencies(
+    max_size: int = 2,
+    *,
+    min_size: int = 0,
+    back: int = 5,
+    kinds: Sequence[str] = ("ok", "any", "failed"),
+) -> st.SearchStrategy[tuple[Prior, ...]]:
+    """Dependencies on jobs submitted before, by position: tuples of ``Prior``.
+
+    ``Submission.submit(sched, jobs)`` resolves them among the jobs that exist
+    (a plain strategy cannot know their ids). Shrinks to ``()``.
+
+    Args:
+        max_size: at most this many dependencies.
+        min_size: at least this many.
+        back: ``Prior.back`` is drawn from ``0..back`` (0: the newest job).
+        kinds: the ``on`` values to choose from, the first one preferred.
+    """
+    prior = st.builds(Prior, st.integers(0, back), st.sampled_from(list(kinds)))
+    return st.lists(prior, min_size=min_size, max_size=max_size).map(tuple)
+
+
+def limits(max_seconds: float = 86_400.0) -> st.SearchStrategy[float]:
+    """Valid ``max_run`` and ``max_wait`` values: finite seconds ``> 0``."""
+    return st.floats(0.0, max_seconds, exclude_min=True)
+
+
+def retries(
+    max_attempts: int = 5,
+    *,
+    max_backoff: float = 600.0,
+    codes: Sequence[str] = (),
+) -> st.SearchStrategy[Retry]:
+    """Valid ``Retry`` values with small attempts and backoffs, jitter in ``[0, 1]``.
+
+    Args:
+        max_attempts: ``attempts`` is drawn from ``1..max_attempts``.
+        max_backoff: the largest ``backoff`` and ``max_backoff``.
+        codes: extra failure codes ``Retry.on`` may name (none by default).
+    """
+
+    on_st = st.lists(st.sampled_from(list(codes)), unique=True) if codes else st.just([])
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Retry:
+        backoff = draw(st.floats(0.0, max_backoff))
+        return Retry(
+            attempts=draw(st.integers(1, max(1, max_attempts))),
+            backoff=backoff,
+            factor=draw(st.floats(1.0, 4.0)),
+            max_backoff=draw(st.floats(backoff, max_backoff)),
+            jitter=draw(st.floats(0.0, 1.0)),
+            on=tuple(draw(on_st)) if codes else (),
+        )
+
+    return build()
+
+
+def agings(
+    max_every: float = 3_600.0, *, max_step: int = 5, max_cap: int = 20
+) -> st.SearchStrategy[Aging]:
+    """Valid ``Aging`` values: ``every`` in ``(0, max_every]``, ``step`` and ``cap`` ``>= 1``."""
+    return st.builds(
+        Aging,
+        every=st.floats(0.0, max_every, exclude_min=True),
+        step=st.integers(1, max(1, max_step)),
+        cap=st.integers(1, max(1, max_cap)),
+    )
+
+
 def submissions(
     queues: Sequence[str] = ("default",),
     *,
@@ -188,13 +274,23 @@ def submissions(
     reports: st.SearchStrategy[ReportScope | None] | None = None,
     accelerations: st.SearchStrategy[Acceleration] | None = None,
     billing: st.SearchStrategy[BillingTagsSource] | None = None,
+    controls: bool = False,
+    not_before: st.SearchStrategy[FromNow | float | None] | None = None,
+    after: st.SearchStrategy[tuple[Prior, ...]] | None = None,
+    max_run: st.SearchStrategy[float | None] | None = None,
+    max_wait: st.SearchStrategy[float | None] | None = None,
+    retry: st.SearchStrategy[Retry | None] | None = None,
 ) -> st.SearchStrategy[Submission]:
     """Valid job specs (``Submission`` s) for a scheduler that has ``queues``.
 
     Every argument narrows or replaces one field's strategy; the defaults
     cover each field's whole valid range, except names (``None``: a name is
-    unique among unfinished jobs, which depends on state) and acceleration
-    (``"disabled"``: ``"enabled"`` is refused in reserved queues).
+    unique among unfinished jobs, which depends on state), acceleration
+    (``"disabled"``: ``"enabled"`` is refused in reserved queues) and the
+    job controls, which are unused unless ``controls`` is set or a strategy
+    for one is given. ``not_before`` and ``after`` are drawn for deferred
+    jobs only (a non-deferred job refuses them). Submit a spec whose
+    ``after`` holds ``Prior`` values with ``spec.submit(sched, jobs)``.
 
     Args:
         queues: the submission queues (and hop destinations) to choose from.
@@ -211,6 +307,14 @@ def submissions(
         reports: completion-report scopes, or ``None``.
         accelerations: the acceleration setting.
         billing: where billing tags come from.
+        controls: draw every job control not given below, each unused
+            (``None`` or ``()``) about half the time: ``delays()``,
+            ``dependencies()``, ``limits()``, ``retries()``.
+        not_before: start times (``FromNow`` values, absolute times or ``None``).
+        after: dependencies (``dependencies()`` gives them).
+        max_run: run limits, or ``None``.
+        max_wait: wait limits, or ``None``.
+        retry: retry settings, or ``None``.
     """
     queue_names = tuple(queues)
     priority_st = _any_priority() if priorities is None else priorities
@@ -236,11 +340,23 @@ def submissions(
     preemptible_st = _DEFAULT_FIRST if preemptible is None else preemptible
     accel_st = st.just(Acceleration.DISABLED) if accelerations is None else accelerations
     billing_st = st.sampled_from(BillingTagsSource) if billing is None else billing
+    not_before_st: st.SearchStrategy[FromNow | float | None] = _control(
+        not_before, controls, delays()
+    )
+    after_st: st.SearchStrategy[tuple[Prior, ...]] = (
+        (dependencies() if controls else st.just(())) if after is None else after
+    )
+    max_run_st = _control(max_run, controls, limits())
+    max_wait_st = _control(max_wait, controls, limits())
+    retry_st = _control(retry, controls, retries())
+    drawn_controls = controls or any(
+        given is not None for given in (not_before, after, max_run, max_wait, retry)
+    )
 
     @st.composite
     def build(draw: st.DrawFn) -> Submission:
         queue = draw(queue_st)
-        return Submission(
+        spec = Submission(
             queue=queue,
             priority=draw(priority_st),
             deferred=draw(deferred_st),
@@ -255,8 +371,30 @@ def submissions(
             acceleration=draw(accel_st),
             billing_tags_source=draw(billing_st),
         )
+        if not drawn_controls:
+            return spec
+        # Drawn last, so that the fields above are drawn as they always were; and
+        # always drawn, so that a shrink of ``deferred`` keeps the draws in step.
+        not_before_value, after_value = draw(not_before_st), draw(after_st)
+        return attrs.evolve(
+            spec,
+            not_before=not_before_value if spec.deferred else None,
+            after=after_value if spec.deferred else (),
+            max_run=draw(max_run_st),
+            max_wait=draw(max_wait_st),
+            retry=draw(retry_st),
+        )
 
     return build()
+
+
+def _control(
+    given: st.SearchStrategy[_T | None] | None, controls: bool, stock: st.SearchStrategy[_T]
+) -> st.SearchStrategy[_T | None]:
+    """A control's strategy: the one given, else ``stock`` or ``None`` (shrinking to ``None``)."""
+    if given is not None:
+        return given
+    return st.none() | stock if controls else st.none()
 
 
 def queue_specs(
@@ -290,6 +428,50 @@ def queue_specs(
             max_waiting=draw(st.integers(1, max_waiting)),
             pricing=draw(st.sampled_from(Pricing)),
             tags=draw(tag_sets(max_size=3)),
+        )
+
+    return build()
+
+
+def queue_configs(
+    names: st.SearchStrategy[str] | None = None,
+    *,
+    max_slots: int = 100,
+    policies: Sequence[Literal["fifo", "priority"]] = ("fifo", "priority"),
+    max_waiting: int = 10_000,
+    aging: st.SearchStrategy[Aging | None] | None = None,
+) -> st.SearchStrategy[QueueConfig]:
+    """Valid queues with everything ``create_queue`` takes, aging included: ``QueueConfig`` s.
+
+    Create one with ``config.create(sched)``. ``queue_specs`` draws the same
+    settings but makes ``jobqueue.sim.QueueSpec`` s, the simulator's queues,
+    which have no aging.
+
+    Args:
+        names: queue names (``job_names()`` by default; a name must not exist yet).
+        max_slots: at most this many slots.
+        policies: the policies to choose from; preemption and aging are drawn
+            for ``"priority"`` only.
+        max_waiting: the largest waiting-room cap.
+        aging: aging settings for a priority queue (``None`` or ``agings()``
+            by default, shrinking to ``None``).
+    """
+    aging_st = st.none() | agings() if aging is None else aging
+    spec_st = queue_specs(names, max_slots=max_slots, policies=policies, max_waiting=max_waiting)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> QueueConfig:
+        spec = draw(spec_st)
+        return QueueConfig(
+            name=spec.name,
+            slots=spec.slots,
+            policy=spec.policy,
+            preemption=spec.preemption,
+            deferred_share=spec.deferred_share,
+            max_waiting=spec.max_waiting,
+            pricing=spec.pricing,
+            tags=spec.tags,
+            aging=draw(aging_st) if spec.policy == "priority" else None,
         )
 
     return build()

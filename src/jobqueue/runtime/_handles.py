@@ -1,0 +1,271 @@
+"""Job handles: what ``submit`` returns, and how a finished job's outcome reaches it.
+
+``JobFuture`` (thread and executor runtimes) is a ``concurrent.futures.Future``;
+``AsyncJobFuture`` (asyncio) is an ``asyncio.Future``. Both resolve when their
+job reaches a terminal status, never before: a job that is retried, paused or
+preempted keeps its handle pending. ``outcome`` turns a finished job's work
+into what its handle gives: the job function's value or the mapping of task
+results, ``JobFailed``, ``TaskFailures``, or cancellation.
+
+Done callbacks run on the runtime's driver thread (asyncio: on the loop, as
+asyncio does anyway); a ``JobFuture`` therefore keeps its callbacks itself and
+hands them to the runtime, so that they never run on the thread that happened
+to finish the job or to add the callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import enum
+import logging
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from .._errors import JobQueueError
+from .._model import Job
+from .._states import JobStatus
+from .._tasks import TaskRecord, TaskStatus
+from ._failures import JobFailed, TaskFailed, TaskFailures
+
+if TYPE_CHECKING:
+    from ._work import Work
+
+__all__ = ["AsyncJobFuture", "JobFuture", "Kind", "outcome"]
+
+log = logging.getLogger("jobqueue.runtime")
+
+T = TypeVar("T")
+_S = JobStatus
+_CANCELLABLE_OR_CANCELLED = frozenset({_S.CANCELLING, _S.CANCELLED})
+
+
+class Kind(enum.Enum):
+    """How a handle resolves."""
+
+    RESULT = "result"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+
+
+class _Runtime(Protocol):
+    def get(self, job_id: str) -> Job: ...
+
+    def cancel(self, job_id: str) -> Job: ...
+
+
+class _ThreadedRuntime(_Runtime, Protocol):
+    def _post_callbacks(
+        self, future: JobFuture[Any], callbacks: list[Callable[..., object]]
+    ) -> None: ...
+
+
+def outcome(
+    work: Work, job: Callable[[], Job], records: Callable[[], tuple[TaskRecord, ...]]
+) -> tuple[Kind, object]:
+    """What the handle of ``work``'s finished job resolves to.
+
+    ``job`` and ``records`` read the job's snapshot and task outcomes; they are
+    called only when needed (a failed job, or a job with tasks).
+    """
+    status = work.status
+    if status is _S.CANCELLED:
+        return Kind.CANCELLED, None
+    value: object = work.value if work.job_fn is not None else _in_manifest_order(work)
+    if status is _S.FAILED:
+        snapshot = job()
+        error = JobFailed(snapshot)
+        cause: BaseException | None = work.exc
+        if cause is None and work.errors:
+            cause = TaskFailures.of(
+                work.job_id, snapshot.tasks_total, _task_failures(work, None), value
+            )
+        error.__cause__ = cause
+        return Kind.ERROR, error
+    if work.manifest.count and not work.allow_task_failures:
+        snapshot = job()
+        if snapshot.tasks_failed:
+            known = len(work.errors) if work.errors else 0
+            recorded = records() if snapshot.tasks_failed > known else None
+            failures = _task_failures(work, recorded)
+            return Kind.ERROR, TaskFailures.of(work.job_id, snapshot.tasks_total, failures, value)
+    return Kind.RESULT, value
+
+
+def _in_manifest_order(work: Work) -> Mapping[str, object]:
+    results = work.results or {}
+    ordered = {key: results[key] for key in work.manifest.all() if key in results}
+    return MappingProxyType(ordered)
+
+
+def _task_failures(
+    work: Work, recorded: tuple[TaskRecord, ...] | None
+) -> list[tuple[str, Exception]]:
+    errors = work.errors or {}
+    if recorded is None:
+        return [(key, _as_exception(key, exc)) for key, exc in errors.items()]
+    out: list[tuple[str, Exception]] = []
+    for record in recorded:
+        if record.status is not TaskStatus.FAILED:
+            continue
+        exc = errors.get(record.key)
+        if exc is None:
+            out.append((record.key, TaskFailed(record.key, record.error_code, record.message)))
+        else:
+            out.append((record.key, _as_exception(record.key, exc)))
+    return out
+
+
+def _as_exception(key: str, exc: BaseException) -> Exception:
+    if isinstance(exc, Exception):
+        return exc
+    # An exception group holds only Exceptions: wrap a KeyboardInterrupt, say.
+    wrapped = TaskFailed(key, type(exc).__name__, str(exc))
+    wrapped.__cause__ = exc
+    return wrapped
+
+
+class JobFuture(concurrent.futures.Future[T]):
+    """The handle of a job submitted to a ``ThreadRuntime`` or ``ExecutorRuntime``.
+
+    A ``concurrent.futures.Future``: ``concurrent.futures.wait`` and
+    ``as_completed`` work on it. It resolves when the job reaches a terminal
+    status: ``result()`` returns the job function's return value, or for a task
+    function a read-only mapping of each succeeded task's key to its return
+    value; it raises ``JobFailed`` for a Failed job, ``CancelledError`` for a
+    Cancelled one, and ``TaskFailures`` for a job that completed with failed
+    tasks (unless submitted with ``allow_task_failures=True``).
+
+    Done callbacks run on the runtime's driver thread, never on the thread
+    that finished the job or added the callback; once the runtime has shut
+    down, a callback added to a finished handle runs at once, on the calling
+    thread.
+
+    Attributes:
+        id: the job's id.
+    """
+
+    def __init__(self, runtime: _ThreadedRuntime) -> None:
+        super().__init__()
+        self.id = ""
+        self._runtime = runtime
+        self._callbacks: list[Callable[..., object]] | None = []
+
+    def __repr__(self) -> str:
+        return f"<JobFuture {self.id!r} {self._state.lower()}>"
+
+    def job(self) -> Job:
+        """The job's current snapshot."""
+        return self._runtime.get(self.id)
+
+    def running(self) -> bool:
+        """Whether the job's work runs now (the job is Active or Pausing)."""
+        if self.done():
+            return False
+        return self._runtime.get(self.id).status in (_S.ACTIVE, _S.PAUSING)
+
+    def cancel(self) -> bool:
+        """Cancel the job (``runtime.cancel``).
+
+        The handle is ``cancelled()`` once the job is Cancelled: at once for a
+        job with no work in flight, else when its tasks in flight finish or its
+        job function reaches a checkpoint.
+
+        Returns:
+            Whether the job will end Cancelled (False if it already finished,
+            or is being failed).
+        """
+        if self.done():
+            return self.cancelled()
+        return _cancel_job(self._runtime, self.id)
+
+    def add_done_callback(self, fn: Callable[[concurrent.futures.Future[T]], object]) -> None:
+        """Call ``fn(handle)`` on the runtime's driver thread once the job has finished."""
+        with self._condition:
+            if self._callbacks is not None:
+                self._callbacks.append(fn)
+                return
+        self._runtime._post_callbacks(self, [fn])
+
+    def _resolve(self, kind: Kind, payload: object) -> None:
+        if kind is Kind.CANCELLED:
+            concurrent.futures.Future.cancel(self)
+            self.set_running_or_notify_cancel()
+        elif kind is Kind.ERROR:
+            assert isinstance(payload, BaseException)
+            self.set_exception(payload)
+        else:
+            self.set_result(payload)  # type: ignore[arg-type]
+        with self._condition:
+            callbacks, self._callbacks = self._callbacks, None
+        if callbacks:
+            self._runtime._post_callbacks(self, callbacks)
+
+
+def run_callbacks(future: object, callbacks: list[Callable[..., object]]) -> None:
+    """Call each of ``callbacks`` with ``future``, logging (not raising) their errors."""
+    for callback in callbacks:
+        try:
+            callback(future)
+        except Exception:
+            log.exception("done callback %r of %r raised", callback, future)
+
+
+def _cancel_job(runtime: _Runtime, job_id: str) -> bool:
+    try:
+        status = runtime.get(job_id).status
+        if status in _CANCELLABLE_OR_CANCELLED:
+            return True
+        return runtime.cancel(job_id).status in _CANCELLABLE_OR_CANCELLED
+    except JobQueueError:
+        return False  # finished, or being failed: it will not end Cancelled
+
+
+class AsyncJobFuture(asyncio.Future[T], Generic[T]):
+    """The handle of a job submitted to an ``AsyncioRuntime``.
+
+    An ``asyncio.Future``: await it, or pass it to ``asyncio.wait``,
+    ``gather`` and ``as_completed``. It resolves as ``JobFuture`` does (see
+    there); done callbacks run on the loop. Cancelling it cancels the job, and
+    it becomes cancelled once the job is Cancelled; so, as with a task,
+    cancelling a coroutine that awaits it (or a timeout of ``wait_for``)
+    cancels the job: wrap it in ``asyncio.shield`` to wait without that.
+
+    Attributes:
+        id: the job's id.
+    """
+
+    def __init__(self, runtime: _Runtime, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop=loop)
+        self.id = ""
+        self._runtime = runtime
+
+    def __repr__(self) -> str:
+        state = "cancelled" if self.cancelled() else "finished" if self.done() else "pending"
+        return f"<AsyncJobFuture {self.id!r} {state}>"
+
+    def job(self) -> Job:
+        """The job's current snapshot."""
+        return self._runtime.get(self.id)
+
+    def cancel(self, msg: Any | None = None) -> bool:
+        """Cancel the job; the handle is cancelled once the job is Cancelled.
+
+        Returns:
+            Whether the job will end Cancelled.
+        """
+        if self.done():
+            return False
+        return _cancel_job(self._runtime, self.id)
+
+    def _resolve(self, kind: Kind, payload: object) -> None:
+        if self.done():
+            return
+        if kind is Kind.CANCELLED:
+            asyncio.Future.cancel(self)
+        elif kind is Kind.ERROR:
+            assert isinstance(payload, BaseException)
+            self.set_exception(payload)
+        else:
+            self.set_result(payload)  # type: ignore[arg-type]
