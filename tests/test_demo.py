@@ -68,6 +68,8 @@ def test_demo_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     data = json.loads(out)
     assert set(data) == {
+        "schema_version",
+        "units",
         "scenario",
         "seed",
         "start",
@@ -129,8 +131,8 @@ def test_demo_runs_a_json_workload_file(capsys: pytest.CaptureFixture[str], tmp_
     code, out, err = run(capsys, "demo", "--workload", str(path))
     assert (code, err) == (0, "")
     assert out.startswith(f"workload {path}: 3 jobs, 1m 30s of virtual time")
-    assert "  1 preemptions (1 in fast); 1 jobs were preempted" in out
-    assert "  most preempted: first, 1 times, waited 30s in all" in out
+    assert "  1 preemption (1 in fast); 1 job was preempted" in out
+    assert "  most preempted: first, 1 time, waited 30s in all" in out
     assert "  job #2: complete, 10 tasks ran (" in out
     code, out, _ = run(capsys, "demo", "--workload", str(path), "--json")
     assert json.loads(out)["jobs"][0]["finish"] == 90.0

@@ -1,15 +1,18 @@
-"""Command line: ``python -m jobqueue demo`` runs a simulated scenario and reports on it.
+"""Command line: ``demo`` simulates a scenario and reports on it; ``inspect`` reads a store.
 
 Examples::
 
     python -m jobqueue demo                      # the built-in scenario, as text
     python -m jobqueue demo --json               # the same, machine-readable
+    python -m jobqueue demo --html report.html   # the same, with charts, in one HTML file
     python -m jobqueue demo --workload jobs.csv --queues queues.json
+    python -m jobqueue inspect jobs.db jobs --status Ready   # a store, read-only
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -18,7 +21,8 @@ from collections.abc import Sequence
 from . import __version__
 from ._demo import SCENARIO, demo_workload, render_report, report_dict, timed_run
 from ._errors import JobQueueError
-from .sim import load_workload
+from ._inspect import add_inspect_parser, inspect_main
+from .sim import load_workload, render_html
 
 __all__ = ["main"]
 
@@ -46,9 +50,12 @@ def _parser() -> argparse.ArgumentParser:
             "examples:\n"
             "  python -m jobqueue demo                 simulate the built-in scenario\n"
             "  python -m jobqueue demo --json          the same, as JSON\n"
+            "  python -m jobqueue demo --html r.html   the same, and a page with charts\n"
             "  python -m jobqueue demo --workload w.json\n"
             "  python -m jobqueue demo --workload jobs.csv --queues queues.json\n"
-            "  python -m jobqueue demo --help          options and workload file formats"
+            "  python -m jobqueue demo --help          options and workload file formats\n"
+            "  python -m jobqueue inspect jobs.db jobs list a store's jobs (read-only)\n"
+            "  python -m jobqueue inspect jobs.db show job-7"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -85,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--json", action="store_true", help="print the results as JSON")
     demo.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write the report, with charts, to FILE: one self-contained HTML page",
+    )
+    demo.add_argument(
         "--buckets",
         type=int,
         default=64,
@@ -96,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="check the scheduler's invariants after every event (slow)",
     )
+    add_inspect_parser(commands)
     return parser
 
 
@@ -106,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command == "inspect":
+        buffer = io.StringIO()
+        code = inspect_main(args, buffer, sys.stderr)
+        return _emit(buffer.getvalue()) or code
     if args.buckets < 1:
         parser.error("--buckets must be >= 1")
     if args.queues is not None and args.workload is None:
@@ -129,8 +146,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             description = ()
         sim, result, wall = timed_run(workload, args.seed, check=args.check)
     except JobQueueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}{_hint(args, exc)}", file=sys.stderr)
         return 1
+    if args.html is not None:
+        page = render_html(result, title=title, description=description)
+        try:
+            with open(args.html, "w", encoding="utf-8") as file:
+                file.write(page)
+        except OSError as exc:
+            print(f"error: cannot write {args.html}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     if args.json:
         text = json.dumps(report_dict(result, title=title, buckets=args.buckets), indent=1) + "\n"
     else:
@@ -142,6 +167,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             wall_seconds=wall,
             buckets=args.buckets,
         )
+    return _emit(text)
+
+
+def _hint(args: argparse.Namespace, exc: JobQueueError) -> str:
+    """What to do about a workload that names a queue it does not define."""
+    if args.workload is None or args.queues is not None or "unknown queue" not in str(exc):
+        return ""
+    if args.workload.lower().endswith(".csv"):
+        return "; a CSV workload holds jobs only: give its queues with --queues FILE (see --help)"
+    return '; define it under "queues" in the workload, or give queues with --queues FILE'
+
+
+def _emit(text: str) -> int:
+    """Write ``text`` to stdout; 0, or 1 if the reader went away."""
     try:
         sys.stdout.write(text)
         sys.stdout.flush()

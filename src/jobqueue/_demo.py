@@ -15,10 +15,12 @@ import random
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 from ._model import HopRule
+from ._text import HOUR, MINUTE, duration, table
 from .sim import (
+    JobOutcome,
     JobSpec,
     Outcome,
     QueueAction,
@@ -30,11 +32,9 @@ from .sim import (
     poisson_jobs,
 )
 from .sim._result import paused_spans
+from .sim._sections import billing, hops_and_preemptions, queue_table, task_jobs, wait_table
 
 __all__ = ["demo_workload", "render_report", "run_demo"]
-
-HOUR = 3600.0
-MINUTE = 60.0
 
 SCENARIO = (
     "One working day of a media pipeline, in virtual time.",
@@ -131,36 +131,52 @@ def run_demo(workload: Workload, seed: int, *, check: bool = False) -> tuple[Sim
 # ---------------------------------------------------------------------- text report
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 10:
-        return f"{seconds:.2f}s"
-    if seconds < MINUTE:
-        return f"{seconds:.0f}s"
-    if seconds < HOUR:
-        minutes, secs = divmod(round(seconds), 60)
-        return f"{minutes}m {secs:02d}s"
-    hours, rest = divmod(round(seconds / MINUTE), 60)
-    return f"{hours}h {rest:02d}m"
+def _clock_time(seconds: float, precision: str | int) -> str:
+    """Virtual time as ``HH:MM`` (``"minutes"``), ``HH:MM:SS`` (``"seconds"``), or as
+    seconds with ``precision`` decimals."""
+    if isinstance(precision, int):
+        scale = 10**precision  # truncated, as the clock times are: a column's start
+        return f"{math.floor(seconds * scale + 1e-9) / scale:.{precision}f}s"
+    whole = math.floor(seconds + 1e-9)
+    hours, rest = divmod(whole, 3600)
+    if precision == "minutes":
+        return f"{hours:02d}:{rest // 60:02d}"
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
 
 
-def _clock_time(seconds: float) -> str:
-    minutes = round(seconds / MINUTE)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+def axis_labels(start: float, step: float, buckets: int) -> list[tuple[int, str]]:
+    """Labels under a timeline of ``buckets`` columns of ``step`` seconds from ``start``.
 
+    Each label is ``(column, text)``: the clock time at the start of that
+    column, written from it. Labels never touch (one blank at least between
+    two) at any number of columns; the last one ends at the right edge. The
+    time is in minutes (``HH:MM``) when labels are a minute apart or more, in
+    seconds (``HH:MM:SS``) when a second or more, and in seconds with
+    decimals below that, so that no two labels read the same.
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], text: int = 1) -> list[str]:
-    """Columns aligned; the first ``text`` columns to the left, numbers to the right."""
-    widths = [max(len(h), *(len(r[c]) for r in rows)) for c, h in enumerate(headers)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            cell.ljust(w) if c < text else cell.rjust(w)
-            for c, (cell, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+    >>> axis_labels(0.0, 60.0, 20)
+    [(0, '00:00'), (8, '00:08'), (15, '00:15')]
+    >>> axis_labels(0.0, 1.5, 64)
+    [(0, '00:00:00'), (14, '00:00:21'), (28, '00:00:42'), (42, '00:01:03'), (56, '00:01:24')]
+    >>> axis_labels(0.0, 0.05, 20)
+    [(0, '0.0s'), (5, '0.2s'), (11, '0.5s'), (16, '0.8s')]
+    """
+    span = step * buckets
+    apart = span / 4  # the time between labels when five fit
+    precision: str | int = (
+        "minutes"
+        if apart >= MINUTE
+        else "seconds"
+        if apart >= 1
+        else (math.ceil(-math.log10(apart)) if apart > 0 else 0)
+    )
+    width = max(len(_clock_time(start + b * step, precision)) for b in (0, buckets - 1))
+    room = buckets - width  # columns where a label may start and still end inside
+    n = 1 if room <= width else min(5, room // (width + 1) + 1)
+    if n == 1:
+        return [(0, _clock_time(start, precision))]
+    columns = [round(k * room / (n - 1)) for k in range(n)]
+    return [(c, _clock_time(start + c * step, precision)) for c in columns]
 
 
 def _ramp(stream: TextIO) -> str:
@@ -194,138 +210,29 @@ def render_report(
         stream: where the report goes; block characters are used if its
             encoding has them (else ASCII).
     """
-    span = f"{_duration(result.makespan)} of virtual time"
+    span = f"{duration(result.makespan)} of virtual time"
     ran = "" if wall_seconds is None else f", simulated in {wall_seconds:.2f} s"
     out = [f"{title}: {len(result.jobs)} jobs, {span}{ran} (seed {result.seed})", ""]
     if description:
         out += [*description, ""]
-    out += _queue_table(result)
-    out += ["", *_wait_table(result)]
-    out += ["", *_hops_and_preemptions(result)]
-    out += _task_jobs(sim, result)
-    out += ["", *_billing(result)]
+    for name, headers, rows, text in (queue_table(result), wait_table(result)):
+        out += [name, *table(headers, rows, text), ""]
+    out += hops_and_preemptions(result)
+    tasks = task_jobs(result, lambda job: _failure(sim, job))
+    if tasks:
+        out += ["", *tasks]
+    out += ["", *billing(result)]
     if result.segments is not None and result.makespan > 0:
         out += ["", *_timeline(result, buckets, _ramp(stream or sys.stdout))]
     return "\n".join(out) + "\n"
 
 
-def _queue_table(result: SimResult) -> list[str]:
-    headers = [
-        "queue",
-        "policy",
-        "pricing",
-        "slots",
-        "submitted",
-        "completed",
-        "failed",
-        "rejected",
-        "unfinished",
-        "util",
-        "jobs/h",
-        "hops in/out",
-        "preempted",
-    ]
-    rows = [
-        [
-            q.name,
-            q.policy,
-            q.pricing,
-            str(q.slots),
-            str(q.submitted),
-            str(q.completed),
-            str(q.failed),
-            str(q.rejected),
-            str(q.unfinished),
-            f"{q.utilisation:.0%}",
-            f"{q.throughput * HOUR:.1f}",
-            f"{q.hops_in}/{q.hops_out}",
-            str(q.preemptions),
-        ]
-        for q in result.queues
-    ]
-    return ["Queues", *_table(headers, rows, text=3)]
-
-
-def _wait_table(result: SimResult) -> list[str]:
-    finished: dict[str, int] = {}
-    for job in result.jobs:
-        if job.outcome in (Outcome.COMPLETE, Outcome.FAILED):
-            finished[job.queue] = finished.get(job.queue, 0) + 1
-    rows = [
-        [
-            q.name,
-            str(finished.get(q.name, 0)),
-            _duration(q.wait_mean),
-            _duration(q.wait_p50),
-            _duration(q.wait_p90),
-            _duration(q.wait_p99),
-            _duration(q.wait_max),
-        ]
-        for q in result.queues
-    ]
-    return [
-        "Waits (total time Ready or Paused, finished jobs by submission queue; nearest rank)",
-        *_table(["queue", "jobs", "mean", "p50", "p90", "p99", "max"], rows),
-    ]
-
-
-def _hops_and_preemptions(result: SimResult) -> list[str]:
-    out = ["Hops and preemptions"]
-    if result.hop_routes:
-        for route in result.hop_routes:
-            out.append(f"  {route.source} -> {route.destination}: {route.hops} hops")
-        hopped = sum(1 for j in result.jobs if j.hops)
-        out.append(f"  {hopped} jobs hopped at least once")
-    else:
-        out.append("  no job hopped")
-    preempted = [j for j in result.jobs if j.preemptions]
-    if not preempted:
-        return [*out, "  no job was preempted"]
-    total = sum(j.preemptions for j in preempted)
-    where = ", ".join(f"{q.preemptions} in {q.name}" for q in result.queues if q.preemptions)
-    worst = max(preempted, key=lambda j: (j.preemptions, -j.index))
-    return [
-        *out,
-        f"  {total} preemptions ({where}); {len(preempted)} jobs were preempted",
-        f"  most preempted: {_label(worst.index, worst.name)}, "
-        f"{worst.preemptions} times, waited {_duration(worst.wait)} in all",
-    ]
-
-
-def _task_jobs(sim: Simulation, result: SimResult, limit: int = 10) -> list[str]:
-    with_tasks = [j for j in result.jobs if j.tasks_succeeded or j.tasks_failed]
-    if not with_tasks:
-        return []
-    out = ["", "Jobs with tasks"]
-    for j in with_tasks[:limit]:
-        line = (
-            f"  {_label(j.index, j.name)}: {j.outcome}, {j.tasks_succeeded + j.tasks_failed} "
-            f"tasks ran ({j.tasks_succeeded} succeeded, {j.tasks_failed} failed)"
-        )
-        job_id = sim.job_id(j.index)
-        if j.outcome is Outcome.FAILED and job_id is not None:
-            reasons = sim.scheduler.get(job_id).failure_reasons
-            if reasons:
-                line += f": {reasons[0].code}: {reasons[0].message}"
-        out.append(line)
-    if len(with_tasks) > limit:
-        out.append(f"  ... and {len(with_tasks) - limit} more")
-    return out
-
-
-def _billing(result: SimResult) -> list[str]:
-    out = ["Billed on-demand time, by billing tags (usage_report)"]
-    if not result.usage:
-        return [*out, "  nothing ran in an on-demand queue"]
-    for row in result.usage:
-        tags = ", ".join(f"{k}={v}" for k, v in sorted(row.tags.items())) or "(no tags)"
-        out.append(f"  {tags}: {_duration(row.seconds)} ({row.seconds:,.0f} s)")
-    total = math.fsum(row.seconds for row in result.usage)
-    return [*out, f"  total: {_duration(total)} ({total:,.0f} s)"]
-
-
-def _label(index: int, name: str | None) -> str:
-    return name if name is not None else f"job #{index}"
+def _failure(sim: Simulation, job: JobOutcome) -> str | None:
+    job_id = sim.job_id(job.index)
+    if job.outcome is not Outcome.FAILED or job_id is None:
+        return None
+    reasons = sim.scheduler.get(job_id).failure_reasons
+    return f"{reasons[0].code}: {reasons[0].message}" if reasons else None
 
 
 def _timeline(result: SimResult, buckets: int, ramp: str) -> list[str]:
@@ -334,7 +241,7 @@ def _timeline(result: SimResult, buckets: int, ramp: str) -> list[str]:
     step = result.makespan / buckets
     width = max(len(name) for name in use)
     lines = [
-        f"Slot use over time (one column = {_duration(step)}; "
+        f"Slot use over time (one column = {duration(step)}; "
         f"'{ramp[1]}' little ... '{ramp[-1]}' all slots busy; '^' paused)"
     ]
     for name, row in use.items():
@@ -344,29 +251,82 @@ def _timeline(result: SimResult, buckets: int, ramp: str) -> list[str]:
         lines.append(f"{name.ljust(width)} |{cells}|")
         spans = paused.get(name)
         if spans:
-            marks = "".join(
-                "^" if any(lo <= result.start + (b + 0.5) * step < hi for lo, hi in spans) else " "
-                for b in range(buckets)
-            )
+            marks = "".join("^" if p else " " for p in paused_columns(result, spans, buckets))
             lines.append(f"{'paused'.rjust(width)}  {marks}".rstrip())
     axis = [" "] * buckets
-    labels = 4
-    for k in range(labels + 1):
-        b = min(buckets - 1, round(k * (buckets - 1) / labels))
-        text = _clock_time(result.start + b * step)
-        pos = min(b, buckets - len(text))
-        axis[pos : pos + len(text)] = text
+    for column, text in axis_labels(result.start, step, buckets):
+        axis[column : column + len(text)] = text
     lines.append(f"{' ' * width}  {''.join(axis)}".rstrip())
     return lines
 
 
+def paused_columns(
+    result: SimResult, spans: Sequence[tuple[float, float]], buckets: int
+) -> list[bool]:
+    """Which of the timeline's columns a paused span touches, however short the span."""
+    step = result.makespan / buckets
+    marks = [False] * buckets
+    for lo, hi in spans:
+        first = max(0, math.floor((lo - result.start) / step))
+        last = min(buckets - 1, math.ceil((hi - result.start) / step) - 1)
+        for b in range(first, max(first, last) + 1):
+            if b < buckets:
+                marks[b] = True
+    return marks
+
+
+#: The version of ``report_dict``'s layout: it grows by one when a field
+#: changes meaning or goes; added fields do not change it.
+REPORT_SCHEMA: Final = 1
+#: The unit of every number in ``report_dict`` that has one, by field name
+#: (the same name in the summary, in each queue and in each job).
+REPORT_UNITS: Final = {
+    "start": "s",
+    "end": "s",
+    "makespan": "s",
+    "arrival": "s",
+    "duration": "s",
+    "first_start": "s",
+    "finish": "s",
+    "wait": "s",
+    "run_seconds": "s",
+    "wait_mean": "s",
+    "wait_p50": "s",
+    "wait_p90": "s",
+    "wait_p99": "s",
+    "wait_max": "s",
+    "busy_seconds": "s",
+    "utilisation": "1",
+    "throughput": "1/s",
+    "usage.seconds": "s",
+    "timeline.step": "s",
+    "timeline.queues": "1",
+}
+
+
 def report_dict(result: SimResult, *, title: str, buckets: int = 64) -> dict[str, Any]:
-    """The machine-readable report: ``SimResult.to_dict()`` plus the timeline."""
-    data = {"scenario": title, **result.to_dict()}
+    """The machine-readable report: ``SimResult.to_dict()`` plus the timeline.
+
+    ``schema_version`` is ``REPORT_SCHEMA``; ``units`` maps each field with a
+    unit to it (``"s"`` seconds of virtual time, ``"1"`` a fraction, ``"1/s"``
+    per second); the timeline gives each queue's busy share of its slots per
+    column of ``step`` seconds, and each queue's paused spans.
+    """
+    data: dict[str, Any] = {
+        "schema_version": REPORT_SCHEMA,
+        "units": dict(REPORT_UNITS),
+        "scenario": title,
+        **result.to_dict(),
+    }
     if result.segments is not None:
         data["timeline"] = {
             "buckets": buckets,
+            "step": result.makespan / buckets,
             "queues": {k: list(v) for k, v in occupancy(result, buckets).items()},
+            "paused": {
+                k: [list(span) for span in v]
+                for k, v in paused_spans(result.workload, result.end).items()
+            },
         }
     return data
 

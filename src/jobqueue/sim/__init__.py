@@ -14,7 +14,7 @@ with ``poisson_jobs``/``poisson_workload``, or from a file (``load_workload``).
 ``simulate`` (or ``Simulation``) returns a frozen ``SimResult``: each job's
 start, finish, wait and attempts, and per-queue wait percentiles,
 utilisation, throughput, hops and preemptions. Same workload and seed, same
-result.
+result. ``render_html(result)`` draws it: slot use, waits, a Gantt view, tables.
 
 Where each part lives:
 
@@ -26,9 +26,13 @@ Where each part lives:
 * ``_simulation``: the entry points (``Simulation``, ``simulate``);
 * ``_driver``: the discrete-event loop, and the result it assembles;
 * ``_scheduler_port``: the driver's one way into the scheduler core and back;
-* ``_result``: what a run returns (``SimResult`` and its parts).
+* ``_result``: what a run returns (``SimResult`` and its parts);
+* ``_sections``: the report's tables and sections over a result;
+* ``_html``: the report as one self-contained HTML page with SVG charts
+  (``render_html``).
 """
 
+from ._html import render_html as render_html
 from ._poisson import poisson_jobs as poisson_jobs
 from ._poisson import poisson_workload as poisson_workload
 from ._result import HopRoute as HopRoute
@@ -71,6 +75,7 @@ __all__ = [
     "percentile",
     "poisson_jobs",
     "poisson_workload",
+    "render_html",
     "save_workload",
     "simulate",
 ]

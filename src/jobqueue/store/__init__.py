@@ -53,6 +53,7 @@ from ._errors import IncompatibleStoreError as IncompatibleStoreError
 from ._errors import StoreError as StoreError
 from ._memory import MemoryStore as MemoryStore
 from ._sqlite import SQLiteStore as SQLiteStore
+from ._sqlite import read_stored as read_stored
 from ._sqlite_file import APPLICATION_ID as APPLICATION_ID
 from ._sqlite_file import FORMAT_VERSION as FORMAT_VERSION
 
@@ -66,4 +67,5 @@ __all__ = [
     "Store",
     "StoreError",
     "StoredJournal",
+    "read_stored",
 ]

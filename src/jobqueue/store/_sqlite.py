@@ -20,10 +20,15 @@ the disk itself:
   log file between two of those makes the commits in it durable, since SQLite
   never rewrites a committed frame before such a copy.)
 
-The file is opened with an exclusive lock (one scheduler per file). A file is
-recognised by SQLite's ``application_id`` header field and its format version
-by ``user_version``; both are read from the header bytes before SQLite touches
-the file, so a foreign, damaged or newer file is refused unchanged.
+One store per file: a store holds an OS lock on a companion file,
+``<path>-lock``, from opening to ``close()``. SQLite itself runs in its normal
+locking mode, so readers (``read_stored``, behind ``python -m jobqueue
+inspect``, or a plain ``sqlite3`` reader) see the last committed state through
+the write-ahead log while a store writes; they never take that lock and never
+write the database. A file is recognised by SQLite's ``application_id`` header
+field and its format version by ``user_version``; both are read from the
+header bytes before SQLite touches the file (and before the lock file is
+made), so a foreign, damaged or newer file is refused unchanged.
 
 Verify first, write after: an existing file is read inside one transaction
 that holds the lock and writes nothing, until ``Scheduler.open`` has checked
@@ -40,6 +45,7 @@ import os
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Sequence
 from typing import Final, Literal, final
 
@@ -52,15 +58,15 @@ from ._sqlite_file import (
     FORMAT_VERSION,
     NO_CHECKPOINT_ON_CLOSE,
     SCHEMA,
-    blob,
     check_header,
     check_schema,
-    entry_number,
+    claim,
+    read_journal,
     rows,
     upgrade,
 )
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLiteStore", "read_stored"]
 
 _INSERT: Final = "INSERT INTO journal (number, entry) VALUES (?, ?)"
 Durability = Literal["full", "batched"]
@@ -70,11 +76,13 @@ Durability = Literal["full", "batched"]
 class SQLiteStore(Store):
     """A journal in a SQLite file: survives crashes of the process and, by setting, of power.
 
-    The file is created if it does not exist (or is empty). Opening takes an
-    exclusive lock that lasts until ``close()``: a second store on the same
-    file, in this process or another, raises ``StoreError``. An existing file
-    is only read until ``Scheduler.open`` has verified it (see
-    ``open_for_writing``); a file it refuses as damaged is closed unchanged.
+    The file is created if it does not exist (or is empty). Opening takes a
+    lock (on ``<path>-lock``) that lasts until ``close()``: a second store on
+    the same file, in this process or another, raises ``StoreError``. Readers
+    that take no lock (``read_stored``) may read the file meanwhile. An
+    existing file is only read until ``Scheduler.open`` has verified it (see
+    ``open_for_writing``); a file it refuses as damaged is closed unchanged,
+    and its lock released.
 
     Args:
         path: the database file.
@@ -154,9 +162,11 @@ class SQLiteStore(Store):
         path = self._path
         exists = check_header(path)
         kept_log = exists and NO_CHECKPOINT_ON_CLOSE is not None and os.path.exists(f"{path}-wal")
+        self._owner = claim(path)
         try:
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0.0)
         except sqlite3.Error as exc:
+            os.close(self._owner)
             raise StoreError(f"cannot open store {path!r}: {exc}") from None
         # Texts come back as bytes: a damaged name or entry never fails to decode.
         conn.text_factory = bytes
@@ -164,11 +174,10 @@ class SQLiteStore(Store):
         try:
             if kept_log:
                 getattr(conn, "setconfig")(NO_CHECKPOINT_ON_CLOSE, True)  # noqa: B009 -- 3.12+
-            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
             if exists:
-                # The lock, taken now and held until close(). The transaction
-                # only reads; open_for_writing() ends it.
-                conn.execute("BEGIN EXCLUSIVE")
+                # One snapshot of the file for the checks; the transaction
+                # only reads, and open_for_writing() ends it.
+                conn.execute("BEGIN")
                 check_schema(conn, path)
             else:
                 # The header fields go to the main file (not a log), in the
@@ -197,10 +206,12 @@ class SQLiteStore(Store):
             error = CorruptStoreError(bounded(f"store {path!r} is damaged: {brief(exc)}"))
         except BaseException:
             conn.close()
+            os.close(self._owner)
             raise
         if error is not None:
             # Raised outside the handler: nothing of the failed call outlives the connection.
             conn.close()
+            os.close(self._owner)
             raise error
         self._kept_log = bool(kept_log)
         return conn, exists
@@ -228,8 +239,6 @@ class SQLiteStore(Store):
                 if self._kept_log:
                     getattr(conn, "setconfig")(NO_CHECKPOINT_ON_CLOSE, False)  # noqa: B009
                 upgrade(conn)
-                # In exclusive mode the first write-ahead-log access takes the
-                # lock for good; it is held until close().
                 mode = rows(conn, "PRAGMA journal_mode=WAL")[0][0]
                 if mode != b"wal":
                     self._failed = "write-ahead log unavailable"
@@ -254,30 +263,10 @@ class SQLiteStore(Store):
         """
         with self._lock:
             self._check_usable()
-            conn = self._conn
-            error: str | None = None
-            try:
-                meta = rows(conn, "SELECT value FROM meta WHERE key = 'snapshot_upto'")
-                upto = entry_number(meta[0][0]) if meta else 0
-                parts = tuple(
-                    blob(data) for (data,) in rows(conn, "SELECT data FROM snapshot ORDER BY part")
-                )
-                entries = tuple(
-                    (entry_number(n), blob(e))
-                    for n, e in rows(
-                        conn,
-                        "SELECT number, entry FROM journal WHERE number > ? ORDER BY number",
-                        (upto,),
-                    )
-                )
-            except sqlite3.DatabaseError as exc:
-                error = str(exc)
-            except DAMAGE as exc:
-                error = brief(exc)
-            if error is not None:
-                raise CorruptStoreError(bounded(f"store {self._path!r} is damaged: {error}"))
-            self._next = max(upto, entries[-1][0] if entries else 0) + 1
-            return StoredJournal(parts, upto, entries)
+            stored = read_journal(self._conn, self._path)
+            entries = stored.entries
+            self._next = max(stored.upto, entries[-1][0] if entries else 0) + 1
+            return stored
 
     def append(self, entry: bytes) -> int:
         """Insert one entry in its own transaction; return its number.
@@ -391,7 +380,7 @@ class SQLiteStore(Store):
             raise StoreError(f"store failed earlier ({self._failed}): reopen it to recover")
 
     def _release(self) -> None:
-        """Close the log, the cursor and the connection: the file's lock goes with them."""
+        """Close the log, the cursor and the connection, then release the lock file."""
         if self._log is not None:
             os.close(self._log)
             self._log = None
@@ -401,6 +390,7 @@ class SQLiteStore(Store):
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")  # a file never verified: it stays as it was
         conn.close()
+        os.close(self._owner)  # releases the lock
 
     def _count_commit(self) -> None:
         """Count a commit under the lock, and see that it is synced in time."""
@@ -491,3 +481,48 @@ class SQLiteStore(Store):
                     else:
                         self._synced(target)
                 self._lock.notify_all()  # for whoever waits for the sync
+
+
+def read_stored(path: str) -> StoredJournal:
+    """What the store at ``path`` holds, read without taking its lock and without writing.
+
+    A read-only connection reads the last committed state, from the
+    write-ahead log too, while a store may be writing; SQLite may create its
+    shared-memory files (``-wal``, ``-shm``) beside the file if they are
+    missing, as for any reader, but the database file itself is not written.
+    The same checks as for opening apply: a path that is not a regular file
+    is refused without being opened.
+
+    Raises:
+        StoreError: the file does not exist, is not a regular file, or cannot be read.
+        CorruptStoreError: the file is not a jobqueue store, or is damaged.
+        IncompatibleStoreError: the file was written by a newer format.
+    """
+    path = os.fspath(path)
+    if not check_header(path):
+        if not os.path.exists(path):
+            raise StoreError(f"no such file: {path!r}")
+        raise CorruptStoreError(f"{path!r} is not a jobqueue store: the file is empty")
+    uri = "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read store {path!r}: {exc}") from None
+    conn.text_factory = bytes
+    error: StoreError | None = None
+    try:
+        conn.execute("BEGIN")  # one snapshot: a compaction may commit between the reads
+        check_schema(conn, path)
+        return read_journal(conn, path)
+    except sqlite3.OperationalError as exc:
+        error = StoreError(f"cannot read store {path!r}: {exc}")
+    except sqlite3.DatabaseError as exc:
+        error = CorruptStoreError(bounded(f"store {path!r} is damaged: {exc}"))
+    except DAMAGE as exc:
+        error = CorruptStoreError(bounded(f"store {path!r} is damaged: {brief(exc)}"))
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+        conn.close()
+    raise error

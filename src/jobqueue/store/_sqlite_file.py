@@ -1,7 +1,8 @@
 """The SQLite file of a store: what may be opened, its header, schema and format.
 
 Everything here reads or checks the file; only ``upgrade`` writes, and only
-once the file's content is verified. A file is recognised by SQLite's
+once the file's content is verified (``claim`` creates and locks the lock
+file beside it, never the database). A file is recognised by SQLite's
 ``application_id`` header field and its format by ``user_version``, both read
 from the header bytes before SQLite opens the file.
 """
@@ -11,10 +12,17 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import sys
 from collections.abc import Sequence
 from typing import Any, Final
 
-from ._errors import CorruptStoreError, IncompatibleStoreError, StoreError, brief
+from ._base import StoredJournal
+from ._errors import DAMAGE, CorruptStoreError, IncompatibleStoreError, StoreError, bounded, brief
+
+if sys.platform == "win32":
+    import msvcrt
+else:
+    import fcntl
 
 __all__ = [
     "APPLICATION_ID",
@@ -24,7 +32,9 @@ __all__ = [
     "blob",
     "check_header",
     "check_schema",
+    "claim",
     "entry_number",
+    "read_journal",
     "rows",
     "upgrade",
 ]
@@ -171,3 +181,55 @@ def check_schema(conn: sqlite3.Connection, path: str) -> None:
     if not tables >= _TABLES:
         missing = ", ".join(sorted(name.decode() for name in _TABLES - tables))
         raise CorruptStoreError(f"store {path!r} is damaged: table(s) {missing} missing")
+
+
+def read_journal(conn: sqlite3.Connection, path: str) -> StoredJournal:
+    """The snapshot and the entries after it, read from ``conn``; nothing is written.
+
+    Raises:
+        CorruptStoreError: the file is damaged.
+    """
+    error: str | None = None
+    try:
+        meta = rows(conn, "SELECT value FROM meta WHERE key = 'snapshot_upto'")
+        upto = entry_number(meta[0][0]) if meta else 0
+        parts = tuple(
+            blob(data) for (data,) in rows(conn, "SELECT data FROM snapshot ORDER BY part")
+        )
+        entries = tuple(
+            (entry_number(n), blob(e))
+            for n, e in rows(
+                conn, "SELECT number, entry FROM journal WHERE number > ? ORDER BY number", (upto,)
+            )
+        )
+    except sqlite3.DatabaseError as exc:
+        error = str(exc)
+    except DAMAGE as exc:
+        error = brief(exc)
+    if error is not None:
+        raise CorruptStoreError(bounded(f"store {path!r} is damaged: {error}"))
+    return StoredJournal(parts, upto, entries)
+
+
+def claim(path: str) -> int:
+    """Lock ``<path>-lock`` for one store; its descriptor (closing it releases the lock).
+
+    A lock of the operating system, on a file SQLite does not use, rather than
+    SQLite's exclusive locking mode, which would shut readers out too.
+
+    Raises:
+        StoreError: the lock file cannot be opened, or another store holds the lock.
+    """
+    try:
+        fd = os.open(f"{path}-lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
+    except OSError as exc:
+        raise StoreError(f"cannot open store {path!r}: {exc}") from None
+    try:
+        if sys.platform == "win32":
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        raise StoreError(f"store {path!r} is in use: another store holds its lock") from None
+    return fd

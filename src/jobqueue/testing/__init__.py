@@ -22,6 +22,7 @@ jobqueue`` never imports it.
           check_policy(MyPolicy)  # silent when every property holds
 """
 
+from . import _requires  # noqa: F401 -- first: without hypothesis, name the extra
 from ._check_policy import check_policy as check_policy
 from ._history import HistoryChecker as HistoryChecker
 from ._history import JobModel as JobModel

@@ -52,6 +52,10 @@ def check_policy(
         settings: hypothesis settings; by default the active profile's, without
             a deadline (as for hypothesis' own state-machine ``TestCase``),
             without the slow "explain" phase, and reporting one failure only.
+            Settings you pass keep no deadline either, unless you set one: a
+            ``deadline`` that differs from the active profile's (a run of
+            steps takes as long as it takes, and ``settings(max_examples=500)``
+            would otherwise bring back Hypothesis' 200 ms).
 
     Raises:
         PropertyFailed: a property broke; the message names it, and hypothesis
@@ -80,4 +84,6 @@ def check_policy(
             report_multiple_bugs=False,
             phases=[phase for phase in profile.phases if phase is not hypothesis.Phase.explain],
         )
+    elif settings.deadline == hypothesis.settings().deadline:
+        settings = hypothesis.settings(settings, deadline=None)  # inherited, not chosen
     run_state_machine_as_test(machine, settings=settings)

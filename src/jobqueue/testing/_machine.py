@@ -233,7 +233,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
         """What ``submit`` submits; override to narrow or widen it."""
         plain = submissions(
             self.queue_names,
-            priorities=priorities(-2, 2),
+            priorities=priorities(),
             tags=self._tag_sets(),
             max_hops=2,
             hop_wait=st.sampled_from([10.0, 60.0, 300.0]),
@@ -454,7 +454,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
             self._call(f"paused({job!r})", lambda: self.sched.paused(job), expected)
 
     @precondition(lambda self: self._any_in(*_UNFINISHED))
-    @rule(job=job_in(*_UNFINISHED), priority=priorities(-3, 3))
+    @rule(job=job_in(*_UNFINISHED), priority=priorities())
     def update_priority(self, job: str, priority: int) -> None:
         """Change a job's priority, in any status."""
         expected = ConflictError if self._status(job) in TERMINAL else None

@@ -136,7 +136,8 @@ def operations(
     Args:
         queues: the queues to submit to and to pause, resume and resize.
         specs: what ``submit`` submits (by default ``submissions(queues)`` with
-            small priorities, few tags and tasks, and no names).
+            ``priorities()``, which favours small values and the edges, few tags
+            and tasks, and no names).
         max_size: at most this many operations.
         controls: with the default ``specs``, draw the job controls too
             (``submissions(controls=True)``); ``advance`` lets their timers fire.
@@ -145,7 +146,7 @@ def operations(
     spec_st = (
         submissions(
             names,
-            priorities=priorities(-3, 3),
+            priorities=priorities(),
             tags=tag_sets(max_size=2),
             tasks=task_sources(3),
             descriptions=st.just(""),
@@ -159,7 +160,7 @@ def operations(
     one = st.one_of(
         st.builds(Operation, st.just("submit"), spec_st),
         st.builds(Operation, st.sampled_from(_JOB_KINDS), job=job),
-        st.builds(Operation, st.just("update_priority"), job=job, value=priorities(-3, 3)),
+        st.builds(Operation, st.just("update_priority"), job=job, value=priorities()),
         st.builds(
             Operation,
             st.just("record_task"),

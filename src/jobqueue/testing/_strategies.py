@@ -52,9 +52,20 @@ def priorities(
 ) -> st.SearchStrategy[int]:
     """Valid priorities: ints in ``min_value..max_value`` (at most the scheduler's range).
 
-    Narrow the range (e.g. ``priorities(-2, 2)``) to make ties and preemption common.
+    Over a wide range, values near 0 (so that ties and preemptions are common)
+    and the edges of the range are favoured, and every value in between is
+    drawn too; shrinking goes towards small values. Narrow the range (e.g.
+    ``priorities(-2, 2)``) to draw only there.
     """
-    return st.integers(max(min_value, PRIORITY_MIN), min(max_value, PRIORITY_MAX))
+    lo, hi = max(min_value, PRIORITY_MIN), min(max_value, PRIORITY_MAX)
+    anywhere = st.integers(lo, hi)
+    if hi - lo <= 16:
+        return anywhere
+    centre = min(max(0, lo), hi)
+    small = st.integers(max(lo, centre - 3), min(hi, centre + 3))
+    medium = st.integers(max(lo, centre - 100), min(hi, centre + 100))
+    edges = st.sampled_from(sorted({lo, lo + 1, hi - 1, hi}))
+    return st.one_of(small, small, medium, edges, anywhere)
 
 
 _any_priority = priorities
