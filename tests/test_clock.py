@@ -64,8 +64,9 @@ def test_set_earlier_is_refused_and_time_stays() -> None:
 
 def test_negative_advance_is_refused_and_time_stays() -> None:
     clock = ManualClock(10.0)
-    with pytest.raises(ValidationError, match=re.escape("seconds must be >= 0, got -0.25")):
+    with pytest.raises(ValidationError) as info:
         clock.advance(-0.25)
+    assert str(info.value) == "seconds must be a finite number >= 0, got -0.25"
     assert clock.now() == 10.0
 
 
@@ -76,12 +77,15 @@ def test_negative_advance_is_refused_and_time_stays() -> None:
 )
 def test_non_finite_values_are_refused_everywhere(value: float, shown: str) -> None:
     clock = ManualClock(2.0)
-    with pytest.raises(ValidationError, match=re.escape(f"seconds must be finite, got {shown}")):
+    with pytest.raises(ValidationError) as info:
         clock.advance(value)
-    with pytest.raises(ValidationError, match=re.escape(f"t must be finite, got {shown}")):
+    assert str(info.value) == f"seconds must be a finite number >= 0, got {shown}"
+    with pytest.raises(ValidationError) as info:
         clock.set(value)
-    with pytest.raises(ValidationError, match=re.escape(f"start must be finite, got {shown}")):
+    assert str(info.value) == f"t must be a finite number, got {shown}"
+    with pytest.raises(ValidationError) as info:
         ManualClock(value)
+    assert str(info.value) == f"start must be a finite number, got {shown}"
     assert clock.now() == 2.0
 
 

@@ -12,6 +12,7 @@ import time
 from typing import Protocol, final, runtime_checkable
 
 from ._errors import ValidationError
+from ._validate import check_number
 
 __all__ = ["Clock", "ManualClock", "SystemClock"]
 
@@ -58,23 +59,27 @@ class ManualClock:
     __slots__ = ("_now",)
 
     def __init__(self, start: float = 0.0) -> None:
-        self._now = _finite("start", start)
+        self._now = check_number("start", start)
 
     def now(self) -> float:
         """Return the current virtual time."""
         return self._now
 
     def advance(self, seconds: float) -> None:
-        """Move time forward by ``seconds`` (``>= 0``).
+        """Move time forward by ``seconds`` (``>= 0``); the time must stay finite.
 
         Raises:
-            ValidationError: if ``seconds`` is negative or not finite.
+            ValidationError: if ``seconds`` is negative or not finite, or the
+                time would no longer be finite.
         """
         if type(seconds) is not float or not 0.0 <= seconds < math.inf:  # NaN fails it too
-            seconds = _finite("seconds", seconds)
-            if seconds < 0:
-                raise ValidationError(f"seconds must be >= 0, got {seconds!r}")
-        self._now += seconds
+            seconds = check_number("seconds", seconds, 0.0)
+        later = self._now + seconds
+        if later == math.inf:
+            raise ValidationError(
+                f"seconds must leave the clock finite, got {seconds!r} at time {self._now!r}"
+            )
+        self._now = later
 
     def set(self, t: float) -> None:
         """Move time to ``t``, which must not be earlier than now.
@@ -83,7 +88,7 @@ class ManualClock:
             ValidationError: if ``t`` is earlier than the current time or not finite.
         """
         if type(t) is not float or not -math.inf < t < math.inf:  # NaN fails it too
-            t = _finite("t", t)
+            t = check_number("t", t)
         if t < self._now:
             raise ValidationError(
                 f"clock cannot go backwards: t must be >= {self._now!r}, got {t!r}"
@@ -92,14 +97,3 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock(start={self._now!r})"
-
-
-
-
-def _finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"{name} must be a number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValidationError(f"{name} must be finite, got {value!r}")
-    return value

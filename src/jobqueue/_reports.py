@@ -31,6 +31,7 @@ import attrs
 from ._errors import ValidationError
 from ._states import JobStatus
 from ._tasks import FailureReason, ReportScope, TaskRecord, TaskStatus
+from ._validate import check_number
 
 __all__ = ["CSV_COLUMNS", "CompletionReport"]
 
@@ -325,7 +326,10 @@ class _Fields:
         value = self._get(key)
         if not isinstance(value, int | float) or isinstance(value, bool):
             raise self._wrong(key, "a number", value)
-        return float(value)
+        if isinstance(value, float):
+            return value  # inf and nan too: to_json writes what a report holds
+        # A json integer of 400 digits is a number, but none a float can hold.
+        return check_number(f"report field {self._path(key)!r}", value)
 
     def array(self, key: str) -> Iterable[object]:
         value = self._get(key)

@@ -21,7 +21,7 @@ from .._model import QueuePosition
 from .._states import TERMINAL, JobStatus, check_transition
 from .._tags import validate_tags
 from .._tasks import FailureReason
-from .._validate import check_priority
+from .._validate import check_number, check_priority
 from . import holds, retries
 from .access import authorize
 from .records import JobRecord, add_reason, in_line
@@ -173,11 +173,7 @@ def tags_of(rec: JobRecord) -> Mapping[str, str]:
 
 def set_progress(rec: JobRecord, fraction: object) -> None:
     """Record a job function's own progress, a fraction in [0, 1]."""
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)):
-        raise ValidationError(f"fraction must be a number, got {type(fraction).__name__}")
-    if not 0.0 <= fraction <= 1.0:
-        raise ValidationError(f"fraction must be in [0, 1], got {fraction!r}")
-    rec.progress = float(fraction)
+    rec.progress = check_number("fraction", fraction, 0.0, 1.0)
 
 
 def position(core: Core, rec: JobRecord) -> QueuePosition | None:

@@ -51,6 +51,7 @@ from .._validate import (
     check_description,
     check_int,
     check_name,
+    check_number,
     check_positive_number,
     check_priority,
     check_time,
@@ -122,13 +123,7 @@ class Settings:
             "confirmation_timeout", confirmation_timeout
         )
         self.threshold_tasks = check_int("failure_threshold_tasks", threshold_tasks, 1)
-        if isinstance(threshold_ratio, bool) or not isinstance(threshold_ratio, (int, float)):
-            raise ValidationError(
-                f"failure_threshold_ratio must be a number, got {type(threshold_ratio).__name__}"
-            )
-        ratio = float(threshold_ratio)
-        if not 0.0 <= ratio < 1.0:
-            raise ValidationError(f"failure_threshold_ratio must be in [0, 1), got {ratio!r}")
+        ratio = check_number("failure_threshold_ratio", threshold_ratio, 0.0, 1.0, hi_open=True)
         self.threshold_ratio = ratio
         # Compared exactly, as the decimal written: in floats 0.29 * 100 is
         # 28.999999999999996, which would fail a job at exactly 29 %.

@@ -18,6 +18,7 @@ from .._errors import JobQueueError, ValidationError
 from .._events import Event
 from .._model import Job, QueueInfo
 from .._scheduler import Scheduler, TaskSource
+from .._validate import check_positive_number
 from ._adoption import Handler, adopt, check_clock, guard, take_over
 from ._engine import Engine
 from ._submission import SubmitOptions, check_work
@@ -53,9 +54,7 @@ def check_rate(progress_rate: float | None) -> float:
         raise ValidationError(
             f"progress_rate must be a number or None, got {type(progress_rate).__name__}"
         )
-    if not progress_rate > 0 or progress_rate == float("inf"):
-        raise ValidationError(f"progress_rate must be a finite number > 0, got {progress_rate!r}")
-    return 1.0 / float(progress_rate)
+    return 1.0 / check_positive_number("progress_rate", progress_rate)
 
 
 class RuntimeBase:

@@ -15,7 +15,7 @@ from typing import Literal
 
 from .._errors import ValidationError
 from .._model import HopRule
-from .._validate import check_int, check_priority
+from .._validate import check_int, check_number, check_positive_number, check_priority
 from ._workload import JobSpec, QueueSpec, Workload, check_hops, check_time
 
 __all__ = ["poisson_jobs", "poisson_workload"]
@@ -31,11 +31,7 @@ def _weights(priorities: Mapping[int, float] | None) -> tuple[list[int], list[fl
     total = 0.0
     for level, weight in priorities.items():
         check_priority(level, "priorities key")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)):
-            raise ValidationError(f"priority weight must be a number, got {type(weight).__name__}")
-        if not math.isfinite(weight) or weight < 0:
-            raise ValidationError(f"priority weight must be a finite number >= 0, got {weight!r}")
-        total += weight
+        total += check_number("priority weight", weight, 0.0)
         levels.append(level)
         cumulative.append(total)
     if total <= 0:
@@ -156,9 +152,13 @@ def poisson_workload(
         deferred_share=1.0,
         max_waiting=max(1, n),
     )
+    try:
+        rate = load * slots / mean
+    except OverflowError:  # slots too large for a float
+        rate = math.inf
     jobs = poisson_jobs(
         n,
-        rate=load * slots / mean,
+        rate=check_positive_number("load * slots / mean_duration", rate),
         rng=rng,
         mean_duration=mean,
         durations=durations,
@@ -168,7 +168,4 @@ def poisson_workload(
 
 
 def _positive(field: str, value: object) -> float:
-    number = check_time(field, value)
-    if number <= 0:
-        raise ValidationError(f"{field} must be a finite number > 0, got {value!r}")
-    return number
+    return check_positive_number(field, value)

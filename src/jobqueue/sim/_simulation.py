@@ -7,6 +7,7 @@ import math
 from .._clock import ManualClock
 from .._errors import ConflictError
 from .._scheduler import Scheduler
+from .._validate import check_bool, check_number
 from ._driver import Driver
 from ._result import SimResult
 from ._workload import Workload
@@ -35,6 +36,7 @@ class Simulation:
 
     Raises:
         TypeError: ``workload`` is not a ``Workload``.
+        ValidationError: a flag is not a bool.
     """
 
     __slots__ = ("_driver", "_ran")
@@ -49,7 +51,12 @@ class Simulation:
     ) -> None:
         if not isinstance(workload, Workload):
             raise TypeError(f"workload must be a Workload, got {type(workload).__name__}")
-        self._driver = Driver(workload, seed, record_segments, check_invariants)
+        self._driver = Driver(
+            workload,
+            seed,
+            check_bool("record_segments", record_segments),
+            check_bool("check_invariants", check_invariants),
+        )
         self._ran = False
 
     @property
@@ -81,11 +88,13 @@ class Simulation:
 
         Raises:
             ConflictError: this simulation already ran.
+            ValidationError: ``until`` is not ``None`` or a finite number.
         """
+        end = math.inf if until is None else check_number("until", until)
         if self._ran:
             raise ConflictError("this simulation already ran: create a new Simulation")
         self._ran = True
-        return self._driver.run(math.inf if until is None else float(until))
+        return self._driver.run(end)
 
 
 def simulate(

@@ -14,7 +14,6 @@ workloads are generated in ``_poisson``.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Final, Literal
@@ -30,6 +29,7 @@ from .._validate import (
     check_choice,
     check_int,
     check_name,
+    check_number,
     check_positive_number,
     check_priority,
     check_share,
@@ -52,12 +52,7 @@ _EMPTY_TAGS: Final[Mapping[str, str]] = MappingProxyType({})
 
 def check_time(field: str, value: object) -> float:
     """``value`` as a time or a length of time: a finite number ``>= 0``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"{field} must be a number, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number) or number < 0:
-        raise ValidationError(f"{field} must be a finite number >= 0, got {value!r}")
-    return number
+    return check_number(field, value, 0.0)
 
 
 def _check_flag(field: str, value: object) -> bool:
@@ -108,12 +103,7 @@ def _queue_name(value: object) -> str:
 
 
 def _rate(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValidationError(f"task_failure_rate must be a number, got {type(value).__name__}")
-    rate = float(value)
-    if not 0.0 <= rate <= 1.0:
-        raise ValidationError(f"task_failure_rate must be in [0, 1], got {value!r}")
-    return rate
+    return check_number("task_failure_rate", value, 0.0, 1.0)
 
 
 def check_hops(value: object) -> tuple[HopRule, ...]:
@@ -125,9 +115,7 @@ def check_hops(value: object) -> tuple[HopRule, ...]:
         if not isinstance(rule, HopRule):
             raise ValidationError(f"hops[{i}] must be a HopRule, got {type(rule).__name__}")
         queue = _check_queue(f"hops[{i}].queue", rule.queue)
-        wait = check_time(f"hops[{i}].wait", rule.wait)
-        if wait <= 0:
-            raise ValidationError(f"hops[{i}].wait must be a finite number > 0, got {rule.wait!r}")
+        wait = check_positive_number(f"hops[{i}].wait", rule.wait)
         priority = (
             None if rule.priority is None else check_priority(rule.priority, f"hops[{i}].priority")
         )
