@@ -16,9 +16,17 @@ import pytest
 from helpers import fingerprint
 
 from jobqueue import (
+    AccessDenied,
+    AccessPolicy,
+    Action,
     HopRule,
     ManualClock,
+    NotFound,
+    Principal,
     Scheduler,
+    Statement,
+    TagEquals,
+    TagMatchesAttribute,
     ValidationError,
 )
 from jobqueue._reports import CompletionReport
@@ -210,3 +218,213 @@ def test_a_report_with_a_huge_int_timestamp_is_refused() -> None:
     with pytest.raises(ValidationError) as info:
         CompletionReport.from_json(damaged)
     assert str(info.value) == f"report field 'created_at' must be a finite number, got {HUGE_SHOWN}"
+
+
+# ---------------------------------------------------------------------- str subclasses
+
+
+class Liar(str):
+    """A str that lies about everything a check could ask it."""
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return 1
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return hash("job-1")
+
+    def __str__(self) -> str:
+        return "Finance"
+
+    def __repr__(self) -> str:
+        return "'Finance'"
+
+
+class Plain(str):
+    """A well-behaved str subclass (a StrEnum value, say): stored as its characters."""
+
+    __slots__ = ()
+
+
+def test_a_lying_tag_value_does_not_pass_an_access_condition() -> None:
+    policy = AccessPolicy(
+        [
+            Statement.allow([a for a in Action if a is not Action.CREATE]),
+            Statement.allow(Action.CREATE, TagEquals("Department", "Finance", on="request")),
+        ]
+    )
+    sched = busy_scheduler()
+    sched.access_policy = policy
+    before = fingerprint(sched)
+    with pytest.raises(AccessDenied):
+        sched.submit(tags={"Department": Liar("Sales")})
+    assert fingerprint(sched) == before
+    job = sched.submit(tags={Plain("Department"): Plain("Finance")})
+    assert [(type(k), type(v)) for k, v in sched.get_tags(job.id).items()] == [(str, str)]
+
+
+def test_a_lying_principal_attribute_does_not_pass_an_access_condition() -> None:
+    policy = AccessPolicy(
+        [
+            Statement.allow([a for a in Action if a is not Action.CANCEL]),
+            Statement.allow(Action.CANCEL, TagMatchesAttribute("Team", "team")),
+        ]
+    )
+    sched = busy_scheduler()
+    sched.access_policy = policy
+    liar = Principal("mallory", {"team": Liar("b")})
+    before = fingerprint(sched)
+    with pytest.raises(AccessDenied):
+        sched.cancel("job-1", principal=liar)
+    assert fingerprint(sched) == before
+    assert type(liar.attributes["team"]) is str
+
+
+LENGTHS: list[tuple[str, Callable[[Scheduler], object], str]] = [
+    ("name", lambda s: s.submit(name=Liar("n" * 201)), "name must be 1-200 characters, got 201"),
+    (
+        "description",
+        lambda s: s.submit(description=Liar("d" * 257)),
+        "description must be 0-256 characters, got 257",
+    ),
+    (
+        "tag key",
+        lambda s: s.submit(tags={Liar("k" * 129): "v"}),
+        "tag key must be 1-128 characters, got 129",
+    ),
+    (
+        "tag value",
+        lambda s: s.put_tags("job-1", {"k": Liar("v" * 257)}),
+        "tag value for key 'k' must be 0-256 characters, got 257",
+    ),
+    (
+        "queue name",
+        lambda s: s.create_queue(Liar("q" * 201)),
+        "name must be 1-200 characters, got 201",
+    ),
+    (
+        "tag keys that are one key",
+        lambda s: s.submit(tags={Liar("k"): "1", Plain("k"): "2"}),
+        "tag key 'k' appears twice",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [case[1:] for case in LENGTHS],
+    ids=[case[0] for case in LENGTHS],
+)
+def test_a_lying_len_does_not_pass_a_limit(
+    call: Callable[[Scheduler], object], message: str
+) -> None:
+    assert refused(busy_scheduler(), call) == message
+
+
+def test_a_lying_id_or_name_finds_nothing() -> None:
+    sched = busy_scheduler()
+    before = fingerprint(sched)
+    with pytest.raises(NotFound) as info:
+        sched.get(Liar("job-9"))
+    assert str(info.value) == "unknown job 'job-9'"
+    with pytest.raises(NotFound):
+        sched.cancel(Liar("job-9"))
+    with pytest.raises(NotFound):
+        sched.pause_queue(Liar("nowhere"))
+    with pytest.raises(NotFound):
+        sched.submit(hops=[HopRule(Liar("nowhere"), 1.0)])
+    assert Liar("job-9") not in sched
+    assert Plain("job-1") in sched
+    assert sched.list_jobs(queue=Liar("nowhere")).jobs == ()
+    assert sched.list_jobs(search=Liar("zzz")).jobs == ()
+    assert fingerprint(sched) == before
+
+
+def test_every_str_argument_is_stored_as_a_plain_str() -> None:
+    sched = Scheduler(ManualClock(), id_prefix=Plain("run-"))
+    sched.create_queue(Plain("other"), tags={Plain("Team"): Plain("a")})
+    job = sched.submit(
+        queue=Plain("other"),
+        name=Plain("nightly"),
+        description=Plain("transcode"),
+        tags={Plain("Team"): Plain("b")},
+        hops=[HopRule(Plain("default"), 9.0)],
+        tasks=[Plain("a.wav"), Plain("b.wav")],
+        report=Plain("all"),
+    )
+    sched.record_task(job.id, Plain("a.wav"), ok=False, error_code=Plain("E1"), message=Plain("m"))
+    sched.fail(job.id, Plain("broken"), code=Plain("Broken"))
+    snap = sched.get(job.id)
+    report = sched.report(job.id)
+    assert report is not None
+    texts: list[object] = [
+        snap.id,
+        snap.name,
+        snap.description,
+        snap.submission_queue,
+        snap.hops[0].queue,
+        *snap.tags,
+        *snap.tags.values(),
+        *[
+            text
+            for task in sched.tasks(job.id)
+            for text in (task.key, task.error_code, task.message)
+        ],
+        *[text for reason in snap.failure_reasons for text in (reason.code, reason.message)],
+        *sched.task_keys(job.id),
+        *[r.key for r in report.records],
+        sched.list_queues()[-1].name,
+    ]
+    assert {type(text) for text in texts} == {str}
+    queue_tags = sched.get_queue("other").tags
+    assert {type(text) for pair in queue_tags.items() for text in pair} == {str}
+
+
+def test_access_conditions_and_fair_share_settings_hold_plain_strs() -> None:
+    condition = TagEquals(Plain("Team"), Plain("a"), on=Plain("request"))
+    statement = Statement(Plain("allow"), [Plain("cancel")])
+    principal = Principal(Plain("alice"), {Plain("team"): Plain("a")})
+    assert {type(condition.key), type(condition.value), type(condition.on)} == {str}
+    assert type(statement.effect) is str
+    assert type(principal.name) is str
+    assert [type(k) for k in principal.attributes] == [str]
+    policy = FairSharePolicy(tag=Liar("Team"), weights={Liar("a"): 2})
+    assert policy.tag == "Team" and type(policy.tag) is str
+
+
+# ---------------------------------------------------------------------- continuation tokens
+
+
+@pytest.mark.parametrize(
+    ("token", "shown"),
+    [
+        ("after:\u00b2", "'after:²'"),
+        ("after:\u0663", "'after:٣'"),
+        ("after:", "'after:'"),
+        ("after:-1", "'after:-1'"),
+        ("after:" + "9" * 21, "'after:999999999999999999999'"),
+        ("after:" + "1" * 5000, "'after:" + "1" * 93 + "... (5006 characters)"),
+        (Liar("after:x"), "'after:x'"),
+        (b"after:1", "b'after:1'"),
+    ],
+    ids=[
+        "superscript",
+        "arabic-indic",
+        "empty",
+        "negative",
+        "21 digits",
+        "5000 digits",
+        "liar",
+        "bytes",
+    ],
+)
+def test_a_malformed_token_is_refused(token: object, shown: str) -> None:
+    message = refused(busy_scheduler(), lambda s: s.list_jobs(token=token))  # type: ignore[arg-type]
+    assert message == f"token is not a continuation token from list_jobs: {shown}"

@@ -1078,7 +1078,9 @@ BAD_INPUT: list[tuple[str, Call, type[JobQueueError], str]] = [
     ("billing-source", lambda s: s.submit(billing_tags_source="me"), ValidationError,
      "billing_tags_source must be one of 'queue', 'job', got 'me'"),
     ("fail-reason", lambda s: s.fail("job-1", 5), ValidationError,  # type: ignore[arg-type]
-     "reason and code must be str"),
+     "reason must be a str, got int"),
+    ("fail-code", lambda s: s.fail("job-1", code=None), ValidationError,  # type: ignore[arg-type]
+     "code must be a str, got NoneType"),
     ("progress-range", lambda s: s.set_progress("job-1", 1.5), ValidationError,
      "fraction must be in [0, 1], got 1.5"),
     ("progress-bool", lambda s: s.set_progress("job-1", True), ValidationError,

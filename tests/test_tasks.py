@@ -238,9 +238,9 @@ def test_an_unknown_task_is_invalid_and_changes_nothing() -> None:
         message = f"task key {key!r} is not in the manifest of job {job.id!r}"
         with pytest.raises(ValidationError, match=exactly(message)):
             sched.record_task(job.id, key, ok=True)  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match=exactly("error_code and message must be str")):
+    with pytest.raises(ValidationError, match=exactly("error_code must be a str, got int")):
         sched.record_task(job.id, "b", ok=False, error_code=404)  # type: ignore[arg-type]
-    with pytest.raises(ValidationError, match=exactly("error_code and message must be str")):
+    with pytest.raises(ValidationError, match=exactly("message must be a str, got NoneType")):
         sched.record_task(job.id, "b", ok=False, message=None)  # type: ignore[arg-type]
     assert fingerprint(sched) == before
 
@@ -249,7 +249,7 @@ def test_first_outcome_with_a_bad_message_changes_nothing() -> None:
     sched = Scheduler(ManualClock())
     job = sched.submit(tasks=1, report="all")
     before = fingerprint(sched)
-    with pytest.raises(ValidationError, match=exactly("error_code and message must be str")):
+    with pytest.raises(ValidationError, match=exactly("message must be a str, got bytes")):
         sched.record_task(job.id, "0", ok=True, message=b"bytes")  # type: ignore[arg-type]
     assert fingerprint(sched) == before
     sched.complete(job.id)

@@ -43,6 +43,7 @@ from typing import Any, Literal, TypeAlias
 import attrs
 
 from ._errors import AccessDenied, ValidationError
+from ._validate import lookup_key, plain_str
 
 __all__ = [
     "AccessPolicy",
@@ -102,17 +103,26 @@ def _freeze_attributes(value: Mapping[str, str] | None) -> Mapping[str, str]:
     if value is None:
         return _EMPTY
     if not isinstance(value, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        issubclass(type(k), str) and issubclass(type(v), str) for k, v in value.items()
     ):
         raise ValidationError(
             f"attributes must be a mapping of str to str, got {type(value).__name__}"
         )
-    return MappingProxyType(dict(value))
+    # Plain copies: a str subclass's own == would decide a condition.
+    plain = {plain_str(k): plain_str(v) for k, v in value.items()}
+    if len(plain) != len(value):
+        raise ValidationError("attributes must not hold one name twice")
+    return MappingProxyType(plain)
 
 
 def _check_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str):
+    if type(value) is not str:  # the converter made every str a plain one
         raise ValidationError(f"{attribute.name} must be a str, got {type(value).__name__}")
+
+
+def _plain(value: object) -> object:
+    # A converter: a str subclass becomes a plain str (the validator refuses the rest).
+    return plain_str(value) if issubclass(type(value), str) else value  # type: ignore[arg-type]
 
 
 def _check_on(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -132,7 +142,7 @@ class Principal:
             principals still hash equal.
     """
 
-    name: str = attrs.field(validator=_check_str)
+    name: str = attrs.field(converter=_plain, validator=_check_str)
     attributes: Mapping[str, str] = attrs.field(
         factory=dict, converter=_freeze_attributes, hash=False
     )
@@ -176,9 +186,9 @@ class TagEquals:
         on: ``"resource"`` tests the job's tags, ``"request"`` the requested ones.
     """
 
-    key: str = attrs.field(validator=_check_str)
-    value: str = attrs.field(validator=_check_str)
-    on: _On = attrs.field(default="resource", validator=_check_on)
+    key: str = attrs.field(converter=_plain, validator=_check_str)
+    value: str = attrs.field(converter=_plain, validator=_check_str)
+    on: _On = attrs.field(default="resource", converter=_plain, validator=_check_on)
 
     def matches(
         self,
@@ -203,9 +213,9 @@ class TagMatchesAttribute:
         on: ``"resource"`` tests the job's tags, ``"request"`` the requested ones.
     """
 
-    key: str = attrs.field(validator=_check_str)
-    attribute: str = attrs.field(validator=_check_str)
-    on: _On = attrs.field(default="resource", validator=_check_on)
+    key: str = attrs.field(converter=_plain, validator=_check_str)
+    attribute: str = attrs.field(converter=_plain, validator=_check_str)
+    on: _On = attrs.field(default="resource", converter=_plain, validator=_check_on)
 
     def matches(
         self,
@@ -231,8 +241,8 @@ class AttributeEquals:
         value: the value it must have.
     """
 
-    attribute: str = attrs.field(validator=_check_str)
-    value: str = attrs.field(validator=_check_str)
+    attribute: str = attrs.field(converter=_plain, validator=_check_str)
+    value: str = attrs.field(converter=_plain, validator=_check_str)
 
     def matches(
         self,
@@ -253,8 +263,8 @@ class TagPresent:
         on: ``"resource"`` tests the job's tags, ``"request"`` the requested ones.
     """
 
-    key: str = attrs.field(validator=_check_str)
-    on: _On = attrs.field(default="resource", validator=_check_on)
+    key: str = attrs.field(converter=_plain, validator=_check_str)
+    on: _On = attrs.field(default="resource", converter=_plain, validator=_check_on)
 
     def matches(
         self,
@@ -279,10 +289,10 @@ def _to_actions(value: Action | str | Iterable[Action | str]) -> frozenset[Actio
         raise ValidationError(f"actions must be actions, got {type(value).__name__}")
     actions: set[Action] = set()
     for item in items:
-        if not isinstance(item, str):
+        if not issubclass(type(item), str):
             raise ValidationError(f"actions must hold action names, got {type(item).__name__}")
         try:
-            actions.add(Action(item))
+            actions.add(Action(lookup_key(item)))
         except ValueError:
             raise ValidationError(f"unknown action {item!r} in actions") from None
     if not actions:
@@ -317,7 +327,7 @@ class Statement:
             always applies.
     """
 
-    effect: Literal["allow", "deny"] = attrs.field(validator=_check_effect)
+    effect: Literal["allow", "deny"] = attrs.field(converter=_plain, validator=_check_effect)
     actions: frozenset[Action] = attrs.field(converter=_to_actions)
     conditions: tuple[Condition, ...] = attrs.field(default=(), converter=_to_conditions)
 

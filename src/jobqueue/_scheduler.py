@@ -427,8 +427,8 @@ class Scheduler:
         return snapshot(access.visible(self._core, job_id, principal))
 
     def __contains__(self, job_id: object) -> bool:
-        """Whether a job of that id is kept."""
-        return job_id in self._core.jobs
+        """Whether a job of that id is kept (``False`` for anything but a ``str``)."""
+        return self._core.has_job(job_id)
 
     def __len__(self) -> int:
         """Number of jobs kept (unfinished, and finished within retention)."""

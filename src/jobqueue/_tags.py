@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ._errors import ValidationError
+from ._validate import check_str
 
 __all__ = ["MAX_TAGS", "MAX_TAG_KEY", "MAX_TAG_VALUE", "validate_tags"]
 
@@ -24,19 +25,23 @@ MAX_TAG_VALUE = 256
 def validate_tags(tags: Mapping[str, str] | None, *, field: str = "tags") -> dict[str, str]:
     """Check a tag set against the limits and return a plain copy of it.
 
-    Keys are unique by construction (a mapping cannot repeat one) and compared
-    case-sensitively, so nothing beyond the limits below is checked.
+    Keys are compared case-sensitively. Keys and values are copied to plain
+    ``str`` before they are checked, so a ``str`` subclass whose ``len()``,
+    ``==`` or ``hash()`` lies is checked, stored and compared as the
+    characters it holds; two keys that hold the same characters are refused.
 
     Args:
         tags: the tag set; ``None`` means no tags.
         field: the argument's name, used in error messages (e.g. ``"billing_tags"``).
 
     Returns:
-        A new ``dict`` the caller owns; later changes to ``tags`` do not reach it.
+        A new ``dict`` of plain ``str`` the caller owns; later changes to
+        ``tags`` do not reach it.
 
     Raises:
         ValidationError: ``tags`` is not a mapping, holds more than ``MAX_TAGS``
-            entries, or has a key or value that is not a ``str`` or is out of range.
+            entries, has a key or value that is not a ``str`` or is out of
+            range, or holds one key twice.
 
     Complexity: O(n) in the number of tags.
 
@@ -52,17 +57,24 @@ def validate_tags(tags: Mapping[str, str] | None, *, field: str = "tags") -> dic
     copy = dict(tags)
     if len(copy) > MAX_TAGS:
         raise ValidationError(f"{field} may hold at most {MAX_TAGS} entries, got {len(copy)}")
-    for key, value in copy.items():
-        if not isinstance(key, str):
-            raise ValidationError(f"tag key must be a str, got {type(key).__name__}")
+    if all(type(key) is str and type(value) is str for key, value in copy.items()):
+        plain = copy  # the common case: nothing to copy again
+    else:
+        plain = {}
+        for key, value in copy.items():
+            key = check_str("tag key", key)
+            if key in plain:
+                raise ValidationError(f"tag key {key!r} appears twice")
+            plain[key] = value if type(value) is str else _plain_value(key, value)
+    for key, value in plain.items():
         if not 1 <= len(key) <= MAX_TAG_KEY:
             raise ValidationError(f"tag key must be 1-{MAX_TAG_KEY} characters, got {len(key)}")
-        if not isinstance(value, str):
-            raise ValidationError(
-                f"tag value for key {key!r} must be a str, got {type(value).__name__}"
-            )
         if len(value) > MAX_TAG_VALUE:
             raise ValidationError(
                 f"tag value for key {key!r} must be 0-{MAX_TAG_VALUE} characters, got {len(value)}"
             )
-    return copy
+    return plain
+
+
+def _plain_value(key: str, value: object) -> str:
+    return check_str(f"tag value for key {key!r}", value)

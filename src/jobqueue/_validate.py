@@ -37,6 +37,7 @@ __all__ = [
     "check_share",
     "check_str",
     "check_time",
+    "lookup_key",
     "plain_str",
     "shown",
 ]
@@ -85,6 +86,18 @@ def shown(value: object) -> str:
 def plain_str(value: str) -> str:
     """``value`` as a plain ``str``; a subclass is copied, dropping its overrides."""
     return value if type(value) is str else str.__str__(value)
+
+
+def lookup_key(value: object) -> str:
+    """``value`` as a key to look a job, queue or task up by.
+
+    A ``str`` subclass is looked up by the characters it holds. Anything that
+    is not a ``str`` gives ``""``, which names no job, queue or task: its own
+    ``==`` and ``hash()`` could match any entry.
+    """
+    if type(value) is str:
+        return value
+    return str.__str__(value) if issubclass(type(value), str) else ""
 
 
 def check_str(field: str, value: object) -> str:

@@ -15,13 +15,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from .._access import Action, Principal
-from .._errors import ConflictError, InvalidTransition, InvariantViolation, ValidationError
+from .._errors import ConflictError, InvalidTransition, InvariantViolation
 from .._events import PriorityChanged, TagsChanged
 from .._model import QueuePosition
 from .._states import TERMINAL, JobStatus, check_transition
 from .._tags import validate_tags
 from .._tasks import FailureReason
-from .._validate import check_number, check_priority
+from .._validate import check_number, check_priority, check_str
 from . import holds, retries
 from .access import authorize
 from .records import JobRecord, add_reason, in_line
@@ -94,8 +94,8 @@ def cancelled(core: Core, rec: JobRecord) -> JobRecord:
 
 def fail(core: Core, rec: JobRecord, reason: object, code: object) -> JobRecord:
     """Fail a job, or acknowledge a Failing one, keeping the reason."""
-    if not isinstance(reason, str) or not isinstance(code, str):
-        raise ValidationError("reason and code must be str")
+    reason = check_str("reason", reason)
+    code = check_str("code", code)
     now = core.clock.now()
     c = rec.controls
     if rec.status is _S.FAILING:

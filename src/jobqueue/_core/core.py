@@ -54,7 +54,10 @@ from .._validate import (
     check_number,
     check_positive_number,
     check_priority,
+    check_str,
     check_time,
+    lookup_key,
+    shown,
 )
 from ..policies import FifoPolicy, PriorityPolicy
 from . import access, holds, hops, limits, listing, queues, retries, tasks
@@ -115,7 +118,7 @@ class Settings:
         confirmation_timeout: object,
         threshold_tasks: object,
         threshold_ratio: object,
-        id_prefix: str,
+        id_prefix: object,
     ) -> None:
         """Raises: ValidationError: a setting is out of range (named as the façade names it)."""
         self.retention = check_positive_number("retention", retention)
@@ -128,7 +131,7 @@ class Settings:
         # Compared exactly, as the decimal written: in floats 0.29 * 100 is
         # 28.999999999999996, which would fail a job at exactly 29 %.
         self.threshold_num, self.threshold_den = Fraction(repr(ratio)).as_integer_ratio()
-        self.id_prefix = id_prefix
+        self.id_prefix = check_str("id_prefix", id_prefix)
 
 
 class Core:
@@ -184,17 +187,21 @@ class Core:
 
     def job(self, job_id: str) -> JobRecord:
         """Raises: NotFound: no such job (or it was purged)."""
-        try:
-            return self.jobs[job_id]
-        except (KeyError, TypeError):
-            raise NotFound(f"unknown job {job_id!r}") from None
+        rec = self.jobs.get(job_id if type(job_id) is str else lookup_key(job_id))
+        if rec is None:
+            raise NotFound(f"unknown job {shown(job_id)}")
+        return rec
 
     def queue(self, name: str) -> QueueRecord:
         """Raises: NotFound: no such queue."""
-        try:
-            return self.queues[name]
-        except (KeyError, TypeError):
-            raise NotFound(f"unknown queue {name!r}") from None
+        q = self.queues.get(name if type(name) is str else lookup_key(name))
+        if q is None:
+            raise NotFound(f"unknown queue {shown(name)}")
+        return q
+
+    def has_job(self, job_id: object) -> bool:
+        """Whether a job of that id is kept (``False`` for anything but a ``str``)."""
+        return lookup_key(job_id) in self.jobs
 
     def live(self) -> Iterable[JobRecord]:
         """The unfinished jobs."""

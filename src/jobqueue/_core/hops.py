@@ -23,7 +23,7 @@ from .._errors import InvariantViolation, NotFound, ValidationError
 from .._events import HopHeld, HopsDropped, JobHopped, PriorityChanged
 from .._model import Acceleration, HopRule, HopTransition, Pricing
 from .._states import JobStatus
-from .._validate import check_positive_number, check_priority
+from .._validate import check_positive_number, check_priority, lookup_key, shown
 from .admission import has_room, join_line, leave_line
 from .deadlines import Timer
 from .records import JobRecord, QueueRecord, as_record, history_pairs
@@ -63,10 +63,9 @@ def check_rules(
     for i, rule in enumerate(rules):
         if not isinstance(rule, HopRule):
             raise ValidationError(f"hops[{i}] must be a HopRule, got {type(rule).__name__}")
-        try:
-            dest = queues[rule.queue]
-        except (KeyError, TypeError):
-            raise NotFound(f"hops[{i}].queue: unknown queue {rule.queue!r}") from None
+        dest = queues.get(lookup_key(rule.queue))
+        if dest is None:
+            raise NotFound(f"hops[{i}].queue: unknown queue {shown(rule.queue)}")
         if dest.name == current:
             raise ValidationError(
                 f"hops[{i}].queue must differ from the queue it hops from, got {current!r}"

@@ -24,7 +24,7 @@ from .._errors import ValidationError
 from .._events import JobPurged
 from .._model import JobPage, JobSummary
 from .._states import JobStatus
-from .._validate import check_choice, check_int
+from .._validate import check_choice, check_int, check_str, lookup_key, shown
 from .access import describable
 from .deadlines import Deadlines, Timer
 from .records import JobRecord, summary
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from .core import Core
 
 __all__ = ["Listing", "list_jobs", "purge_due"]
+
+_TOKEN_DIGITS = 20  # 2**64 has 20 digits
 
 
 class Listing:
@@ -123,10 +125,10 @@ def list_jobs(
         AccessDenied: the access policy refuses ``list``.
     """
     wanted = None if statuses is None else _check_statuses(statuses)
-    limit = _check_filters(queue, search, limit)
+    in_queue, found, limit = _check_filters(queue, search, limit)
     start = 0 if token is None else _parse_token(token)
     visible = describable(core, principal)
-    return core.listing.page(wanted, queue, search, limit, start, visible)
+    return core.listing.page(wanted, in_queue, found, limit, start, visible)
 
 
 def _check_statuses(statuses: Iterable[JobStatus | str]) -> frozenset[JobStatus]:
@@ -140,16 +142,19 @@ def _check_statuses(statuses: Iterable[JobStatus | str]) -> frozenset[JobStatus]
     return frozenset(check_choice("statuses", s, JobStatus) for s in statuses)
 
 
-def _check_filters(queue: object, search: object, limit: object) -> int:
-    """Check ``list_jobs``' filters; returns the limit.
+def _check_filters(
+    queue: object, search: object, limit: object
+) -> tuple[str | None, str | None, int]:
+    """Check ``list_jobs``' filters; returns them as plain values.
 
     Raises:
         ValidationError: a filter is not a str, or the limit is not in 1-1000.
     """
-    for field, value in (("queue", queue), ("search", search)):
-        if value is not None and not isinstance(value, str):
-            raise ValidationError(f"{field} must be a str, got {type(value).__name__}")
-    return check_int("limit", limit, 1, 1000)
+    return (
+        None if queue is None else check_str("queue", queue),
+        None if search is None else check_str("search", search),
+        check_int("limit", limit, 1, 1000),
+    )
 
 
 def purge_due(core: Core, now: float) -> int:
@@ -177,6 +182,12 @@ def _finished_at(rec: JobRecord) -> float:
 
 
 def _parse_token(token: object) -> int:
-    if isinstance(token, str) and token.startswith("after:") and token[6:].isdigit():
-        return int(token[6:])
-    raise ValidationError(f"token is not a continuation token from list_jobs: {token!r}")
+    text = lookup_key(token)
+    if text.startswith("after:"):
+        number = text[6:]
+        # isascii: str.isdigit() also accepts digits such as "²" that int()
+        # refuses; and no job number has more than 20 digits, while int()
+        # refuses more than 4,300.
+        if 0 < len(number) <= _TOKEN_DIGITS and number.isascii() and number.isdigit():
+            return int(number)
+    raise ValidationError(f"token is not a continuation token from list_jobs: {shown(token)}")

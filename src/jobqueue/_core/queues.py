@@ -20,7 +20,7 @@ from .._errors import ConflictError, ValidationError
 from .._model import Acceleration, Pricing, QueueInfo
 from .._states import JobStatus
 from .._tags import validate_tags
-from .._validate import check_choice, check_int, check_name, check_share
+from .._validate import check_choice, check_int, check_name, check_share, check_str
 from ..policies import FifoPolicy, Policy, PriorityPolicy
 from . import hops
 from .access import authorize_queue
@@ -213,9 +213,7 @@ def resume(core: Core, q: QueueRecord, principal: Principal | None) -> QueueReco
 
 def check_name_of(name: object) -> str:
     """Raises: ValidationError: not a valid queue name."""
-    if not isinstance(name, str):
-        raise ValidationError(f"queue name must be a str, got {type(name).__name__}")
-    checked = check_name(name)
+    checked = check_name(check_str("queue name", name))
     assert checked is not None
     return checked
 

@@ -18,7 +18,7 @@ from .._events import TaskRecorded
 from .._reports import CompletionReport
 from .._states import TASKS_ACCEPTED, JobStatus
 from .._tasks import FailureReason, ReportScope, TaskRecord, TaskStatus
-from .._validate import check_int
+from .._validate import check_bool, check_int, check_str, lookup_key, plain_str, shown
 from .records import JobRecord
 
 if TYPE_CHECKING:
@@ -73,7 +73,11 @@ def read_manifest(reader: Callable[[], Iterable[str]]) -> tuple[dict[str, None],
 def _manifest_keys(keys: Iterable[str]) -> tuple[dict[str, None], int]:
     seen: dict[str, None] = {}
     for key in keys:
-        if not isinstance(key, str) or not key:
+        if type(key) is not str:
+            if not issubclass(type(key), str):
+                raise ValidationError(f"task keys must be non-empty str, got {key!r}")
+            key = plain_str(key)
+        if not key:
             raise ValidationError(f"task keys must be non-empty str, got {key!r}")
         if key in seen:
             raise ValidationError(f"task key {key!r} appears twice in the manifest")
@@ -104,16 +108,17 @@ def record(
         ValidationError: a bad argument, or ``key`` is not in the manifest.
         ConflictError: the task was recorded already, or the job's work is not running.
     """
-    if not isinstance(ok, bool):
-        raise ValidationError(f"ok must be a bool, got {type(ok).__name__}")
-    if not isinstance(error_code, str) or not isinstance(message, str):
-        raise ValidationError("error_code and message must be str")
+    ok = check_bool("ok", ok)
+    error_code = check_str("error_code", error_code)
+    message = check_str("message", message)
     if rec.status not in TASKS_ACCEPTED:
         raise ConflictError(
             f"job {rec.id!r} is {rec.status}: task outcomes are accepted only while it runs"
         )
-    if not isinstance(key, str) or not _has_task(rec, key):
-        raise ValidationError(f"task key {key!r} is not in the manifest of job {rec.id!r}")
+    plain = lookup_key(key)
+    if not _has_task(rec, plain):
+        raise ValidationError(f"task key {shown(key)} is not in the manifest of job {rec.id!r}")
+    key = plain
     outcomes = rec.outcomes
     if outcomes is None:
         outcomes = rec.outcomes = {}

@@ -26,7 +26,7 @@ from .._errors import ValidationError
 from .._sorted import SortedList
 from .._states import JobStatus
 from .._tags import MAX_TAG_KEY
-from .._validate import check_positive_number
+from .._validate import check_bool, check_positive_number, check_str, plain_str
 from ._base import PolicyJob
 
 if TYPE_CHECKING:
@@ -139,8 +139,7 @@ class FairSharePolicy:
         default_weight: float = 1,
         preemption: bool = False,
     ) -> None:
-        if not isinstance(tag, str):
-            raise ValidationError(f"tag must be a str, got {type(tag).__name__}")
+        tag = check_str("tag", tag)
         if not 1 <= len(tag) <= MAX_TAG_KEY:
             raise ValidationError(f"tag must be 1-{MAX_TAG_KEY} characters, got {len(tag)}")
         if weights is None:
@@ -150,12 +149,14 @@ class FairSharePolicy:
                 f"weights must be a mapping of str to number, got {type(weights).__name__}"
             )
         checked: dict[str, Fraction] = {}
-        for name, weight in weights.items():
-            if not isinstance(name, str):
-                raise ValidationError(f"weights keys must be str, got {type(name).__name__}")
+        for key, weight in weights.items():
+            if not issubclass(type(key), str):
+                raise ValidationError(f"weights keys must be str, got {type(key).__name__}")
+            name = plain_str(key)
+            if name in checked:
+                raise ValidationError(f"weights key {name!r} appears twice")
             checked[name] = Fraction(check_positive_number(f"weights[{name!r}]", weight))
-        if not isinstance(preemption, bool):
-            raise ValidationError(f"preemption must be a bool, got {type(preemption).__name__}")
+        preemption = check_bool("preemption", preemption)
         self._tag = tag
         self._weights = checked
         self._default_weight = Fraction(check_positive_number("default_weight", default_weight))
