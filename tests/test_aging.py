@@ -86,8 +86,8 @@ def test_aging_shows_on_the_queue_and_can_be_turned_off() -> None:
     ("kwargs", "message"),
     [
         ({"aging": Aging(every=0.0)}, "aging.every must be a finite number > 0, got 0.0"),
-        ({"aging": Aging(step=0)}, "aging.step must be >= 1, got 0"),
-        ({"aging": Aging(cap=0)}, "aging.cap must be >= 1, got 0"),
+        ({"aging": Aging(step=0)}, "aging.step must be 1..4294967295, got 0"),
+        ({"aging": Aging(cap=0)}, "aging.cap must be 1..4294967295, got 0"),
         ({"aging": "slow"}, "aging must be an Aging, got str"),
         ({"aging": Aging(), "policy": "fifo"}, "aging needs policy 'priority', got 'fifo'"),
     ],

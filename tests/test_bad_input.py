@@ -19,10 +19,13 @@ from jobqueue import (
     AccessDenied,
     AccessPolicy,
     Action,
+    Aging,
+    Dependency,
     HopRule,
     ManualClock,
     NotFound,
     Principal,
+    Retry,
     Scheduler,
     Statement,
     TagEquals,
@@ -83,6 +86,41 @@ SCHEDULER_HUGE: list[tuple[str, Callable[[Scheduler], object], str]] = [
         "priority",
         lambda s: s.submit(priority=-HUGE),
         f"priority must be -2147483648..2147483647, got -{HUGE_SHOWN}",
+    ),
+    (
+        "not_before",
+        lambda s: s.submit(not_before=HUGE),
+        f"not_before must be a finite number, got {HUGE_SHOWN}",
+    ),
+    (
+        "max_run",
+        lambda s: s.submit(max_run=HUGE),
+        f"max_run must be a finite number > 0, got {HUGE_SHOWN}",
+    ),
+    (
+        "max_wait",
+        lambda s: s.submit(max_wait=HUGE),
+        f"max_wait must be a finite number > 0, got {HUGE_SHOWN}",
+    ),
+    (
+        "retry backoff",
+        lambda s: s.submit(retry=Retry(backoff=HUGE, max_backoff=HUGE)),
+        f"retry.backoff must be a finite number >= 0, got {HUGE_SHOWN}",
+    ),
+    (
+        "retry factor",
+        lambda s: s.submit(retry=Retry(factor=HUGE)),
+        f"retry.factor must be a finite number >= 1, got {HUGE_SHOWN}",
+    ),
+    (
+        "aging every",
+        lambda s: s.create_queue("aged", policy="priority", aging=Aging(every=HUGE)),
+        f"aging.every must be a finite number > 0, got {HUGE_SHOWN}",
+    ),
+    (
+        "aging cap",
+        lambda s: s.create_queue("aged", policy="priority", aging=Aging(cap=HUGE)),
+        f"aging.cap must be 1..4294967295, got {HUGE_SHOWN}",
     ),
     (
         "update_priority of 5,000 digits",
@@ -345,6 +383,22 @@ def test_a_lying_id_or_name_finds_nothing() -> None:
     assert sched.list_jobs(queue=Liar("nowhere")).jobs == ()
     assert sched.list_jobs(search=Liar("zzz")).jobs == ()
     assert fingerprint(sched) == before
+
+
+def test_a_lying_dependency_names_no_other_job() -> None:
+    sched = busy_scheduler()
+    before = fingerprint(sched)
+    with pytest.raises(NotFound) as info:
+        sched.submit(after=[Liar("job-9")])
+    assert str(info.value) == "after[0]: unknown job 'job-9'"
+    message = refused(sched, lambda s: s.submit(after=[Dependency("job-1", Liar("never"))]))
+    assert message == "after[0].on must be one of 'ok', 'any', 'failed', got 'never'"
+    assert fingerprint(sched) == before
+    job = sched.submit(
+        after=[Dependency(Plain("job-1"), Plain("any"))], retry=Retry(on=(Plain("Oops"),))
+    )
+    assert [(type(d.job_id), type(d.on)) for d in job.after] == [(str, str)]
+    assert job.retry is not None and [type(code) for code in job.retry.on] == [str]
 
 
 def test_every_str_argument_is_stored_as_a_plain_str() -> None:

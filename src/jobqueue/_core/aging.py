@@ -24,21 +24,25 @@ from collections.abc import Callable, Iterator
 from .._controls import Aging
 from .._errors import ValidationError
 from .._sorted import SortedList
-from .._validate import check_int, check_positive_number
+from .._validate import PRIORITY_MAX, PRIORITY_MIN, check_int, check_positive_number
 from ..policies import PolicyJob, PriorityPolicy
 from .records import JobRecord, as_record
 
 __all__ = ["AgingPolicy", "check", "effective_priority"]
+
+_SPAN = PRIORITY_MAX - PRIORITY_MIN  # no aging lifts a job further than this
 
 
 def check(aging: object) -> Aging:
     """Raises: ValidationError: not an Aging, or a field out of range (named ``aging.<field>``)."""
     if not isinstance(aging, Aging):
         raise ValidationError(f"aging must be an Aging, got {type(aging).__name__}")
-    check_positive_number("aging.every", aging.every)
-    check_int("aging.step", aging.step, 1)
-    check_int("aging.cap", aging.cap, 1)
-    return aging
+    # Bounded by the span of priorities, so that every key stays a float.
+    return Aging(
+        every=check_positive_number("aging.every", aging.every),
+        step=check_int("aging.step", aging.step, 1, _SPAN),
+        cap=check_int("aging.cap", aging.cap, 1, _SPAN),
+    )
 
 
 def effective_priority(aging: Aging, rec: JobRecord, now: float) -> float:

@@ -29,6 +29,7 @@ from .._controls import Dependency
 from .._errors import NotFound, ValidationError
 from .._states import TERMINAL, JobStatus
 from .._tasks import FailureReason
+from .._validate import lookup_key, shown
 from .admission import check_room, check_slot_now, reserve, unreserve
 from .deadlines import Timer
 from .records import Controls, JobRecord, add_reason
@@ -70,13 +71,16 @@ def check_dependencies(core: Core, after: object) -> tuple[Dependency, ...]:
             raise ValidationError(
                 f"after[{i}] must be a job id or a Dependency, got {type(item).__name__}"
             )
-        if not isinstance(dep.job_id, str) or dep.job_id not in core.jobs:
-            raise NotFound(f"after[{i}]: unknown job {dep.job_id!r}")
-        if dep.on not in _ON:
+        # Plain copies: a str subclass's == and hash() could name another job.
+        job_id = lookup_key(dep.job_id)
+        if job_id not in core.jobs:
+            raise NotFound(f"after[{i}]: unknown job {shown(dep.job_id)}")
+        on = lookup_key(dep.on)
+        if on not in _ON:
             raise ValidationError(
-                f"after[{i}].on must be one of 'ok', 'any', 'failed', got {dep.on!r}"
+                f"after[{i}].on must be one of 'ok', 'any', 'failed', got {shown(dep.on)}"
             )
-        deps.append(dep)
+        deps.append(Dependency(job_id, on))
     return tuple(deps)
 
 

@@ -28,7 +28,7 @@ from .._errors import ValidationError
 from .._events import RetryScheduled
 from .._states import JobStatus
 from .._tasks import FailureReason, TaskStatus
-from .._validate import check_int
+from .._validate import check_int, check_number, lookup_key
 from .deadlines import Timer
 from .records import JobRecord
 
@@ -45,32 +45,27 @@ def check(retry: object, name: str = "retry") -> Retry:
     """Raises: ValidationError: not a Retry, or a field out of range (named ``<name>.<field>``)."""
     if not isinstance(retry, Retry):
         raise ValidationError(f"{name} must be a Retry, got {type(retry).__name__}")
-    check_int(f"{name}.attempts", retry.attempts, 1, 1000)
-    for field, value, lo in (
-        ("backoff", retry.backoff, 0.0),
-        ("factor", retry.factor, 1.0),
-        ("max_backoff", retry.max_backoff, 0.0),
-        ("jitter", retry.jitter, 0.0),
-    ):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ValidationError(f"{name}.{field} must be a number, got {type(value).__name__}")
-        if not lo <= value < float("inf"):
-            raise ValidationError(
-                f"{name}.{field} must be a finite number >= {lo:g}, got {value!r}"
-            )
-    if retry.max_backoff < retry.backoff:
+    attempts = check_int(f"{name}.attempts", retry.attempts, 1, 1000)
+    backoff = check_number(f"{name}.backoff", retry.backoff, 0.0)
+    factor = check_number(f"{name}.factor", retry.factor, 1.0)
+    max_backoff = check_number(f"{name}.max_backoff", retry.max_backoff, 0.0)
+    jitter = check_number(f"{name}.jitter", retry.jitter, 0.0)
+    if max_backoff < backoff:
         raise ValidationError(
             f"{name}.max_backoff must be >= {name}.backoff ({retry.backoff!r}), "
             f"got {retry.max_backoff!r}"
         )
-    if retry.jitter > 1:
+    if jitter > 1:
         raise ValidationError(f"{name}.jitter must be in [0, 1], got {retry.jitter!r}")
     if not isinstance(retry.on, tuple):
         raise ValidationError(f"{name}.on must be a tuple of str, got {type(retry.on).__name__}")
+    on = []
     for i, code in enumerate(retry.on):
-        if not isinstance(code, str) or not code:
+        plain = lookup_key(code)
+        if not plain:
             raise ValidationError(f"{name}.on[{i}] must be a non-empty str, got {code!r}")
-    return retry
+        on.append(plain)
+    return Retry(attempts, backoff, factor, max_backoff, jitter, tuple(on))
 
 
 def retries(rec: JobRecord, code: str) -> bool:
