@@ -9,8 +9,13 @@ was (``fingerprint`` before and after).
 
 from __future__ import annotations
 
+import asyncio
+import math
 import random
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from helpers import fingerprint
@@ -22,6 +27,7 @@ from jobqueue import (
     Aging,
     Dependency,
     HopRule,
+    JobStatus,
     ManualClock,
     NotFound,
     Principal,
@@ -33,9 +39,10 @@ from jobqueue import (
     ValidationError,
 )
 from jobqueue._reports import CompletionReport
-from jobqueue.policies import FairSharePolicy
-from jobqueue.runtime import ThreadRuntime
-from jobqueue.sim import JobSpec, QueueSpec, Workload, poisson_workload, simulate
+from jobqueue.policies import FairSharePolicy, FifoPolicy, PriorityPolicy
+from jobqueue.runtime import AsyncioRuntime, ExecutorRuntime, ThreadRuntime
+from jobqueue.sim import JobSpec, QueueSpec, Simulation, Workload, poisson_workload, simulate
+from jobqueue.store import SQLiteStore
 
 HUGE = 10**400  # float(HUGE) raises OverflowError
 HUGE_SHOWN = "an int of 1329 bits"
@@ -48,6 +55,11 @@ def busy_scheduler() -> Scheduler:
     sched.submit(queue="other", name="running", tasks=["a", "b"], tags={"Team": "a"})
     sched.submit(queue="other", name="waiting", hops=[HopRule("default", 60.0)])
     return sched
+
+
+def bad(value: object) -> Any:
+    """``value``, typed so that a call may be given it on purpose."""
+    return value
 
 
 def refused(sched: Scheduler, call: Callable[[Scheduler], object]) -> str:
@@ -482,3 +494,181 @@ def test_access_conditions_and_fair_share_settings_hold_plain_strs() -> None:
 def test_a_malformed_token_is_refused(token: object, shown: str) -> None:
     message = refused(busy_scheduler(), lambda s: s.list_jobs(token=token))  # type: ignore[arg-type]
     assert message == f"token is not a continuation token from list_jobs: {shown}"
+
+
+# ---------------------------------------------------------------------- flags are bools
+
+NOT_BOOLS = [("no", "str"), (None, "NoneType"), (1, "int"), (0.0, "float")]
+
+FLAG_CALLS: list[tuple[str, Callable[[Scheduler, Any], object]]] = [
+    ("deferred", lambda s, v: s.submit(deferred=v)),
+    ("confirmation_required", lambda s, v: s.submit(confirmation_required=v)),
+    ("preemptible", lambda s, v: s.submit(preemptible=v)),
+    ("preemption", lambda s, v: s.create_queue("new", policy="priority", preemption=v)),
+    ("ok", lambda s, v: s.record_task("job-1", "a", ok=v)),
+]
+
+
+@pytest.mark.parametrize(("value", "kind"), NOT_BOOLS)
+@pytest.mark.parametrize(("field", "call"), FLAG_CALLS, ids=[case[0] for case in FLAG_CALLS])
+def test_a_flag_that_is_not_a_bool_is_refused(
+    field: str, call: Callable[[Scheduler, Any], object], value: object, kind: str
+) -> None:
+    message = refused(busy_scheduler(), lambda s: call(s, value))
+    assert message == f"{field} must be a bool, got {kind}"
+
+
+@pytest.mark.parametrize(("value", "kind"), [case for case in NOT_BOOLS if case[0] is not None])
+def test_update_queue_takes_a_bool_or_none_for_preemption(value: Any, kind: str) -> None:
+    sched = busy_scheduler()
+    message = refused(sched, lambda s: s.update_queue("other", policy="priority", preemption=value))
+    assert message == f"preemption must be a bool, got {kind}"
+    sched.update_queue("other", policy="priority", preemption=None)  # None: leave it as it is
+
+
+@pytest.mark.parametrize(("value", "kind"), NOT_BOOLS)
+def test_a_setting_flag_that_is_not_a_bool_is_refused(value: object, kind: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        Scheduler(ManualClock(), acknowledge=value)  # type: ignore[arg-type]
+    assert str(info.value) == f"acknowledge must be a bool, got {kind}"
+    sched = Scheduler(ManualClock())
+    with pytest.raises(ValidationError):
+        sched.acknowledge = value  # type: ignore[assignment]
+    assert sched.acknowledge is False
+    for make in (
+        lambda: PriorityPolicy(preemption=value),  # type: ignore[arg-type]
+        lambda: FairSharePolicy(tag="Team", preemption=value),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(ValidationError) as info:
+            make()
+        assert str(info.value) == f"preemption must be a bool, got {kind}"
+    with pytest.raises(ValidationError) as info:
+        Simulation(Workload([]), check_invariants=value)  # type: ignore[arg-type]
+    assert str(info.value) == f"check_invariants must be a bool, got {kind}"
+
+
+# ---------------------------------------------------------------------- objects of the wrong kind
+
+
+def test_a_clock_that_is_not_a_clock_instance_is_refused() -> None:
+    with pytest.raises(ValidationError) as info:
+        Scheduler(clock=time.time)  # type: ignore[arg-type]
+    assert str(info.value) == (
+        "clock must be a Clock (an object with a now() method), got builtin_function_or_method"
+    )
+    with pytest.raises(ValidationError) as info:
+        Scheduler(clock=ManualClock)  # type: ignore[arg-type]
+    assert str(info.value) == "clock must be a Clock instance, got the class ManualClock"
+
+
+WRONG_KINDS: list[tuple[str, Callable[[Scheduler], object], str]] = [
+    ("subscribe", lambda s: s.subscribe(42), "callback must be callable, got int"),  # type: ignore[arg-type]
+    (
+        "policy class",
+        lambda s: s.create_queue("new", policy=PriorityPolicy),  # type: ignore[arg-type]
+        "policy must be 'fifo', 'priority' or a Policy instance, got the class PriorityPolicy",
+    ),
+    (
+        "policy class on update",
+        lambda s: s.update_queue("other", policy=FifoPolicy),  # type: ignore[arg-type]
+        "policy must be 'fifo', 'priority' or a Policy instance, got the class FifoPolicy",
+    ),
+    (
+        "access policy",
+        lambda s: setattr(s, "access_policy", [Statement.allow(Action.CREATE)]),
+        "access_policy must be an AccessPolicy or None, got list",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [case[1:] for case in WRONG_KINDS],
+    ids=[case[0] for case in WRONG_KINDS],
+)
+def test_an_object_of_the_wrong_kind_is_refused_at_the_call(
+    call: Callable[[Scheduler], object], message: str
+) -> None:
+    assert refused(busy_scheduler(), call) == message
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Scheduler(ManualClock(), id_prefix=bad(7)), "id_prefix must be a str, got int"),
+        (
+            lambda: Scheduler(ManualClock(), access_policy=bad("admin")),
+            "access_policy must be an AccessPolicy or None, got str",
+        ),
+        (lambda: SQLiteStore(bad(3)), "path must be a str or an os.PathLike, got int"),
+        (lambda: SQLiteStore(bad(b"jobs.db")), "path must be a str or an os.PathLike, got bytes"),
+        (
+            lambda: ThreadRuntime(thread_name_prefix=bad(1)),
+            "thread_name_prefix must be a str, got int",
+        ),
+    ],
+    ids=["id_prefix", "access_policy", "store path int", "store path bytes", "thread name"],
+)
+def test_a_setting_of_the_wrong_kind_is_refused(make: Callable[[], object], message: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        make()
+    assert str(info.value) == message
+
+
+# ---------------------------------------------------------------------- waits
+
+
+BAD_TIMEOUTS = [
+    (math.nan, "timeout must be a finite number >= 0, got nan"),
+    (-1.0, "timeout must be a finite number >= 0, got -1.0"),
+    (math.inf, "timeout must be a finite number >= 0, got inf"),
+    ("5", "timeout must be a number, got str"),
+    (True, "timeout must be a number, got bool"),
+]
+
+
+@pytest.mark.runtime
+@pytest.mark.usefixtures("no_thread_left_behind")
+@pytest.mark.parametrize(("timeout", "message"), BAD_TIMEOUTS)
+@pytest.mark.parametrize("kind", ["threads", "executor"])
+def test_a_bad_timeout_is_refused_by_the_thread_runtimes(
+    kind: str, timeout: object, message: str
+) -> None:
+    pool = ThreadPoolExecutor(1)
+    runtime = ThreadRuntime(max_workers=1) if kind == "threads" else ExecutorRuntime(pool)
+    with runtime:
+        job = runtime.submit(job=lambda context: None, confirmation_required=True)
+        before = fingerprint(runtime.scheduler)
+        with pytest.raises(ValidationError) as info:
+            runtime.wait(job.id, timeout=timeout)  # type: ignore[arg-type]
+        assert str(info.value) == message
+        assert fingerprint(runtime.scheduler) == before
+        for bad in ("later", None):
+            with pytest.raises(ValidationError):
+                runtime.shutdown(wait=bad)  # type: ignore[arg-type]
+        with pytest.raises(TimeoutError):
+            runtime.wait(job.id, timeout=0)  # a zero wait looks once
+        runtime.cancel(job.id)
+        assert runtime.wait(job.id, timeout=1e300).status is JobStatus.CANCELLED
+    pool.shutdown()
+
+
+@pytest.mark.runtime
+@pytest.mark.usefixtures("no_thread_left_behind")
+@pytest.mark.parametrize(("timeout", "message"), BAD_TIMEOUTS)
+def test_a_bad_timeout_is_refused_by_the_asyncio_runtime(timeout: object, message: str) -> None:
+    async def main() -> None:
+        async def work(context: object) -> None:
+            return None
+
+        async with AsyncioRuntime() as runtime:
+            job = runtime.submit(job=work, confirmation_required=True)
+            with pytest.raises(ValidationError) as info:
+                await runtime.wait(job.id, timeout=timeout)  # type: ignore[arg-type]
+            assert str(info.value) == message
+            with pytest.raises(ValidationError):
+                await runtime.shutdown(cancel="yes")  # type: ignore[arg-type]
+            runtime.cancel(job.id)
+            assert (await runtime.wait(job.id, timeout=1e300)).status is JobStatus.CANCELLED
+
+    asyncio.run(main())

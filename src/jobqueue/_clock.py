@@ -14,7 +14,7 @@ from typing import Protocol, final, runtime_checkable
 from ._errors import ValidationError
 from ._validate import check_number
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "check_clock"]
 
 
 @runtime_checkable
@@ -97,3 +97,14 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock(start={self._now!r})"
+
+
+def check_clock(clock: object) -> Clock:
+    """Raises: ValidationError: ``clock`` is not a Clock instance (a class, or no ``now()``)."""
+    if isinstance(clock, type):
+        raise ValidationError(f"clock must be a Clock instance, got the class {clock.__name__}")
+    if not callable(getattr(clock, "now", None)):
+        raise ValidationError(
+            f"clock must be a Clock (an object with a now() method), got {type(clock).__name__}"
+        )
+    return clock  # type: ignore[return-value]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from ._access import AccessPolicy, Principal, check_access_policy
-from ._clock import Clock, SystemClock
+from ._clock import Clock, SystemClock, check_clock
 from ._controls import Aging, Dependency, PendingReason, Retry
 from ._core import access, control, invariants, listing, queues, tasks
 from ._core.core import Core, Settings
@@ -38,6 +38,7 @@ from ._model import (
 from ._reports import CompletionReport
 from ._states import JobStatus
 from ._tasks import ReportScope, TaskRecord
+from ._validate import check_bool
 from .policies import Policy
 
 if TYPE_CHECKING:
@@ -100,9 +101,9 @@ class Scheduler:
             id_prefix=id_prefix,
         )
         self._core = Core(
-            SystemClock() if clock is None else clock,
+            SystemClock() if clock is None else check_clock(clock),
             settings,
-            acknowledge=acknowledge,
+            acknowledge=check_bool("acknowledge", acknowledge),
             access_policy=access_policy,
             rng=rng,
         )
@@ -195,7 +196,7 @@ class Scheduler:
 
     @acknowledge.setter
     def acknowledge(self, value: bool) -> None:
-        self._core.acknowledge = value
+        self._core.acknowledge = check_bool("acknowledge", value)
 
     @property
     def access_policy(self) -> AccessPolicy | None:
@@ -215,6 +216,9 @@ class Scheduler:
         changing state, so a callback sees a consistent scheduler and may call
         it. If a callback raises, the remaining events are still delivered and
         the first exception is raised afterwards.
+
+        Raises:
+            ValidationError: ``callback`` is not callable.
         """
         return self._core.outbox.subscribe(callback)
 

@@ -29,6 +29,7 @@ __all__ = [
     "check_callable",
     "check_choice",
     "check_description",
+    "check_flags",
     "check_int",
     "check_name",
     "check_number",
@@ -115,6 +116,12 @@ def check_bool(field: str, value: object) -> bool:
     if value is True or value is False:
         return value
     raise ValidationError(f"{field} must be a bool, got {type(value).__name__}")
+
+
+def check_flags(**flags: object) -> None:
+    """Every one of ``flags`` is a bool; the message names the first that is not."""
+    for field, value in flags.items():
+        check_bool(field, value)
 
 
 def check_callable(field: str, value: object) -> None:

@@ -49,6 +49,7 @@ from .._tasks import FailureReason, ReportScope
 from .._validate import (
     check_choice,
     check_description,
+    check_flags,
     check_int,
     check_name,
     check_number,
@@ -244,6 +245,16 @@ class Core:
         """
         q = self.queue(queue)
         priority = check_priority(priority)
+        if not (
+            (deferred is True or deferred is False)
+            and (confirmation_required is True or confirmation_required is False)
+            and (preemptible is True or preemptible is False)
+        ):
+            check_flags(
+                deferred=deferred,
+                confirmation_required=confirmation_required,
+                preemptible=preemptible,
+            )
         name = None if name is None else check_name(name)
         description = check_description(description)
         job_tags = NO_TAGS if tags is None else validate_tags(tags)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from .._events import Event, RawEvent
 from .._states import JobStatus
+from .._validate import check_callable
 from .records import JobRecord
 
 __all__ = ["Outbox"]
@@ -50,7 +51,12 @@ class Outbox:
         self.hop_watch: Callable[[JobRecord, str, str, float], None] | None = None
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
-        """Deliver every later event to ``callback``; returns the unsubscribe function."""
+        """Deliver every later event to ``callback``; returns the unsubscribe function.
+
+        Raises:
+            ValidationError: ``callback`` is not callable.
+        """
+        check_callable("callback", callback)
         self.subscribers.append(callback)
         self.listening = True
 

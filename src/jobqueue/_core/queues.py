@@ -20,7 +20,15 @@ from .._errors import ConflictError, ValidationError
 from .._model import Acceleration, Pricing, QueueInfo
 from .._states import JobStatus
 from .._tags import validate_tags
-from .._validate import check_choice, check_int, check_name, check_share, check_str
+from .._validate import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_name,
+    check_share,
+    check_str,
+    lookup_key,
+)
 from ..policies import FifoPolicy, Policy, PriorityPolicy
 from . import hops
 from .access import authorize_queue
@@ -92,6 +100,7 @@ def create(
     if qname in core.queues:
         raise ConflictError(f"queue {qname!r} already exists")
     slots = check_int("slots", slots, 1)
+    preemption = check_bool("preemption", preemption)
     share = check_share(deferred_share)
     max_waiting = check_int("max_waiting", max_waiting, 1)
     plan = check_choice("pricing", pricing, Pricing)
@@ -120,6 +129,8 @@ def update(
 ) -> QueueRecord:
     """Check the changed settings and the caller, then apply them; returns ``q``."""
     new_slots = q.slots if slots is None else check_int("slots", slots, 1)
+    if preemption is not None:
+        preemption = check_bool("preemption", preemption)
     share = q.deferred_share if deferred_share is None else check_share(deferred_share)
     cap = q.max_waiting if max_waiting is None else check_int("max_waiting", max_waiting, 1)
     plan = q.pricing if pricing is None else check_choice("pricing", pricing, Pricing)
@@ -227,6 +238,12 @@ def make_policy(
         ValidationError: an unknown spec, a used custom policy, or preemption
             or aging asked of a policy other than ``"priority"``.
     """
+    if issubclass(type(spec), str):
+        spec = lookup_key(spec)  # type: ignore[assignment]  # compared as its characters
+    elif isinstance(spec, type):
+        raise ValidationError(
+            f"policy must be 'fifo', 'priority' or a Policy instance, got the class {spec.__name__}"
+        )
     if aging is not None:
         if spec != "priority":
             shown = spec if isinstance(spec, str) else type(spec).__name__

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import final
 
 from .._sorted import SortedList
+from .._validate import check_bool
 from ._base import PolicyJob
 
 __all__ = ["PriorityPolicy"]
@@ -24,12 +25,15 @@ class PriorityPolicy:
 
     Args:
         preemption: whether waiting jobs may pause lower-priority Active ones.
+
+    Raises:
+        ValidationError: ``preemption`` is not a bool.
     """
 
     __slots__ = ("_preemption", "_running", "_waiting")
 
     def __init__(self, *, preemption: bool = False) -> None:
-        self._preemption = preemption
+        self._preemption = check_bool("preemption", preemption)
         # Entries carry the job last; the two integers before it are unique, so
         # comparisons never reach it.
         self._waiting: SortedList[tuple[int, int, PolicyJob]] = SortedList()

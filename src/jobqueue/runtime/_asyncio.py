@@ -28,12 +28,12 @@ from .._controls import Retry
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
 from .._states import TERMINAL
-from .._validate import check_int
+from .._validate import check_flags, check_int
 from ._adoption import Handler, release
 from ._context import ContextBase, StopWork
 from ._failures import TaskTimeout
 from ._handles import AsyncJobFuture, Kind
-from ._runtime_base import RuntimeBase, RuntimeStateError, State
+from ._runtime_base import RuntimeBase, RuntimeStateError, State, check_timeout
 from ._submission import SubmitOptions, is_async
 from ._work import Lane, Mode, Work
 
@@ -355,13 +355,20 @@ class AsyncioRuntime(RuntimeBase):
     ) -> Job:
         """Wait until the job is finished; returns its final snapshot.
 
+        Args:
+            job_id: the job.
+            timeout: seconds to wait at most, a finite number ``>= 0``;
+                ``None`` waits as long as it takes.
+
         Raises:
             NotFound: no such job.
             AccessDenied: the access policy refuses ``describe`` (``Scheduler.get``).
             TimeoutError: it did not finish within ``timeout`` seconds.
+            ValidationError: ``timeout`` is negative, NaN, infinite or not a number.
         """
+        seconds = check_timeout(timeout)
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 while True:
                     changed = self._changed_event()
                     job = self.get(job_id, principal=principal)
@@ -391,7 +398,9 @@ class AsyncioRuntime(RuntimeBase):
         Raises:
             RuntimeStateError: ``wait=True`` from a job's own work (it would
                 wait for itself).
+            ValidationError: ``wait`` or ``cancel`` is not a bool.
         """
+        check_flags(wait=wait, cancel=cancel)
         if wait and asyncio.current_task() in self._tasks:
             raise RuntimeStateError("shutdown(wait=True) cannot be called from a job's own work")
         if self._state is State.OPEN:

@@ -13,7 +13,7 @@ from .._controls import Retry
 from .._errors import ValidationError
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
-from .._validate import check_int
+from .._validate import check_bool, check_int, check_str
 from ._adoption import Handler
 from ._handles import JobFuture
 from ._submission import SubmitOptions
@@ -97,13 +97,13 @@ class ExecutorRuntime(ThreadedRuntime):
         self._cancel_queued = (
             isinstance(executor, (ThreadPoolExecutor, ProcessPoolExecutor))
             if cancel_queued is None
-            else bool(cancel_queued)
+            else check_bool("cancel_queued", cancel_queued)
         )
         super().__init__(
             scheduler,
             concurrency=width,
             progress_rate=progress_rate,
-            name=thread_name_prefix,
+            name=check_str("thread_name_prefix", thread_name_prefix),
             work_for=work_for,
         )
 

@@ -18,7 +18,7 @@ from .._errors import JobQueueError, ValidationError
 from .._events import Event
 from .._model import Job, QueueInfo
 from .._scheduler import Scheduler, TaskSource
-from .._validate import check_positive_number
+from .._validate import check_callable, check_number, check_positive_number
 from ._adoption import Handler, adopt, check_clock, guard, take_over
 from ._engine import Engine
 from ._submission import SubmitOptions, check_work
@@ -55,6 +55,16 @@ def check_rate(progress_rate: float | None) -> float:
             f"progress_rate must be a number or None, got {type(progress_rate).__name__}"
         )
     return 1.0 / check_positive_number("progress_rate", progress_rate)
+
+
+def check_timeout(timeout: float | None) -> float | None:
+    """A wait's timeout: ``None`` (wait as long as it takes) or a finite number ``>= 0``.
+
+    Raises:
+        ValidationError: anything else; NaN would never time out, a negative
+            wait is a caller's slip.
+    """
+    return None if timeout is None else check_number("timeout", timeout, 0.0)
 
 
 class RuntimeBase:
@@ -244,7 +254,11 @@ class RuntimeBase:
 
         Returns:
             A function that unsubscribes ``callback``.
+
+        Raises:
+            ValidationError: ``callback`` is not callable.
         """
+        check_callable("callback", callback)
         unsubscribe = self._op(self._engine.subscribe, callback)
 
         def unsubscribe_safely() -> None:

@@ -14,7 +14,7 @@ from .._controls import Retry
 from .._errors import ValidationError
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
-from .._validate import check_int
+from .._validate import check_int, check_str
 from ._adoption import Handler
 from ._context import ContextBase, StopWork
 from ._handles import JobFuture
@@ -136,6 +136,7 @@ class ThreadRuntime(ThreadedRuntime):
         else:
             workers = check_int("max_workers", max_workers, 1)
         width = workers if concurrency is None else check_int("concurrency", concurrency, 1)
+        thread_name_prefix = check_str("thread_name_prefix", thread_name_prefix)
         self._owns_pool = executor is None
         # No thread starts before the first submission, so nothing leaks if
         # the scheduler is refused below.

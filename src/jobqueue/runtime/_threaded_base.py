@@ -47,9 +47,10 @@ from .._access import Principal
 from .._model import Job
 from .._scheduler import Scheduler
 from .._states import TERMINAL
+from .._validate import check_flags
 from ._adoption import Handler, release
 from ._handles import JobFuture, Kind, run_callbacks
-from ._runtime_base import RuntimeBase, RuntimeStateError, State
+from ._runtime_base import RuntimeBase, RuntimeStateError, State, check_timeout
 from ._work import Lane, Work
 
 __all__ = ["ThreadedRuntime"]
@@ -57,6 +58,7 @@ __all__ = ["ThreadedRuntime"]
 log = logging.getLogger("jobqueue.runtime")
 
 T = TypeVar("T")
+_WAIT_MAX = threading.TIMEOUT_MAX
 _MAX_SLEEP = 60.0  # re-read the wall clock at least this often, in case it jumped
 
 
@@ -148,14 +150,21 @@ class ThreadedRuntime(RuntimeBase):
     ) -> Job:
         """Block until the job is finished; returns its final snapshot.
 
+        Args:
+            job_id: the job.
+            timeout: seconds to wait at most, a finite number ``>= 0``;
+                ``None`` waits as long as it takes.
+
         Raises:
             NotFound: no such job.
             AccessDenied: the access policy refuses ``describe`` (``Scheduler.get``).
             TimeoutError: it did not finish within ``timeout`` seconds.
             RuntimeStateError: called from inside a runtime callback.
+            ValidationError: ``timeout`` is negative, NaN, infinite or not a number.
         """
+        seconds = check_timeout(timeout)
         self._check_may_block("wait()")
-        end = None if timeout is None else time.monotonic() + timeout
+        end = None if seconds is None else time.monotonic() + seconds
         with self._lock:
             while True:
                 job = self._scheduler.get(job_id, principal=principal)
@@ -164,7 +173,8 @@ class ThreadedRuntime(RuntimeBase):
                 remaining = None if end is None else end - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise TimeoutError(f"job {job_id!r} did not finish within {timeout} seconds")
-                self._cond.wait(remaining)
+                # A lock's wait refuses more than TIMEOUT_MAX (OverflowError).
+                self._cond.wait(None if remaining is None else min(remaining, _WAIT_MAX))
 
     # ------------------------------------------------------------------ shutdown
 
@@ -187,7 +197,9 @@ class ThreadedRuntime(RuntimeBase):
         Raises:
             RuntimeStateError: ``wait=True`` from inside a runtime callback or
                 from a job's own work (it would wait for itself).
+            ValidationError: ``wait`` or ``cancel`` is not a bool.
         """
+        check_flags(wait=wait, cancel=cancel)
         if wait:
             self._check_may_block("shutdown(wait=True)")
             if getattr(self._local, "working", False):

@@ -15,7 +15,7 @@ from typing import Literal
 
 from .._errors import ValidationError
 from .._model import HopRule
-from .._validate import check_int, check_number, check_positive_number, check_priority
+from .._validate import check_bool, check_int, check_number, check_positive_number, check_priority
 from ._workload import JobSpec, QueueSpec, Workload, check_hops, check_time
 
 __all__ = ["poisson_jobs", "poisson_workload"]
@@ -79,6 +79,7 @@ def poisson_jobs(
         ValidationError: an argument is out of range.
     """
     n = check_int("n", n, 0)
+    deferred = check_bool("deferred", deferred)
     rate = _positive("rate", rate)
     mean = _positive("mean_duration", mean_duration)
     start = check_time("start", start)

@@ -16,6 +16,7 @@ from typing import Any, final, overload
 import attrs
 
 from .._model import Pricing, UsageRow
+from .._validate import check_bool
 from ._workload import QueueActionKind, Workload
 
 __all__ = [
@@ -390,7 +391,11 @@ class SimResult:
 
         Args:
             jobs: include one entry per job (set False for a short summary).
+
+        Raises:
+            ValidationError: ``jobs`` is not a bool.
         """
+        jobs = check_bool("jobs", jobs)
         out: dict[str, Any] = {
             "seed": self.seed,
             "start": self.start,

@@ -94,7 +94,8 @@ class SQLiteStore(Store):
         compact_every: see ``Store``.
 
     Raises:
-        ValidationError: a setting is out of range.
+        ValidationError: a setting is out of range, or ``path`` is not a str
+            or an ``os.PathLike`` of one.
         CorruptStoreError: the file is not a jobqueue store, or is damaged.
         IncompatibleStoreError: the file was written by a newer format.
         StoreError: the file cannot be opened, is not a regular file (a
@@ -111,13 +112,14 @@ class SQLiteStore(Store):
         batch_interval: float = 0.2,
         compact_every: int | None = 10_000,
     ) -> None:
+        path = _check_path(path)
         super().__init__(compact_every=compact_every)
         if durability not in ("full", "batched"):
             raise ValidationError(f"durability must be 'full' or 'batched', got {durability!r}")
         self._durability: Durability = durability
         self._batch_size = check_int("batch_size", batch_size, 1)
         self._batch_interval = check_positive_number("batch_interval", batch_interval)
-        self._path = os.fspath(path)
+        self._path = path
         # The condition shares this lock; append() takes the lock directly, as
         # the condition's own ``with`` costs two Python-level calls per entry.
         self._mutex = threading.RLock()
@@ -498,7 +500,7 @@ def read_stored(path: str) -> StoredJournal:
         CorruptStoreError: the file is not a jobqueue store, or is damaged.
         IncompatibleStoreError: the file was written by a newer format.
     """
-    path = os.fspath(path)
+    path = _check_path(path)
     if not check_header(path):
         if not os.path.exists(path):
             raise StoreError(f"no such file: {path!r}")
@@ -526,3 +528,11 @@ def read_stored(path: str) -> StoredJournal:
                 conn.execute("COMMIT")
         conn.close()
     raise error
+
+
+def _check_path(path: object) -> str:
+    """Raises: ValidationError: ``path`` is not a str or an ``os.PathLike`` of one."""
+    name = os.fspath(path) if isinstance(path, os.PathLike) else path
+    if not issubclass(type(name), str):
+        raise ValidationError(f"path must be a str or an os.PathLike, got {type(path).__name__}")
+    return str.__str__(name)
