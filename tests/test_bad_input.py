@@ -26,6 +26,7 @@ from jobqueue import (
     Action,
     Aging,
     Dependency,
+    Event,
     HopRule,
     JobStatus,
     ManualClock,
@@ -672,3 +673,105 @@ def test_a_bad_timeout_is_refused_by_the_asyncio_runtime(timeout: object, messag
             assert (await runtime.wait(job.id, timeout=1e300)).status is JobStatus.CANCELLED
 
     asyncio.run(main())
+
+
+# ---------------------------------------------------------------------- the clock
+
+
+class SettableClock:
+    """A clock that reads whatever it is told to, junk included."""
+
+    def __init__(self, value: object = 100.0) -> None:
+        self.value = value
+
+    def now(self) -> float:
+        return self.value  # type: ignore[return-value]
+
+
+def test_a_clock_that_steps_back_never_moves_the_scheduler_back() -> None:
+    clock = SettableClock(100.0)
+    sched = Scheduler(clock)
+    events: list[Event] = []
+    sched.subscribe(events.append)
+    first = sched.submit(tasks=["a"])  # Active at 100
+    clock.value = 200.0
+    second = sched.submit()  # Active at 200
+    clock.value = 50.0  # NTP stepped the wall clock back
+    sched.record_task(first.id, "a", ok=True)
+    sched.complete(first.id)
+    sched.complete(second.id)
+    clock.value = 260.0
+    third = sched.submit()
+    sched.complete(third.id)
+    sched.check_invariants()
+    for job_id, started, finished in (
+        (first.id, 100.0, 200.0),
+        (second.id, 200.0, 200.0),
+        (third.id, 260.0, 260.0),
+    ):
+        job = sched.get(job_id)
+        assert (job.started_at, job.finished_at) == (started, finished)
+    times = [event.time for event in events]
+    assert times == sorted(times)
+    assert [row.seconds for row in sched.usage_report()] == [100.0]
+
+
+JUNK_READINGS = [
+    ("later", "clock reading must be a number, got str"),
+    (None, "clock reading must be a number, got NoneType"),
+    (True, "clock reading must be a number, got bool"),
+    (math.nan, "clock reading must be a finite number, got nan"),
+    (math.inf, "clock reading must be a finite number, got inf"),
+    (HUGE, f"clock reading must be a finite number, got {HUGE_SHOWN}"),
+]
+
+CLOCK_READERS: list[tuple[str, Callable[[Scheduler], object]]] = [
+    ("submit", lambda s: s.submit()),
+    ("complete", lambda s: s.complete("job-1")),
+    ("cancel", lambda s: s.cancel("job-2")),
+    ("fail", lambda s: s.fail("job-1", "broken")),
+    ("update_priority", lambda s: s.update_priority("job-2", 7)),
+    ("record_task", lambda s: s.record_task("job-1", "a", ok=True)),
+    ("put_tags", lambda s: s.put_tags("job-1", {"Team": "b"})),
+    ("create_queue", lambda s: s.create_queue("new")),
+    ("update_queue", lambda s: s.update_queue("other", slots=2)),
+    ("pause_queue", lambda s: s.pause_queue("other")),
+    ("delete_queue", lambda s: s.delete_queue("spare")),
+    ("poll", lambda s: s.poll()),
+]
+
+
+@pytest.mark.parametrize(("reading", "message"), JUNK_READINGS, ids=[r[1] for r in JUNK_READINGS])
+@pytest.mark.parametrize("call", [c[1] for c in CLOCK_READERS], ids=[c[0] for c in CLOCK_READERS])
+def test_a_junk_clock_reading_is_refused_before_anything_changes(
+    call: Callable[[Scheduler], object], reading: object, message: str
+) -> None:
+    clock = SettableClock(5.0)
+    sched = Scheduler(clock)
+    sched.create_queue("other", slots=1)
+    sched.create_queue("spare")
+    sched.submit(queue="other", tasks=["a", "b"], tags={"Team": "a"})
+    sched.submit(queue="other", hops=[HopRule("default", 60.0)])
+    clock.value = reading
+    assert refused(sched, call) == message
+
+
+def test_a_clock_may_read_an_int_or_a_float_subclass() -> None:
+    class Seconds(float):
+        def __repr__(self) -> str:
+            return "a lie"
+
+    clock = SettableClock(7)
+    sched = Scheduler(clock)
+    job = sched.submit()
+    clock.value = Seconds(9.5)
+    sched.complete(job.id)
+    assert [type(t) for t, _ in sched.get(job.id).history] == [float] * 5
+    assert sched.get(job.id).finished_at == 9.5
+
+
+@pytest.mark.parametrize("thing", [[], {}, 42, None, b"job-1", Liar("job-9")])
+def test_asking_whether_anything_but_a_job_id_is_in_the_scheduler_is_false(thing: object) -> None:
+    sched = busy_scheduler()
+    assert (thing in sched) is False
+    assert "job-1" in sched

@@ -56,7 +56,7 @@ def confirm(core: Core, rec: JobRecord, principal: Principal | None) -> JobRecor
         raise ConflictError(
             f"job {rec.id!r} does not await confirmation: it is held until it may start"
         )
-    holds.confirm(core, rec, core.clock.now())
+    holds.confirm(core, rec, core.now())
     core.outbox.flush()
     return rec
 
@@ -73,7 +73,7 @@ def cancel_trusted(core: Core, rec: JobRecord) -> JobRecord:
     No access policy applies: the scheduler's owner is not a caller.
     """
     check_transition(rec.id, rec.status, _S.CANCELLING)
-    now = core.clock.now()
+    now = core.now()
     core.stop(rec, _S.CANCELLING, now, "cancel requested")
     if not (rec.holds_slot and core.acknowledge):
         core.transition(rec, _S.CANCELLED, now)
@@ -85,7 +85,7 @@ def cancel_trusted(core: Core, rec: JobRecord) -> JobRecord:
 def cancelled(core: Core, rec: JobRecord) -> JobRecord:
     """The runtime's word that a Cancelling job's work stopped."""
     check_transition(rec.id, rec.status, _S.CANCELLED)
-    now = core.clock.now()
+    now = core.now()
     core.transition(rec, _S.CANCELLED, now)
     core.release_and_finish(rec, now)
     core.outbox.flush()
@@ -96,7 +96,7 @@ def fail(core: Core, rec: JobRecord, reason: object, code: object) -> JobRecord:
     """Fail a job, or acknowledge a Failing one, keeping the reason."""
     reason = check_str("reason", reason)
     code = check_str("code", code)
-    now = core.clock.now()
+    now = core.now()
     c = rec.controls
     if rec.status is _S.FAILING:
         if reason:
@@ -115,7 +115,7 @@ def fail(core: Core, rec: JobRecord, reason: object, code: object) -> JobRecord:
 def paused(core: Core, rec: JobRecord) -> JobRecord:
     """The runtime's word that a Pausing job's work reached a checkpoint."""
     check_transition(rec.id, rec.status, _S.PAUSED)
-    now = core.clock.now()
+    now = core.now()
     q = core.queues[rec.queue]
     core.complete_pause(rec, q, now)
     core.dispatch(q, now)
@@ -134,7 +134,7 @@ def update_priority(
     old = rec.priority
     if new == old:
         return rec
-    now = core.clock.now()
+    now = core.now()
     rec.priority = new
     q = core.queues[rec.queue]
     if in_line(rec) or rec.status is _S.ACTIVE:
@@ -158,10 +158,11 @@ def replace_tags(
         authorize(core, Action.PUT_TAGS, rec, principal, new)
     old = rec.tags
     if old != new:
+        now = core.now()
         rec.tags = new
         if core.outbox.listening:
             old_view, new_view = MappingProxyType(old), MappingProxyType(dict(new))
-            core.outbox.emit(TagsChanged, core.clock.now(), rec.id, old_view, new_view)
+            core.outbox.emit(TagsChanged, now, rec.id, old_view, new_view)
         core.outbox.flush()
     return tags_of(rec)
 

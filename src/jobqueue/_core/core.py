@@ -25,6 +25,7 @@ leaves the core exactly as it was.
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -96,6 +97,7 @@ _ON_DEMAND: Final = Pricing.ON_DEMAND
 _RESERVED: Final = Pricing.RESERVED
 WAITING_LINE: Final = frozenset({_S.READY, _S.PAUSED})
 _WORKING_RUN: Final = frozenset({_S.ACTIVE, _S.PAUSING})
+_INF: Final = math.inf
 _BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy, AgingPolicy})
 
 
@@ -151,6 +153,7 @@ class Core:
         if rng is not None and not isinstance(rng, random.Random):
             raise ValidationError(f"rng must be a random.Random, got {type(rng).__name__}")
         self.clock = clock
+        self.last_now = -_INF  # the latest clock reading (see now)
         self.settings = settings
         self.acknowledge = acknowledge
         self.access_policy = check_access_policy(access_policy)
@@ -184,6 +187,30 @@ class Core:
         self.listing = listing.Listing()
         queues.add(self, "default", 100, FifoPolicy(), 0.9, 10_000, Pricing.ON_DEMAND, {})
 
+    # ------------------------------------------------------------------ time
+
+    def now(self) -> float:
+        """The time, as the core reads it: every read of the clock comes here.
+
+        Never earlier than the last reading: a clock that steps back (a wall
+        clock corrected by NTP, say) reads as the last time read until it
+        catches up, so that no run time, wait or billed time is negative and
+        every history stays in time order.
+
+        Raises:
+            ValidationError: the clock returned something other than a finite
+                number; nothing has changed.
+        """
+        t = self.clock.now()
+        if type(t) is float and self.last_now <= t < _INF:  # NaN fails it too
+            self.last_now = t
+            return t
+        t = check_number("clock reading", t)
+        if t < self.last_now:
+            return self.last_now
+        self.last_now = t
+        return t
+
     # ------------------------------------------------------------------ lookups
 
     def job(self, job_id: str) -> JobRecord:
@@ -208,9 +235,9 @@ class Core:
         """The unfinished jobs."""
         return (r for r in self.jobs.values() if r.status not in TERMINAL)
 
-    def emit_queue(self, name: str, change: str) -> None:
+    def emit_queue(self, name: str, change: str, now: float) -> None:
         if self.outbox.listening:
-            self.outbox.emit(QueueEvent, self.clock.now(), name, change)
+            self.outbox.emit(QueueEvent, now, name, change)
 
     # ------------------------------------------------------------------ submission
 
@@ -288,7 +315,7 @@ class Core:
             else:
                 check_slot_now(q)
 
-        now = self.clock.now()
+        now = self.now()
         index = next(self.counter)
         rec = JobRecord(
             f"{self.settings.id_prefix}{index}",
@@ -484,7 +511,7 @@ class Core:
         """An Active or Pausing job's work finished; returns ``rec``."""
         # Only an Active job has a policy entry to drop first; any status
         # that cannot complete is refused by transition before anything changes.
-        now = self.clock.now()
+        now = self.now()
         if rec.status is _ACTIVE:
             self.queues[rec.queue].policy.stopped(rec)
         self.transition(rec, _COMPLETE, now)
@@ -570,7 +597,7 @@ class Core:
 
     def poll(self) -> int:
         """Fire every timer due now, in time order; how many fired."""
-        now = self.clock.now()
+        now = self.now()
         fired = 0
         pop_due = self.deadlines.pop_due
         while (due := pop_due(now)) is not None:

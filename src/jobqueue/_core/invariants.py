@@ -118,7 +118,7 @@ def _queue_problems(core: Core, q: QueueRecord, seen: set[int]) -> list[str]:
             problems.append(f"job {rec.id!r} ({rec.status}) is in the line of {q.name!r}")
     problems.extend(_order_problems(q, line))
     if isinstance(q.policy, AgingPolicy):
-        problems.extend(q.policy.problems(core.clock.now()))
+        problems.extend(q.policy.problems(core.now()))
     return problems
 
 

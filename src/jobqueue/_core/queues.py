@@ -108,8 +108,9 @@ def create(
     _check_unshared(policy, core.queues.values())
     pol = make_policy(core, policy, preemption, None if aging is None else check_aging(aging))
     authorize_queue(core, Action.CREATE_QUEUE, qname, queue_tags, principal, queue_tags)
+    now = core.now()
     q = add(core, qname, slots, pol, share, max_waiting, plan, queue_tags)
-    core.emit_queue(qname, "created")
+    core.emit_queue(qname, "created", now)
     core.outbox.flush()
     return q
 
@@ -156,7 +157,7 @@ def update(
         core, Action.UPDATE_QUEUE, q.name, q.tags, principal, None if tags is None else new_tags
     )
     # All checks passed: apply.
-    now = core.clock.now()
+    now = core.now()
     if plan is not q.pricing:
         # Bill what ran so far under the plan it ran under.
         for rec in core.jobs.values():
@@ -174,7 +175,7 @@ def update(
             new_policy.add(job)
         for rec in running:
             new_policy.started(rec)
-    core.emit_queue(q.name, "updated")
+    core.emit_queue(q.name, "updated", now)
     core.dispatch(q, now)
     core.outbox.flush()
     return q
@@ -192,8 +193,9 @@ def delete(core: Core, q: QueueRecord, principal: Principal | None) -> None:
         if rec.queue == q.name or q.name in hops.pending_destinations(rec):
             raise ConflictError(f"queue {q.name!r} is in use by job {rec.id!r}")
     authorize_queue(core, Action.DELETE_QUEUE, q.name, q.tags, principal)
+    now = core.now()
     del core.queues[q.name]
-    core.emit_queue(q.name, "deleted")
+    core.emit_queue(q.name, "deleted", now)
     core.outbox.flush()
 
 
@@ -205,8 +207,9 @@ def pause(core: Core, q: QueueRecord, principal: Principal | None) -> QueueRecor
     """
     authorize_queue(core, Action.PAUSE_QUEUE, q.name, q.tags, principal)
     if not q.paused:
+        now = core.now()
         q.paused = True
-        core.emit_queue(q.name, "paused")
+        core.emit_queue(q.name, "paused", now)
         core.outbox.flush()
     return q
 
@@ -215,9 +218,10 @@ def resume(core: Core, q: QueueRecord, principal: Principal | None) -> QueueReco
     """Reactivate a paused queue, settling the hops it held (``hops.resume``). Returns ``q``."""
     authorize_queue(core, Action.RESUME_QUEUE, q.name, q.tags, principal)
     if q.paused:
+        now = core.now()
         q.paused = False
-        core.emit_queue(q.name, "resumed")
-        hops.resume(core, q, core.clock.now())
+        core.emit_queue(q.name, "resumed", now)
+        hops.resume(core, q, now)
         core.outbox.flush()
     return q
 
@@ -249,7 +253,7 @@ def make_policy(
             shown = spec if isinstance(spec, str) else type(spec).__name__
             raise ValidationError(f"aging needs policy 'priority', got {shown!r}")
         assert core is not None
-        return AgingPolicy(aging, preemption=preemption, now=core.clock.now)
+        return AgingPolicy(aging, preemption=preemption, now=core.now)
     if spec == "fifo":
         if preemption:
             raise ValidationError("preemption needs policy 'priority', got 'fifo'")

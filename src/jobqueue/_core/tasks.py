@@ -120,10 +120,11 @@ def record(
         raise ValidationError(f"task key {shown(key)} is not in the manifest of job {rec.id!r}")
     key = plain
     outcomes = rec.outcomes
+    if outcomes is not None and key in outcomes:
+        raise ConflictError(f"task {key!r} of job {rec.id!r} was already recorded")
+    now = core.now()
     if outcomes is None:
         outcomes = rec.outcomes = {}
-    elif key in outcomes:
-        raise ConflictError(f"task {key!r} of job {rec.id!r} was already recorded")
     status = TaskStatus.SUCCEEDED if ok else TaskStatus.FAILED
     task = TaskRecord(key, status, error_code, message)
     outcomes[key] = task
@@ -133,7 +134,6 @@ def record(
         rec.failed += 1
     ran = rec.succeeded + rec.failed
     rec.progress = ran / rec.tasks_total
-    now = core.clock.now()
     if core.outbox.listening:
         core.outbox.emit(TaskRecorded, now, rec.id, task)
     settings = core.settings

@@ -40,6 +40,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._controls import Retry
+from .._core import core_of
 from .._events import Event, JobSubmitted, JobTransitioned, RetryScheduled, TaskRecorded
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
@@ -77,7 +78,8 @@ class Engine(JobFunctions):
     def __init__(self, scheduler: Scheduler, backend: Backend, progress_interval: float) -> None:
         self.scheduler = scheduler
         self._backend = backend
-        self._clock = scheduler.clock
+        #: The scheduler's reading of its clock (never stepping back; see Core.now).
+        self.now = core_of(scheduler).now
         self._works: dict[str, Work] = {}
         self._dirty: dict[str, None] = {}
         self._orphans: list[str] = []
@@ -186,7 +188,7 @@ class Engine(JobFunctions):
         """A job function reports its progress."""
         self.scheduler.set_progress(work.job_id, fraction)
         if self._subscribers:
-            self._offer(work, float(fraction), self._clock.now())
+            self._offer(work, float(fraction), self.now())
 
     # ------------------------------------------------------------------ timers
 
@@ -204,7 +206,7 @@ class Engine(JobFunctions):
     def poll(self) -> None:
         """Run the scheduler's due timers, send due progress updates, retry and time out tasks."""
         self.scheduler.poll()
-        now = self._clock.now()
+        now = self.now()
         self._throttle.poll(now)
         for work, key, lane in self._timers.pop_due(now):
             if lane is None:
@@ -475,7 +477,7 @@ class Engine(JobFunctions):
             work.lanes.add(lane)
             self.in_flight += 1
             if work.task_timeout is not None and self._watch:
-                self._timers.watch(work, lane, self._clock.now(), work.task_timeout)
+                self._timers.watch(work, lane, self.now(), work.task_timeout)
             try:
                 self._backend.launch_lane(work, lane)
             except Exception as exc:
@@ -526,7 +528,7 @@ class Engine(JobFunctions):
             return None
         lane.key = nxt
         if work.task_timeout is not None and self._watch:
-            self._timers.watch(work, lane, self._clock.now(), work.task_timeout)
+            self._timers.watch(work, lane, self.now(), work.task_timeout)
         if keep_going:
             return nxt
         try:
@@ -537,7 +539,7 @@ class Engine(JobFunctions):
         return None
 
     def _task_failed(self, work: Work, key: str, exc: BaseException) -> None:
-        wait = self._timers.retry_later(work, key, self._clock.now())
+        wait = self._timers.retry_later(work, key, self.now())
         if wait is not None:
             self.deadline_moved = True
             task_log.warning(

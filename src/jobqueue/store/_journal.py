@@ -83,7 +83,7 @@ class Journal:
         """Replace every entry so far with a snapshot of the scheduler's state."""
         if self._broken is not None:
             raise self._refusal()
-        time = max(self.last_time, self.scheduler.clock.now())
+        time = max(self.last_time, self._core.now())
         parts = dump_snapshot(self._core, time, self._encode)
         self.store.replace(parts, self._last_number)
         self.last_time = time

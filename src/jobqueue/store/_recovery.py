@@ -276,7 +276,7 @@ def recover_interrupted(sched: Scheduler, mode: str, billed_until: float) -> Non
     what its slots allow, and the changes are journaled as one call.
     """
     core = core_of(sched)
-    now = core.clock.now()
+    now = core.now()
     # Every move is the core's own; no queue starts anything until all are settled.
     for rec in [r for r in core.jobs.values() if r.status in WORKING]:
         q = core.queues[rec.queue]
@@ -326,7 +326,7 @@ def open_scheduler(
     except CorruptStoreError:
         store.close()  # released, and left as it was
         raise
-    now = sched.clock.now()
+    now = core.now()
     if now < loader.last_time:
         raise ValidationError(
             f"clock reads {now!r}, before the store's last change at {loader.last_time!r}: "
