@@ -10,15 +10,20 @@ was (``fingerprint`` before and after).
 from __future__ import annotations
 
 import asyncio
+import io
+import json
 import math
 import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers import fingerprint
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from jobqueue import (
     AccessDenied,
@@ -27,16 +32,20 @@ from jobqueue import (
     Aging,
     Dependency,
     Event,
+    FailureReason,
     HopRule,
     JobStatus,
     ManualClock,
     NotFound,
     Principal,
+    ReportScope,
     Retry,
     Scheduler,
     Statement,
     TagEquals,
     TagMatchesAttribute,
+    TaskRecord,
+    TaskStatus,
     ValidationError,
 )
 from jobqueue._reports import CompletionReport
@@ -775,3 +784,115 @@ def test_asking_whether_anything_but_a_job_id_is_in_the_scheduler_is_false(thing
     sched = busy_scheduler()
     assert (thing in sched) is False
     assert "job-1" in sched
+
+
+# ---------------------------------------------------------------------- reports and surrogates
+
+# Two surrogates in a row are two code points, not the astral character
+# "\U0001f600" whose UTF-16 pair they spell; a lone one is one code point.
+ODD_TEXTS = [
+    "\ud83d\ude00",
+    "a\ud800b",
+    "\udfff",
+    "\U0001f600 and \ud83d\ude00",
+    "caf\u00e9 \x7f \u2028",
+]
+# Text with any code point, surrogates included (st.text() leaves them out).
+any_text = st.lists(st.integers(0xD800, 0xDFFF).map(chr) | st.characters(), max_size=6).map("".join)
+
+
+def finished_report(tmp_path: Path, message: str) -> tuple[CompletionReport, Path]:
+    """A report whose texts all hold ``message``, from a scheduler journaled to a store."""
+    path = tmp_path / "jobs.db"
+    store = SQLiteStore(path)
+    sched = Scheduler.open(store, ManualClock(1.0))
+    job = sched.submit(description=message, tags={"note": message}, tasks=["k"], report="all")
+    sched.record_task(job.id, "k", ok=False, error_code=message, message=message)
+    sched.fail(job.id, message, code=message)
+    report = sched.report(job.id)
+    assert report is not None
+    store.close()
+    return report, path
+
+
+def code_points(text: str) -> list[int]:
+    return [ord(c) for c in text]
+
+
+@pytest.mark.parametrize("message", ODD_TEXTS)
+def test_a_report_keeps_surrogates_through_json_csv_and_a_restart(
+    tmp_path: Path, message: str
+) -> None:
+    report, db = finished_report(tmp_path, message)
+    assert code_points(report.records[0].message) == code_points(message)
+    again = CompletionReport.from_json(report.to_json())
+    assert again == report
+    assert code_points(again.records[0].message) == code_points(message)
+    assert code_points(again.failure_reasons[-1].code) == code_points(message)
+    report.write_json(tmp_path / "report.json")
+    assert CompletionReport.read_json(tmp_path / "report.json") == report
+    report.write_csv(tmp_path / "report.csv")
+    assert CompletionReport.read_csv(tmp_path / "report.csv") == report.records
+    store = SQLiteStore(db)
+    recovered = Scheduler.open(store, ManualClock(2.0)).report(report.job_id)
+    store.close()
+    assert recovered == report
+    assert recovered is not None
+    assert code_points(recovered.description) == code_points(message)
+
+
+@settings(max_examples=200)
+@given(message=any_text)
+def test_any_text_round_trips_through_a_report(message: str) -> None:
+    record = TaskRecord(message, TaskStatus.FAILED, message, message)
+    report = CompletionReport(
+        job_id=message,
+        name=message,
+        description=message,
+        submission_queue=message,
+        priority=0,
+        status=JobStatus.FAILED,
+        scope=ReportScope.ALL,
+        created_at=0.0,
+        finished_at=1.0,
+        tags={"k" + message: message},
+        tasks_total=1,
+        tasks_succeeded=0,
+        tasks_failed=1,
+        failure_reasons=[FailureReason(message, message)],
+        records=[record],
+    )
+    text = report.to_json()
+    assert CompletionReport.from_json(text) == report
+    assert all(c.isascii() or 0xD800 <= ord(c) <= 0xDFFF for c in text)
+    out = io.StringIO(newline="")
+    report.write_csv(out)
+    out.seek(0)
+    assert CompletionReport.read_csv(out) == (record,)
+
+
+def test_a_report_of_valid_text_is_written_as_before() -> None:
+    report = CompletionReport.from_json(
+        json.dumps(
+            {
+                "job_id": "job-1",
+                "name": None,
+                "description": "caf\u00e9 \U0001f600 \x7f",
+                "submission_queue": "default",
+                "priority": 0,
+                "status": "Complete",
+                "scope": "all",
+                "created_at": 0.0,
+                "finished_at": 1.0,
+                "tags": {},
+                "tasks_total": 0,
+                "tasks_succeeded": 0,
+                "tasks_failed": 0,
+                "failure_reasons": [],
+                "records": [],
+            }
+        )
+    )
+    assert report.description == "caf\u00e9 \U0001f600 \x7f"  # an older report still reads
+    text = report.to_json()
+    assert text == json.dumps(json.loads(text), indent=2)  # ASCII, escaped as JSON does

@@ -13,6 +13,18 @@ failed records. Two formats:
   ``newline=""``, as the ``csv`` module asks, or line breaks inside messages
   may be changed on the way.
 
+Surrogates. A Python ``str`` may hold surrogate code points (U+D800-U+DFFF)
+that are not characters: a lone one, or a high one followed by a low one,
+which is two code points and not the character a UTF-16 pair stands for. A
+report keeps them exactly. ``to_json`` escapes every other non-ASCII
+character as JSON does (``\\u00e9``; an astral character as its escaped
+UTF-16 pair) and leaves surrogate code points as they are, so that a reader
+never mistakes two of them for one astral character; the text of a report
+that holds none is plain ASCII, as before. Files are written and read with
+the ``surrogatepass`` error handler, so those code points survive a file too
+(as bytes that strict UTF-8 readers refuse: there is no valid UTF-8 for
+them).
+
 Malformed input to the readers raises ``ValidationError`` naming the field,
 column or row at fault.
 """
@@ -22,6 +34,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, TextIO, TypeAlias, TypeVar
@@ -39,6 +52,10 @@ __all__ = ["CSV_COLUMNS", "CompletionReport"]
 CSV_COLUMNS: tuple[str, ...] = ("job_id", "task_key", "status", "error_code", "message")
 
 _PathOrFile: TypeAlias = str | os.PathLike[str] | TextIO
+# Every non-ASCII code point but the surrogates (and DEL, which JSON's ASCII
+# mode escapes too): what to_json escapes.
+_ESCAPED = re.compile(r"[^\x00-\x7e\ud800-\udfff]")
+_SURROGATES = "surrogatepass"  # files keep lone surrogates exactly
 _E = TypeVar("_E", JobStatus, ReportScope, TaskStatus)
 
 
@@ -122,7 +139,10 @@ class CompletionReport:
                 for r in self.records
             ],
         }
-        return json.dumps(data, indent=2)
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        if text.isascii() and "\x7f" not in text:
+            return text  # the common case: nothing to escape
+        return _ESCAPED.sub(_escape, text)
 
     @classmethod
     def from_json(cls, text: str) -> CompletionReport:
@@ -177,7 +197,7 @@ class CompletionReport:
         """Write ``to_json()`` and a final newline to a path (as UTF-8) or a text file."""
         text = self.to_json() + "\n"
         if isinstance(path_or_file, (str, os.PathLike)):
-            with open(path_or_file, "w", encoding="utf-8") as file:
+            with open(path_or_file, "w", encoding="utf-8", errors=_SURROGATES) as file:
                 file.write(text)
         else:
             path_or_file.write(text)
@@ -190,7 +210,7 @@ class CompletionReport:
             ValidationError: as ``from_json``.
         """
         if isinstance(path_or_file, (str, os.PathLike)):
-            with open(path_or_file, encoding="utf-8-sig") as file:
+            with open(path_or_file, encoding="utf-8-sig", errors=_SURROGATES) as file:
                 return cls.from_json(file.read())
         return cls.from_json(path_or_file.read())
 
@@ -202,7 +222,7 @@ class CompletionReport:
                 ``newline=""``.
         """
         if isinstance(path_or_file, (str, os.PathLike)):
-            with open(path_or_file, "w", encoding="utf-8", newline="") as file:
+            with open(path_or_file, "w", encoding="utf-8", errors=_SURROGATES, newline="") as file:
                 self._write_rows(file)
         else:
             self._write_rows(path_or_file)
@@ -231,9 +251,17 @@ class CompletionReport:
                 (row 1 is the header).
         """
         if isinstance(path_or_file, (str, os.PathLike)):
-            with open(path_or_file, encoding="utf-8-sig", newline="") as file:
+            with open(path_or_file, encoding="utf-8-sig", errors=_SURROGATES, newline="") as file:
                 return _read_records(file)
         return _read_records(path_or_file)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # an astral character: its UTF-16 pair, as JSON writes it
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 def _read_records(file: TextIO) -> tuple[TaskRecord, ...]:
