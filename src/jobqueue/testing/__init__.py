@@ -8,7 +8,10 @@ jobqueue`` never imports it.
   aging; ``workloads`` for ``jobqueue.sim``; ``operations``; and their parts:
   ``delays``, ``dependencies``, ``limits``, ``retries``, ``agings``...) and
   for invalid input paired with the exact error it must raise
-  (``invalid_submissions``, ``invalid_queue_specs``, ``invalid_priorities``).
+  (``invalid_submissions``, ``invalid_queue_specs``, ``invalid_priorities``),
+  drawing on the classes of bad input a careless check lets through: ints
+  too large for a float (``huge_ints``), ``str`` subclasses that lie
+  (``LyingStr``) and flags that are not bools (``non_bools``).
 * A stateful harness, ``PolicyStateMachine``, that drives every public
   operation at random on a ``ManualClock`` and checks, after each step,
   ``Scheduler.check_invariants()``, the history properties of
@@ -27,9 +30,11 @@ from ._check_policy import check_policy as check_policy
 from ._history import HistoryChecker as HistoryChecker
 from ._history import JobModel as JobModel
 from ._history import PropertyFailed as PropertyFailed
+from ._invalid import huge_ints as huge_ints
 from ._invalid import invalid_priorities as invalid_priorities
 from ._invalid import invalid_queue_specs as invalid_queue_specs
 from ._invalid import invalid_submissions as invalid_submissions
+from ._invalid import non_bools as non_bools
 from ._machine import PolicyStateMachine as PolicyStateMachine
 from ._operations import Operation as Operation
 from ._operations import operations as operations
@@ -51,6 +56,7 @@ from ._strategies import task_sources as task_sources
 from ._strategies import workloads as workloads
 from ._values import FromNow as FromNow
 from ._values import InvalidCall as InvalidCall
+from ._values import LyingStr as LyingStr
 from ._values import ManifestReader as ManifestReader
 from ._values import Prior as Prior
 from ._values import QueueConfig as QueueConfig
@@ -61,6 +67,7 @@ __all__ = [
     "HistoryChecker",
     "InvalidCall",
     "JobModel",
+    "LyingStr",
     "ManifestReader",
     "Operation",
     "PolicyStateMachine",
@@ -74,11 +81,13 @@ __all__ = [
     "dependencies",
     "hop_chains",
     "hop_waits",
+    "huge_ints",
     "invalid_priorities",
     "invalid_queue_specs",
     "invalid_submissions",
     "job_names",
     "limits",
+    "non_bools",
     "operations",
     "priorities",
     "queue_configs",

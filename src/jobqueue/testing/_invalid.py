@@ -3,10 +3,18 @@
 Each ``InvalidCall`` has exactly one bad argument; the rest are valid defaults,
 so the error and its exact message are determined. A well-behaved scheduler
 raises that error and is left exactly as it was.
+
+Besides values out of range or of the wrong type, every field draws from the
+classes of bad input a careless check lets through: ints too large for a
+float (``huge_ints``), ``str`` subclasses that lie about their length,
+equality, hash and text (``LyingStr``, which must be refused as the plain
+``str`` of its characters would be), and flags that are not bools
+(``non_bools``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -15,11 +23,18 @@ from hypothesis import strategies as st
 from .._errors import ConflictError, JobQueueError, NotFound, ValidationError
 from .._model import HopRule
 from .._tags import MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS
-from .._validate import MAX_DESCRIPTION, MAX_NAME, PRIORITY_MAX, PRIORITY_MIN
+from .._validate import MAX_DESCRIPTION, MAX_NAME, PRIORITY_MAX, PRIORITY_MIN, shown
+from ..policies import FifoPolicy, PriorityPolicy
 from ._strategies import job_names
-from ._values import InvalidCall
+from ._values import InvalidCall, LyingStr
 
-__all__ = ["invalid_priorities", "invalid_queue_specs", "invalid_submissions"]
+__all__ = [
+    "huge_ints",
+    "invalid_priorities",
+    "invalid_queue_specs",
+    "invalid_submissions",
+    "non_bools",
+]
 
 _Case = tuple[Any, type[JobQueueError], str]
 _NAME_RULE = "may contain only 0-9, a-z, A-Z, '.', '_' and '-'"
@@ -28,6 +43,54 @@ _TASKS_KINDS = "a sequence of keys, a count or a callable"
 
 def _type_name(value: object) -> str:
     return type(value).__name__
+
+
+def huge_ints(*, sign: int = 0) -> st.SearchStrategy[int]:
+    """Ints too large for a float (``float()`` of one raises ``OverflowError``).
+
+    Args:
+        sign: ``1`` for positive ones only, ``-1`` for negative ones, ``0`` for both.
+    """
+    # At most 14,000 bits: repr() of an int of more than 4,300 digits raises,
+    # and hypothesis prints a counterexample with repr().
+    magnitudes = st.integers(1025, 14_000).map(lambda bits: 2**bits - 1)
+    if sign > 0:
+        return magnitudes
+    if sign < 0:
+        return magnitudes.map(lambda n: -n)
+    return st.tuples(magnitudes, st.sampled_from([1, -1])).map(lambda pair: pair[0] * pair[1])
+
+
+def non_bools() -> st.SearchStrategy[object]:
+    """Values a flag must refuse: truthy and falsy ones that are not ``True`` or ``False``."""
+    return st.one_of(
+        st.sampled_from(["no", "yes", "", "False", None, 0, 1, 0.0, ()]),
+        st.integers(),
+        st.text(max_size=3),
+    )
+
+
+def _bad_flag(field: str) -> st.SearchStrategy[_Case]:
+    return non_bools().map(
+        lambda v: (v, ValidationError, f"{field} must be a bool, got {_type_name(v)}")
+    )
+
+
+def _bad_number(
+    field: str, limit: str, out_of_range: st.SearchStrategy[object], *, optional: bool = False
+) -> st.SearchStrategy[_Case]:
+    """A bad value for a number ``check_number`` checks against ``limit``.
+
+    ``optional``: ``None`` is valid (it means "no limit").
+    """
+    types = st.booleans() | st.text(max_size=2)
+    wrong_type = (types if optional else types | st.none()).map(
+        lambda v: (v, ValidationError, f"{field} must be a number, got {_type_name(v)}")
+    )
+    outside = st.one_of(out_of_range, huge_ints(), st.sampled_from([math.nan, math.inf])).map(
+        lambda v: (v, ValidationError, f"{field} must be {limit}, got {shown(v)}")
+    )
+    return wrong_type | outside
 
 
 def _not_int() -> st.SearchStrategy[Any]:
@@ -45,18 +108,25 @@ def _bad_int(draw: st.DrawFn, field: str, lo: int, hi: int | None) -> _Case:
     if draw(st.booleans()):
         value = draw(_not_int())
         return value, ValidationError, f"{field} must be an int, got {_type_name(value)}"
-    below = st.integers(max_value=lo - 1)
-    value = draw(below if hi is None else below | st.integers(min_value=hi + 1))
+    below = st.integers(max_value=lo - 1) | huge_ints(sign=-1)
+    above = st.integers(min_value=hi + 1) | huge_ints(sign=1) if hi is not None else st.nothing()
+    value = draw(below | above)
     limit = f">= {lo}" if hi is None else f"{lo}..{hi}"
-    return value, ValidationError, f"{field} must be {limit}, got {value}"
+    return value, ValidationError, f"{field} must be {limit}, got {shown(value)}"
 
 
 def invalid_priorities(field: str = "priority") -> st.SearchStrategy[tuple[Any, str]]:
     """Values every priority argument refuses, with the exact ``ValidationError`` message.
 
-    Non-ints (``bool`` included) and ints outside ``-2**31 .. 2**31-1``.
+    Non-ints (``bool`` included) and ints outside ``-2**31 .. 2**31-1``, down
+    to ints too large for a float.
     """
     return _bad_int(field, PRIORITY_MIN, PRIORITY_MAX).map(lambda case: (case[0], case[2]))
+
+
+def _lying(draw: st.DrawFn, text: str) -> str:
+    """``text``, half the time as a ``LyingStr`` (refused just as ``text`` is)."""
+    return LyingStr(text) if draw(st.booleans()) else text
 
 
 @st.composite
@@ -66,13 +136,14 @@ def _bad_name(draw: st.DrawFn, field: str = "name") -> _Case:
         value: Any = draw(st.integers() | st.binary(max_size=3))
         return value, ValidationError, f"{field} must be a str, got {_type_name(value)}"
     if kind == "empty":
-        return "", ValidationError, f"name must be 1-{MAX_NAME} characters, got 0"
+        return _lying(draw, ""), ValidationError, f"name must be 1-{MAX_NAME} characters, got 0"
     if kind == "long":
-        value = "n" * draw(st.integers(MAX_NAME + 1, MAX_NAME + 50))
-        return value, ValidationError, f"name must be 1-{MAX_NAME} characters, got {len(value)}"
+        text = "n" * draw(st.integers(MAX_NAME + 1, MAX_NAME + 50))
+        message = f"name must be 1-{MAX_NAME} characters, got {len(text)}"
+        return _lying(draw, text), ValidationError, message
     bad = draw(st.characters(exclude_characters=_NAME_CHARS))
-    value = draw(job_names(20)) + bad
-    return value, ValidationError, f"name {_NAME_RULE}, got {value!r}"
+    text = draw(job_names(20)) + bad
+    return _lying(draw, text), ValidationError, f"name {_NAME_RULE}, got {text!r}"
 
 
 _NAME_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._-"
@@ -83,18 +154,20 @@ def _bad_description(draw: st.DrawFn) -> _Case:
     if draw(st.booleans()):
         value: Any = draw(st.integers() | st.none())
         return value, ValidationError, f"description must be a str, got {_type_name(value)}"
-    value = "d" * draw(st.integers(MAX_DESCRIPTION + 1, MAX_DESCRIPTION + 50))
+    text = "d" * draw(st.integers(MAX_DESCRIPTION + 1, MAX_DESCRIPTION + 50))
     return (
-        value,
+        _lying(draw, text),
         ValidationError,
-        f"description must be 0-{MAX_DESCRIPTION} characters, got {len(value)}",
+        f"description must be 0-{MAX_DESCRIPTION} characters, got {len(text)}",
     )
 
 
 @st.composite
 def _bad_tags(draw: st.DrawFn, field: str = "tags") -> _Case:
     kind = draw(
-        st.sampled_from(["type", "count", "key-type", "key-len", "value-type", "value-len"])
+        st.sampled_from(
+            ["type", "count", "key-type", "key-len", "value-type", "value-len", "key-twice"]
+        )
     )
     if kind == "type":
         value: Any = draw(st.lists(st.text(max_size=2), max_size=2) | st.integers())
@@ -111,9 +184,14 @@ def _bad_tags(draw: st.DrawFn, field: str = "tags") -> _Case:
         return good, ValidationError, f"tag key must be a str, got {_type_name(key)}"
     if kind == "key-len":
         key = "k" * draw(st.sampled_from([0, MAX_TAG_KEY + 1, MAX_TAG_KEY + 7]))
-        good[key] = "v"
+        good[_lying(draw, key)] = "v"
         message = f"tag key must be 1-{MAX_TAG_KEY} characters, got {len(key)}"
         return good, ValidationError, message
+    if kind == "key-twice":
+        # Two keys of the same characters: a LyingStr's hash puts it apart.
+        key = draw(st.sampled_from(["Team", "ok0", "x"]))
+        twice = {LyingStr(key): "1", **{k: v for k, v in good.items() if k != key}, key: "2"}
+        return twice, ValidationError, f"tag key {key!r} appears twice"
     key = draw(st.text(alphabet="xyz", min_size=1, max_size=5))
     if kind == "value-type":
         bad: Any = draw(st.integers() | st.none())
@@ -121,17 +199,19 @@ def _bad_tags(draw: st.DrawFn, field: str = "tags") -> _Case:
         message = f"tag value for key {key!r} must be a str, got {_type_name(bad)}"
         return good, ValidationError, message
     bad = "v" * draw(st.integers(MAX_TAG_VALUE + 1, MAX_TAG_VALUE + 9))
-    good[key] = bad
+    good[key] = _lying(draw, bad)
     message = f"tag value for key {key!r} must be 0-{MAX_TAG_VALUE} characters, got {len(bad)}"
     return good, ValidationError, message
 
 
 def _bad_choice(field: str, allowed: Sequence[str]) -> st.SearchStrategy[_Case]:
     listed = ", ".join(repr(a) for a in allowed)
-    return (
-        st.text(max_size=8)
-        .filter(lambda v: v not in allowed)
-        .map(lambda v: (v, ValidationError, f"{field} must be one of {listed}, got {v!r}"))
+    return st.tuples(st.text(max_size=8).filter(lambda v: v not in allowed), st.booleans()).map(
+        lambda pair: (
+            LyingStr(pair[0]) if pair[1] else pair[0],
+            ValidationError,
+            f"{field} must be one of {listed}, got {pair[0]!r}",
+        )
     )
 
 
@@ -151,7 +231,8 @@ def _bad_hops(draw: st.DrawFn, source: str, queues: tuple[str, ...]) -> _Case:
         return [item], ValidationError, f"hops[0] must be a HopRule, got {_type_name(item)}"
     if kind == "unknown":
         name = draw(job_names(12).filter(lambda n: n not in queues))
-        return [HopRule(name, 1.0)], NotFound, f"hops[0].queue: unknown queue {name!r}"
+        rule = HopRule(_lying(draw, name), 1.0)
+        return [rule], NotFound, f"hops[0].queue: unknown queue {name!r}"
     if kind == "same":
         message = f"hops[0].queue must differ from the queue it hops from, got {source!r}"
         return [HopRule(source, 1.0)], ValidationError, message
@@ -162,9 +243,11 @@ def _bad_hops(draw: st.DrawFn, source: str, queues: tuple[str, ...]) -> _Case:
             message = f"hops[0].wait must be a number, got {_type_name(wait)}"
         else:
             wait = draw(
-                st.sampled_from([0, 0.0, -1, float("inf"), float("nan")]) | st.floats(max_value=0.0)
+                st.sampled_from([0, 0.0, -1, math.inf, math.nan])
+                | st.floats(max_value=0.0)
+                | huge_ints()
             )
-            message = f"hops[0].wait must be a finite number > 0, got {wait!r}"
+            message = f"hops[0].wait must be a finite number > 0, got {shown(wait)}"
         return [HopRule(dest, wait)], ValidationError, message
     value, error, message = draw(_bad_int("hops[0].priority", PRIORITY_MIN, PRIORITY_MAX))
     if value is None:  # None means "keep the job's priority": valid
@@ -191,13 +274,19 @@ def _bad_tasks(draw: st.DrawFn) -> _Case:
     return ["ok", bad], ValidationError, f"task keys must be non-empty str, got {bad!r}"
 
 
+def _not_positive() -> st.SearchStrategy[object]:
+    return st.sampled_from([0, 0.0, -1, -math.inf]) | st.floats(max_value=0.0, allow_nan=False)
+
+
 def invalid_submissions(
     queues: Sequence[str] = ("default",), *, queue: str | None = None
 ) -> st.SearchStrategy[InvalidCall]:
     """``submit`` calls with one invalid argument, each with its error and exact message.
 
-    Covers the queue, priority, name, description, tags, hops, tasks, report,
-    acceleration and billing-tags-source arguments.
+    Covers the queue, priority, flags (``deferred``, ``confirmation_required``,
+    ``preemptible``), name, description, tags, hops, tasks, report,
+    acceleration, billing-tags-source, ``not_before``, ``max_run`` and
+    ``max_wait`` arguments.
 
     Args:
         queues: the queues that exist on the scheduler (hops may name them).
@@ -209,11 +298,18 @@ def invalid_submissions(
     fields: list[tuple[str, st.SearchStrategy[_Case]]] = [
         (
             "queue",
-            job_names(12)
-            .filter(lambda n: n not in names)
-            .map(lambda n: (n, NotFound, f"unknown queue {n!r}")),
+            st.tuples(job_names(12).filter(lambda n: n not in names), st.booleans()).map(
+                lambda pair: (
+                    LyingStr(pair[0]) if pair[1] else pair[0],
+                    NotFound,
+                    f"unknown queue {pair[0]!r}",
+                )
+            ),
         ),
         ("priority", _bad_int("priority", PRIORITY_MIN, PRIORITY_MAX)),
+        ("deferred", _bad_flag("deferred")),
+        ("confirmation_required", _bad_flag("confirmation_required")),
+        ("preemptible", _bad_flag("preemptible")),
         ("name", _bad_name()),
         ("description", _bad_description()),
         ("tags", _bad_tags()),
@@ -222,6 +318,12 @@ def invalid_submissions(
         ("report", _bad_choice("report", ["all", "failed"])),
         ("acceleration", _bad_choice("acceleration", ["disabled", "enabled", "preferred"])),
         ("billing_tags_source", _bad_choice("billing_tags_source", ["queue", "job"])),
+        ("not_before", _bad_number("not_before", "a finite number", st.nothing(), optional=True)),
+        ("max_run", _bad_number("max_run", "a finite number > 0", _not_positive(), optional=True)),
+        (
+            "max_wait",
+            _bad_number("max_wait", "a finite number > 0", _not_positive(), optional=True),
+        ),
     ]
 
     def call(field: str) -> Callable[[_Case], InvalidCall]:
@@ -239,7 +341,8 @@ def invalid_queue_specs(existing: Sequence[str] = ("default",)) -> st.SearchStra
     """``create_queue`` calls with one invalid argument, each with its error and exact message.
 
     Covers the name (malformed, or taken by one of ``existing``), slots,
-    deferred share, waiting cap, pricing, policy, preemption and tags.
+    deferred share, waiting cap, pricing, policy (a bad name, or a policy
+    class where an instance belongs), preemption and tags.
 
     Args:
         existing: the queues that exist on the scheduler.
@@ -249,18 +352,12 @@ def invalid_queue_specs(existing: Sequence[str] = ("default",)) -> st.SearchStra
     while fresh in taken:
         fresh += "-"
 
-    @st.composite
-    def bad_share(draw: st.DrawFn) -> _Case:
-        if draw(st.booleans()):
-            value: Any = draw(st.text(max_size=2) | st.none() | st.booleans())
-            message = f"deferred_share must be a number, got {_type_name(value)}"
-            return value, ValidationError, message
-        value = draw(
-            st.floats(max_value=0.0)
-            | st.floats(min_value=1.0, exclude_min=True)
-            | st.just(float("nan"))
-        )
-        return value, ValidationError, f"deferred_share must be in (0, 1], got {value!r}"
+    bad_share = _bad_number(
+        "deferred_share",
+        "in (0, 1]",
+        st.floats(max_value=0.0) | st.floats(min_value=1.0, exclude_min=True),
+    )
+    policy_message = "policy must be 'fifo', 'priority' or a Policy"
 
     @st.composite
     def bad_queue_name(draw: st.DrawFn) -> _Case:
@@ -275,24 +372,26 @@ def invalid_queue_specs(existing: Sequence[str] = ("default",)) -> st.SearchStra
     fields: list[tuple[str, st.SearchStrategy[_Case]]] = [
         ("name", bad_queue_name()),
         ("slots", _bad_int("slots", 1, None)),
-        ("deferred_share", bad_share()),
+        ("deferred_share", bad_share),
         ("max_waiting", _bad_int("max_waiting", 1, None)),
         ("pricing", _bad_choice("pricing", ["on_demand", "reserved"])),
         (
             "policy",
             st.text(max_size=8)
             .filter(lambda v: v not in ("fifo", "priority"))
-            .map(
-                lambda v: (
-                    v,
+            .map(lambda v: (v, ValidationError, f"{policy_message}, got {v!r}"))
+            | st.sampled_from([FifoPolicy, PriorityPolicy]).map(
+                lambda cls: (
+                    cls,
                     ValidationError,
-                    f"policy must be 'fifo', 'priority' or a Policy, got {v!r}",
+                    f"{policy_message} instance, got the class {cls.__name__}",
                 )
             ),
         ),
         (
             "preemption",
-            st.just((True, ValidationError, "preemption needs policy 'priority', got 'fifo'")),
+            st.just((True, ValidationError, "preemption needs policy 'priority', got 'fifo'"))
+            | _bad_flag("preemption"),
         ),
         ("tags", _bad_tags()),
     ]

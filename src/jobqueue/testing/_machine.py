@@ -51,9 +51,9 @@ from .._scheduler import Scheduler
 from .._states import TASKS_ACCEPTED, TERMINAL, TRANSITIONS, JobStatus
 from ..policies import Policy, PriorityPolicy
 from ..policies._base import declared_order
-from ._fingerprint import fingerprint
 from ._history import HistoryChecker, PropertyFailed
-from ._machine_checks import check_aging, check_pending_reasons
+from ._invalid import invalid_queue_specs, invalid_submissions
+from ._machine_checks import check_aging, check_pending_reasons, expect, expect_refused
 from ._machine_strategies import (
     AGINGS,
     BUILT,
@@ -67,7 +67,7 @@ from ._machine_strategies import (
     with_controls,
 )
 from ._strategies import priorities, submissions, task_sources
-from ._values import ManifestReader, Submission
+from ._values import InvalidCall, ManifestReader, Submission
 
 __all__ = ["PolicyStateMachine"]
 
@@ -103,8 +103,9 @@ class PolicyStateMachine(RuleBasedStateMachine):
     followed by ``poll()``. Some submissions carry job controls: a start time,
     dependencies on earlier jobs, run and wait limits, a retry (see
     ``job_controls``). A call that must fail (predicted from the state) must
-    raise the right error and leave the scheduler unchanged. After each step
-    it checks:
+    raise the right error and leave the scheduler unchanged; so must a call
+    with one bad argument (``invalid_calls``), with its exact message. After
+    each step it checks:
 
     * ``Scheduler.check_invariants()`` (slots, the deferred share, one state
       and one queue per job, the transition table, the line against the
@@ -279,29 +280,7 @@ class PolicyStateMachine(RuleBasedStateMachine):
 
     def _call(self, label: str, call: Callable[[], Any], expected: type[Exception] | None) -> Any:
         """Make ``call``; it must raise ``expected`` (and change nothing), or succeed."""
-        before = None if expected is None else fingerprint(self.sched)
-        try:
-            result = call()
-        except InvariantViolation as exc:
-            raise PropertyFailed("scheduler invariant", f"{label}: {exc}") from exc
-        except Exception as exc:
-            if expected is None or not isinstance(exc, expected):
-                wanted = "success" if expected is None else expected.__name__
-                raise PropertyFailed(
-                    "api contract",
-                    f"{label} raised {type(exc).__name__}: {exc} (expected {wanted})",
-                ) from exc
-            if fingerprint(self.sched) != before:
-                raise PropertyFailed(
-                    "errors change nothing",
-                    f"{label} raised {type(exc).__name__}: {exc}, but changed the scheduler",
-                ) from exc
-            return None
-        if expected is not None:
-            raise PropertyFailed(
-                "api contract", f"{label} succeeded, but it must raise {expected.__name__}"
-            )
-        return result
+        return expect(self.sched, label, call, expected)
 
     def _status(self, job_id: str) -> JobStatus:
         return self.checker.jobs[job_id].status
@@ -336,9 +315,17 @@ class PolicyStateMachine(RuleBasedStateMachine):
     # or, half the time, any job, to exercise the refusals too.
 
     @precondition(lambda self: self._ready)
-    @rule(spec=from_machine("submissions"))
-    def submit(self, spec: Submission) -> None:
-        """Submit a job; predicted to fail on a taken name, a full queue or no free slot."""
+    # One submission in seven first makes a call with one bad argument: often
+    # enough to cover every class of bad input, rarely enough that runs still
+    # reach deep states within hypothesis' budget of data per example.
+    @rule(spec=from_machine("submissions"), bad=rarely(from_machine("invalid_calls"), None, 6))
+    def submit(self, spec: Submission, bad: InvalidCall | None) -> None:
+        """Submit a job; predicted to fail on a taken name, a full queue or no free slot.
+
+        First, a call with one bad argument (``bad``, if any) must be refused.
+        """
+        if bad is not None:
+            expect_refused(self.sched, bad)
         self._submit(spec)
 
     @precondition(lambda self: self._ready)
@@ -370,6 +357,11 @@ class PolicyStateMachine(RuleBasedStateMachine):
         job = self._call(f"submit({spec!r})", lambda: spec.submit(self.sched, jobs), expected)
         if job is not None:
             self._keys[job.id] = spec.task_keys()
+
+    def invalid_calls(self) -> st.SearchStrategy[InvalidCall]:
+        """The calls with one bad argument ``submit`` makes first; override to change them."""
+        queues = ("default", *self.queue_names)
+        return invalid_submissions(queues, queue=self.queue_names[0]) | invalid_queue_specs(queues)
 
     @precondition(lambda self: self._any_in(_S.ACTIVE, _S.PAUSING))
     @rule(job=job_in(_S.ACTIVE, _S.PAUSING))

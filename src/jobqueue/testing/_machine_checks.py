@@ -1,22 +1,75 @@
-"""The state machine's checks of the job controls, read from the public API and the events.
+"""The state machine's checks: of each call, and of the job controls after every step.
 
-``PolicyStateMachine.check`` runs them after every step: a pending reason
-exactly for the jobs that wait (a backoff's own reason for a job in one), and
-in each aging queue a line in effective-priority order with no job aged past
-its cap.
+``expect`` makes one call the machine predicted to succeed or to fail: a
+failing call must raise the predicted error and change nothing
+(``expect_refused``: a call with one bad argument, with its exact message
+too). ``PolicyStateMachine.check`` runs the others after every step, read
+from the public API and the events: a pending reason exactly for the jobs
+that wait (a backoff's own reason for a job in one), and in each aging queue
+a line in effective-priority order with no job aged past its cap.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from .._controls import PendingCode
+from .._errors import InvariantViolation
 from .._scheduler import Scheduler
 from .._states import TERMINAL, JobStatus
+from ._fingerprint import fingerprint
 from ._history import HistoryChecker, JobModel, PropertyFailed
+from ._values import InvalidCall
 
-__all__ = ["check_aging", "check_pending_reasons"]
+__all__ = ["check_aging", "check_pending_reasons", "expect", "expect_refused"]
 
 _S = JobStatus
 _NOT_STARTED = frozenset({_S.NEW, _S.PREPARING, _S.SUSPENDED, _S.READY, _S.PAUSED})
+
+
+def expect(
+    sched: Scheduler,
+    label: str,
+    call: Callable[[], Any],
+    expected: type[Exception] | None,
+    message: str | None = None,
+) -> Any:
+    """Make ``call``: it must succeed, or raise ``expected`` (with ``message``,
+    if given) and leave ``sched`` as it was. Returns what it returned, or ``None``."""
+    before = None if expected is None else fingerprint(sched)
+    try:
+        result = call()
+    except InvariantViolation as exc:
+        raise PropertyFailed("scheduler invariant", f"{label}: {exc}") from exc
+    except Exception as exc:
+        if expected is None or not isinstance(exc, expected):
+            wanted = "success" if expected is None else expected.__name__
+            raise PropertyFailed(
+                "api contract",
+                f"{label} raised {type(exc).__name__}: {exc} (expected {wanted})",
+            ) from exc
+        if fingerprint(sched) != before:
+            raise PropertyFailed(
+                "errors change nothing",
+                f"{label} raised {type(exc).__name__}: {exc}, but changed the scheduler",
+            ) from exc
+        if message is not None and str(exc) != message:
+            raise PropertyFailed(
+                "error messages", f"{label} raised {exc!s}, expected {message!r}"
+            ) from exc
+        return None
+    if expected is not None:
+        raise PropertyFailed(
+            "api contract", f"{label} succeeded, but it must raise {expected.__name__}"
+        )
+    return result
+
+
+def expect_refused(sched: Scheduler, bad: InvalidCall) -> None:
+    """``bad`` raises its error with its exact message, and changes nothing."""
+    label = f"{bad.method} with a bad {bad.field}"
+    expect(sched, label, lambda: bad.call(sched), bad.error, bad.message)
 
 
 def check_pending_reasons(sched: Scheduler, checker: HistoryChecker) -> None:

@@ -22,7 +22,15 @@ from .._model import Acceleration, BillingTagsSource, HopRule, Job, Pricing, Que
 from .._scheduler import Scheduler, TaskSource
 from .._tasks import ReportScope
 
-__all__ = ["FromNow", "InvalidCall", "ManifestReader", "Prior", "QueueConfig", "Submission"]
+__all__ = [
+    "FromNow",
+    "InvalidCall",
+    "LyingStr",
+    "ManifestReader",
+    "Prior",
+    "QueueConfig",
+    "Submission",
+]
 
 
 def _frozen_map(value: Mapping[str, str]) -> Mapping[str, str]:
@@ -246,6 +254,42 @@ class Submission(_CompactRepr):
         if callable(tasks):
             return None
         return tuple(tasks)
+
+
+class LyingStr(str):
+    """A ``str`` whose ``len()``, ``==``, ``hash()`` and ``str()`` lie; its ``repr`` does not.
+
+    It claims a length of 1, equality with anything, the hash 0 and the text
+    ``"x"``. A well-behaved scheduler checks, compares and stores the
+    characters it holds (``str.__str__(value)``), so it is refused, or
+    accepted, exactly as the plain ``str`` of those characters would be.
+
+    >>> value = LyingStr("n" * 300)
+    >>> len(value), value == "anything", str(value)
+    (1, True, 'x')
+    >>> len(str.__str__(value))
+    300
+    """
+
+    __slots__ = ()
+
+    def __len__(self) -> int:
+        return 1
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+    def __hash__(self) -> int:
+        return 0
+
+    def __str__(self) -> str:
+        return "x"
+
+    def __repr__(self) -> str:
+        return f"LyingStr({str.__repr__(self)})"
 
 
 @attrs.frozen
