@@ -14,6 +14,7 @@ import io
 import json
 import math
 import random
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -661,6 +662,19 @@ def test_a_bad_timeout_is_refused_by_the_thread_runtimes(
         runtime.cancel(job.id)
         assert runtime.wait(job.id, timeout=1e300).status is JobStatus.CANCELLED
     pool.shutdown()
+
+
+@pytest.mark.runtime
+@pytest.mark.usefixtures("no_thread_left_behind")
+def test_a_huge_finite_timeout_waits_for_the_job() -> None:
+    release = threading.Event()
+    with ThreadRuntime(max_workers=1) as runtime:
+        job = runtime.submit(job=lambda context: release.wait(10.0))
+        timer = threading.Timer(0.05, release.set)
+        timer.start()
+        # A lock refuses a wait of more than threading.TIMEOUT_MAX (OverflowError).
+        assert runtime.wait(job.id, timeout=1e300).status is JobStatus.COMPLETE
+        timer.join()
 
 
 @pytest.mark.runtime
