@@ -646,9 +646,12 @@ def test_a_bad_timeout_is_refused_by_the_thread_runtimes(
     kind: str, timeout: object, message: str
 ) -> None:
     pool = ThreadPoolExecutor(1)
-    runtime = ThreadRuntime(max_workers=1) if kind == "threads" else ExecutorRuntime(pool)
-    with runtime:
-        job = runtime.submit(job=lambda context: None, confirmation_required=True)
+    runtime: ThreadRuntime | ExecutorRuntime
+    with ThreadRuntime(max_workers=1) if kind == "threads" else ExecutorRuntime(pool) as runtime:
+        if isinstance(runtime, ThreadRuntime):
+            job = runtime.submit(job=lambda context: None, confirmation_required=True)
+        else:
+            job = runtime.submit(job=lambda: None, confirmation_required=True)
         before = fingerprint(runtime.scheduler)
         with pytest.raises(ValidationError) as info:
             runtime.wait(job.id, timeout=timeout)  # type: ignore[arg-type]

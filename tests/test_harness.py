@@ -308,7 +308,7 @@ def test_the_harness_catches_a_bad_argument_that_is_accepted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A scheduler that no longer checks its flags: deferred="no" is taken as True.
-    monkeypatch.setattr(core_module, "check_flags", lambda **flags: None)
+    monkeypatch.setattr(core_module, "check_submit_flags", lambda *flags: None)
     with pytest.raises(PropertyFailed) as info:
         check_policy(FifoPolicy, settings=BROKEN_SETTINGS)
     assert re.fullmatch(

@@ -14,7 +14,7 @@ from typing import Protocol, final, runtime_checkable
 from ._errors import ValidationError
 from ._validate import check_number
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "check_clock"]
+__all__ = ["Clock", "ManualClock", "SystemClock", "check_clock", "reading"]
 
 
 @runtime_checkable
@@ -108,3 +108,20 @@ def check_clock(clock: object) -> Clock:
             f"clock must be a Clock (an object with a now() method), got {type(clock).__name__}"
         )
     return clock  # type: ignore[return-value]
+
+
+def reading(t: object, last: float) -> float:
+    """A clock reading as the scheduler takes it: a finite number, never before ``last``.
+
+    The scheduler's time never runs backwards. A reading earlier than the
+    last one (a wall clock stepped back by NTP, say) is taken as the last
+    one, so the scheduler's time stands still until the clock catches up:
+    no run time, wait or billed time is negative, and every history and
+    event stream stays in time order. Durations are not measured on a second,
+    monotonic clock: a timestamp must mean the same time after a restart.
+
+    Raises:
+        ValidationError: ``t`` is not a finite number (a str, NaN, inf, an
+            int too large for a float); nothing has changed.
+    """
+    return max(check_number("clock reading", t), last)

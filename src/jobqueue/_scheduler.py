@@ -38,7 +38,7 @@ from ._model import (
 from ._reports import CompletionReport
 from ._states import JobStatus
 from ._tasks import ReportScope, TaskRecord
-from ._validate import check_bool
+from ._validate import check_bool, lookup_key
 from .policies import Policy
 
 if TYPE_CHECKING:
@@ -212,10 +212,9 @@ class Scheduler:
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Call ``callback`` with every event, in order; returns an unsubscribe function.
 
-        Events are delivered after the call that caused them has finished
-        changing state, so a callback sees a consistent scheduler and may call
-        it. If a callback raises, the remaining events are still delivered and
-        the first exception is raised afterwards.
+        Events are delivered after the call that caused them has finished changing state,
+        so a callback sees a consistent scheduler and may call it. If a callback raises,
+        the remaining events are still delivered and the first exception is raised afterwards.
 
         Raises:
             ValidationError: ``callback`` is not callable.
@@ -432,7 +431,7 @@ class Scheduler:
 
     def __contains__(self, job_id: object) -> bool:
         """Whether a job of that id is kept (``False`` for anything but a ``str``)."""
-        return self._core.has_job(job_id)
+        return lookup_key(job_id) in self._core.jobs
 
     def __len__(self) -> int:
         """Number of jobs kept (unfinished, and finished within retention)."""

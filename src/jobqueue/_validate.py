@@ -37,6 +37,7 @@ __all__ = [
     "check_priority",
     "check_share",
     "check_str",
+    "check_submit_flags",
     "check_time",
     "lookup_key",
     "plain_str",
@@ -122,6 +123,15 @@ def check_flags(**flags: object) -> None:
     """Every one of ``flags`` is a bool; the message names the first that is not."""
     for field, value in flags.items():
         check_bool(field, value)
+
+
+def check_submit_flags(
+    deferred: object, confirmation_required: object, preemptible: object
+) -> None:
+    """``submit``'s flags are bools; the message names the first that is not."""
+    check_flags(
+        deferred=deferred, confirmation_required=confirmation_required, preemptible=preemptible
+    )
 
 
 def check_callable(field: str, value: object) -> None:

@@ -25,7 +25,6 @@ leaves the core exactly as it was.
 from __future__ import annotations
 
 import itertools
-import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -33,7 +32,7 @@ from fractions import Fraction
 from typing import Final
 
 from .._access import AccessPolicy, Principal, check_access_policy
-from .._clock import Clock
+from .._clock import Clock, reading
 from .._controls import Dependency, Retry
 from .._errors import (
     ConflictError,
@@ -50,13 +49,13 @@ from .._tasks import FailureReason, ReportScope
 from .._validate import (
     check_choice,
     check_description,
-    check_flags,
     check_int,
     check_name,
     check_number,
     check_positive_number,
     check_priority,
     check_str,
+    check_submit_flags,
     check_time,
     lookup_key,
     shown,
@@ -97,7 +96,6 @@ _ON_DEMAND: Final = Pricing.ON_DEMAND
 _RESERVED: Final = Pricing.RESERVED
 WAITING_LINE: Final = frozenset({_S.READY, _S.PAUSED})
 _WORKING_RUN: Final = frozenset({_S.ACTIVE, _S.PAUSING})
-_INF: Final = math.inf
 _BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy, AgingPolicy})
 
 
@@ -153,7 +151,7 @@ class Core:
         if rng is not None and not isinstance(rng, random.Random):
             raise ValidationError(f"rng must be a random.Random, got {type(rng).__name__}")
         self.clock = clock
-        self.last_now = -_INF  # the latest clock reading (see now)
+        self.last_now = float("-inf")  # the latest clock reading (see now)
         self.settings = settings
         self.acknowledge = acknowledge
         self.access_policy = check_access_policy(access_policy)
@@ -187,49 +185,26 @@ class Core:
         self.listing = listing.Listing()
         queues.add(self, "default", 100, FifoPolicy(), 0.9, 10_000, Pricing.ON_DEMAND, {})
 
-    # ------------------------------------------------------------------ time
+    # ------------------------------------------------------------------ lookups
 
     def now(self) -> float:
-        """The time, as the core reads it: every read of the clock comes here.
-
-        Never earlier than the last reading: a clock that steps back (a wall
-        clock corrected by NTP, say) reads as the last time read until it
-        catches up, so that no run time, wait or billed time is negative and
-        every history stays in time order.
-
-        Raises:
-            ValidationError: the clock returned something other than a finite
-                number; nothing has changed.
-        """
+        """Every read of the clock (see ``_clock.reading``). Raises: ValidationError."""
         t = self.clock.now()
-        if type(t) is float and self.last_now <= t < _INF:  # NaN fails it too
-            self.last_now = t
-            return t
-        t = check_number("clock reading", t)
-        if t < self.last_now:
-            return self.last_now
-        self.last_now = t
+        ok = type(t) is float and self.last_now <= t and t - t == 0.0  # finite: inf - inf is nan
+        self.last_now = t = t if ok else reading(t, self.last_now)
         return t
-
-    # ------------------------------------------------------------------ lookups
 
     def job(self, job_id: str) -> JobRecord:
         """Raises: NotFound: no such job (or it was purged)."""
-        rec = self.jobs.get(job_id if type(job_id) is str else lookup_key(job_id))
-        if rec is None:
+        if (rec := self.jobs.get(job_id if type(job_id) is str else lookup_key(job_id))) is None:
             raise NotFound(f"unknown job {shown(job_id)}")
         return rec
 
     def queue(self, name: str) -> QueueRecord:
         """Raises: NotFound: no such queue."""
-        q = self.queues.get(name if type(name) is str else lookup_key(name))
-        if q is None:
+        if (q := self.queues.get(name if type(name) is str else lookup_key(name))) is None:
             raise NotFound(f"unknown queue {shown(name)}")
         return q
-
-    def has_job(self, job_id: object) -> bool:
-        """Whether a job of that id is kept (``False`` for anything but a ``str``)."""
-        return lookup_key(job_id) in self.jobs
 
     def live(self) -> Iterable[JobRecord]:
         """The unfinished jobs."""
@@ -272,16 +247,8 @@ class Core:
         """
         q = self.queue(queue)
         priority = check_priority(priority)
-        if not (
-            (deferred is True or deferred is False)
-            and (confirmation_required is True or confirmation_required is False)
-            and (preemptible is True or preemptible is False)
-        ):
-            check_flags(
-                deferred=deferred,
-                confirmation_required=confirmation_required,
-                preemptible=preemptible,
-            )
+        if not type(deferred) is type(confirmation_required) is type(preemptible) is bool:
+            check_submit_flags(deferred, confirmation_required, preemptible)
         name = None if name is None else check_name(name)
         description = check_description(description)
         job_tags = NO_TAGS if tags is None else validate_tags(tags)

@@ -18,7 +18,7 @@ from .._errors import JobQueueError, ValidationError
 from .._events import Event
 from .._model import Job, QueueInfo
 from .._scheduler import Scheduler, TaskSource
-from .._validate import check_callable, check_number, check_positive_number
+from .._validate import check_bool, check_callable, check_number, check_positive_number
 from ._adoption import Handler, adopt, check_clock, guard, take_over
 from ._engine import Engine
 from ._submission import SubmitOptions, check_work
@@ -157,10 +157,7 @@ class RuntimeBase:
         width = check_work(
             task, job, tasks, concurrency, on_result, self._concurrency, runtime=type(self).__name__
         )
-        if not isinstance(allow_task_failures, bool):
-            raise ValidationError(
-                f"allow_task_failures must be a bool, got {type(allow_task_failures).__name__}"
-            )
+        check_bool("allow_task_failures", allow_task_failures)
         policy = check_task_policy(task, task_retries, task_timeout)
         return self._op(
             self._submit, task, job, width, tasks, on_result, allow_task_failures, options, policy
