@@ -51,7 +51,7 @@ from jobqueue import (
 )
 from jobqueue._reports import CompletionReport
 from jobqueue.policies import FairSharePolicy, FifoPolicy, PriorityPolicy
-from jobqueue.runtime import AsyncioRuntime, ExecutorRuntime, ThreadRuntime
+from jobqueue.runtime import AsyncioRuntime, AsyncJobContext, ExecutorRuntime, ThreadRuntime
 from jobqueue.sim import JobSpec, QueueSpec, Simulation, Workload, poisson_workload, simulate
 from jobqueue.store import SQLiteStore
 
@@ -665,6 +665,32 @@ def test_a_bad_timeout_is_refused_by_the_thread_runtimes(
         runtime.cancel(job.id)
         assert runtime.wait(job.id, timeout=1e300).status is JobStatus.CANCELLED
     pool.shutdown()
+
+
+@pytest.mark.runtime
+@pytest.mark.usefixtures("no_thread_left_behind")
+def test_a_runtime_refuses_a_callback_that_cannot_be_called() -> None:
+    async def work(context: AsyncJobContext) -> None:
+        return None
+
+    async def main() -> None:
+        async with AsyncioRuntime() as runtime:
+            handle = runtime.submit(job=work)
+            with pytest.raises(ValidationError) as info:
+                handle.add_done_callback(bad(42))
+            assert str(info.value) == "fn must be callable, got int"
+            await handle
+
+    with ThreadRuntime(max_workers=1) as runtime:
+        handle = runtime.submit(job=lambda context: None, confirmation_required=True)
+        with pytest.raises(ValidationError) as info:
+            runtime.subscribe(bad("print"))
+        assert str(info.value) == "callback must be callable, got str"
+        with pytest.raises(ValidationError) as info:
+            handle.add_done_callback(bad(None))
+        assert str(info.value) == "fn must be callable, got NoneType"
+        runtime.cancel(handle.id)
+    asyncio.run(main())
 
 
 @pytest.mark.runtime

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextvars
 import enum
 import logging
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 from .._errors import JobQueueError
 from .._model import Job
 from .._states import JobStatus
 from .._tasks import TaskRecord, TaskStatus
+from .._validate import check_callable
 from ._failures import JobFailed, TaskFailed, TaskFailures
 
 if TYPE_CHECKING:
@@ -181,7 +183,12 @@ class JobFuture(concurrent.futures.Future[T]):
         return _cancel_job(self._runtime, self.id)
 
     def add_done_callback(self, fn: Callable[[concurrent.futures.Future[T]], object]) -> None:
-        """Call ``fn(handle)`` on the runtime's driver thread once the job has finished."""
+        """Call ``fn(handle)`` on the runtime's driver thread once the job has finished.
+
+        Raises:
+            ValidationError: ``fn`` is not callable.
+        """
+        check_callable("fn", fn)
         with self._condition:
             if self._callbacks is not None:
                 self._callbacks.append(fn)
@@ -248,6 +255,17 @@ class AsyncJobFuture(asyncio.Future[T], Generic[T]):
     def job(self) -> Job:
         """The job's current snapshot."""
         return self._runtime.get(self.id)
+
+    def add_done_callback(
+        self, fn: Callable[[Self], object], /, *, context: contextvars.Context | None = None
+    ) -> None:
+        """Call ``fn(handle)`` on the loop once the job has finished (``asyncio.Future``'s).
+
+        Raises:
+            ValidationError: ``fn`` is not callable.
+        """
+        check_callable("fn", fn)
+        super().add_done_callback(fn, context=context)
 
     def cancel(self, msg: Any | None = None) -> bool:
         """Cancel the job; the handle is cancelled once the job is Cancelled.
