@@ -30,6 +30,7 @@ from ._check_policy import check_policy as check_policy
 from ._history import HistoryChecker as HistoryChecker
 from ._history import JobModel as JobModel
 from ._history import PropertyFailed as PropertyFailed
+from ._invalid import bad_calls as bad_calls
 from ._invalid import huge_ints as huge_ints
 from ._invalid import invalid_priorities as invalid_priorities
 from ._invalid import invalid_queue_specs as invalid_queue_specs
@@ -76,6 +77,7 @@ __all__ = [
     "QueueConfig",
     "Submission",
     "agings",
+    "bad_calls",
     "check_policy",
     "delays",
     "dependencies",

@@ -29,6 +29,7 @@ from ._strategies import job_names
 from ._values import InvalidCall, LyingStr
 
 __all__ = [
+    "bad_calls",
     "huge_ints",
     "invalid_priorities",
     "invalid_queue_specs",
@@ -406,3 +407,132 @@ def invalid_queue_specs(existing: Sequence[str] = ("default",)) -> st.SearchStra
         return make
 
     return st.one_of([strategy.map(call(field)) for field, strategy in fields])
+
+
+def bad_calls(
+    queues: Sequence[str] = ("default",), *, queue: str | None = None
+) -> tuple[InvalidCall, ...]:
+    """One ``submit`` or ``create_queue`` call for each class of bad input, each with its error.
+
+    Fixed values, not a strategy: a huge int, a ``LyingStr``, a non-bool flag
+    and a NaN or infinite number in each field that takes one, so that a
+    harness can make every one of them in a run without drawing anything.
+
+    Args:
+        queues: the queues that exist on the scheduler (at least two).
+        queue: the submission queue for the valid arguments (the first of
+            ``queues`` by default).
+    """
+    names = tuple(queues)
+    source = names[0] if queue is None else queue
+    other = next(q for q in names if q != source)
+    missing = "no-such-queue"
+    while missing in names:
+        missing += "-"
+    fresh = missing + "-new"
+    huge = 10**400
+    limit = f"{PRIORITY_MIN}..{PRIORITY_MAX}"
+    submit: list[tuple[str, object, type[JobQueueError], str]] = [
+        ("priority", huge, ValidationError, f"priority must be {limit}, got {shown(huge)}"),
+        ("priority", True, ValidationError, "priority must be an int, got bool"),
+        ("deferred", "no", ValidationError, "deferred must be a bool, got str"),
+        (
+            "confirmation_required",
+            None,
+            ValidationError,
+            "confirmation_required must be a bool, got NoneType",
+        ),
+        ("preemptible", 1, ValidationError, "preemptible must be a bool, got int"),
+        (
+            "name",
+            LyingStr("n" * (MAX_NAME + 1)),
+            ValidationError,
+            f"name must be 1-{MAX_NAME} characters, got {MAX_NAME + 1}",
+        ),
+        (
+            "description",
+            LyingStr("d" * (MAX_DESCRIPTION + 1)),
+            ValidationError,
+            f"description must be 0-{MAX_DESCRIPTION} characters, got {MAX_DESCRIPTION + 1}",
+        ),
+        (
+            "tags",
+            {LyingStr("k" * (MAX_TAG_KEY + 1)): "v"},
+            ValidationError,
+            f"tag key must be 1-{MAX_TAG_KEY} characters, got {MAX_TAG_KEY + 1}",
+        ),
+        (
+            "tags",
+            {"k": LyingStr("v" * (MAX_TAG_VALUE + 1))},
+            ValidationError,
+            f"tag value for key 'k' must be 0-{MAX_TAG_VALUE} characters, got {MAX_TAG_VALUE + 1}",
+        ),
+        (
+            "tags",
+            {LyingStr("Team"): "a", "Team": "b"},
+            ValidationError,
+            "tag key 'Team' appears twice",
+        ),
+        ("queue", LyingStr(missing), NotFound, f"unknown queue {missing!r}"),
+        (
+            "hops",
+            [HopRule(other, huge)],
+            ValidationError,
+            f"hops[0].wait must be a finite number > 0, got {shown(huge)}",
+        ),
+        (
+            "hops",
+            [HopRule(LyingStr(missing), 1.0)],
+            NotFound,
+            f"hops[0].queue: unknown queue {missing!r}",
+        ),
+        (
+            "report",
+            LyingStr("some"),
+            ValidationError,
+            "report must be one of 'all', 'failed', got 'some'",
+        ),
+        ("not_before", math.inf, ValidationError, "not_before must be a finite number, got inf"),
+        ("max_run", math.nan, ValidationError, "max_run must be a finite number > 0, got nan"),
+        (
+            "max_wait",
+            -huge,
+            ValidationError,
+            f"max_wait must be a finite number > 0, got {shown(-huge)}",
+        ),
+    ]
+    create: list[tuple[str, object, type[JobQueueError], str]] = [
+        (
+            "deferred_share",
+            huge,
+            ValidationError,
+            f"deferred_share must be in (0, 1], got {shown(huge)}",
+        ),
+        ("preemption", "yes", ValidationError, "preemption must be a bool, got str"),
+        (
+            "policy",
+            PriorityPolicy,
+            ValidationError,
+            "policy must be 'fifo', 'priority' or a Policy instance, got the class PriorityPolicy",
+        ),
+        ("slots", -huge, ValidationError, f"slots must be >= 1, got {shown(-huge)}"),
+    ]
+    calls = [
+        InvalidCall("submit", (), {"queue": source, field: value}, field, error, message)
+        for field, value, error, message in submit
+    ]
+    calls += [
+        InvalidCall("create_queue", (fresh,), {field: value}, field, error, message)
+        for field, value, error, message in create
+    ]
+    calls.append(
+        InvalidCall(
+            "create_queue",
+            (LyingStr("q" * (MAX_NAME + 1)),),
+            {},
+            "name",
+            ValidationError,
+            f"name must be 1-{MAX_NAME} characters, got {MAX_NAME + 1}",
+        )
+    )
+    return tuple(calls)
