@@ -16,9 +16,11 @@ from types import MappingProxyType
 from ._errors import InvalidTransition
 
 __all__ = [
+    "RUNNING",
     "TASKS_ACCEPTED",
     "TERMINAL",
     "TRANSITIONS",
+    "WAITING_LINE",
     "WORKING",
     "JobStatus",
     "MediaConvertStatus",
@@ -79,6 +81,11 @@ TERMINAL: frozenset[JobStatus] = frozenset({_S.COMPLETE, _S.CANCELLED, _S.FAILED
 WORKING: frozenset[JobStatus] = frozenset({_S.ACTIVE, _S.PAUSING, _S.CANCELLING, _S.FAILING})
 #: The statuses in which a task outcome may be recorded.
 TASKS_ACCEPTED: frozenset[JobStatus] = WORKING | {_S.PAUSED}
+#: The statuses of a job that holds its slot for running work (Active, Pausing).
+RUNNING: frozenset[JobStatus] = frozenset({_S.ACTIVE, _S.PAUSING})
+#: The statuses of a job that waits for a slot: Ready, or Paused after a preemption
+#: (or in a retry's backoff, which waits out of line).
+WAITING_LINE: frozenset[JobStatus] = frozenset({_S.READY, _S.PAUSED})
 
 
 def check_transition(job_id: str, current: JobStatus, target: JobStatus) -> None:

@@ -50,7 +50,7 @@ from ._errors import NotFound, ValidationError
 from ._events import Event, JobHopped, JobSubmitted, JobTransitioned, QueueEvent, RetryScheduled
 from ._model import QueueInfo
 from ._scheduler import Scheduler
-from ._states import JobStatus
+from ._states import WAITING_LINE, JobStatus
 
 __all__ = ["WAIT_BUCKETS", "Instrumentation", "instrument"]
 
@@ -61,7 +61,6 @@ WAIT_BUCKETS: Final = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
     120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0,
 )  # fmt: skip
-_LINE: Final = frozenset({_S.READY, _S.PAUSED})
 _ENDS: Final = {_S.COMPLETE: "completed", _S.FAILED: "failed", _S.CANCELLED: "cancelled"}
 
 
@@ -77,7 +76,7 @@ class Instrumentation:
         self._queues: dict[str, QueueInfo] = {q.name: q for q in scheduler.list_queues()}
         self._where: dict[str, str] = {}  # unfinished job -> the queue it is in
         self._since: dict[str, float] = {}  # waiting job -> when its wait began
-        for status in (*_LINE, _S.ACTIVE, _S.PAUSING, _S.SUSPENDED, _S.NEW, _S.PREPARING):
+        for status in (*WAITING_LINE, _S.ACTIVE, _S.PAUSING, _S.SUSPENDED, _S.NEW, _S.PREPARING):
             self._seed(status)
         counter = meter.create_counter
         self._counters = {
@@ -146,7 +145,7 @@ class Instrumentation:
             for row in page:
                 job = sched.get(row.id)
                 self._where[job.id] = job.queue
-                if status in _LINE:
+                if status in WAITING_LINE:
                     self._since[job.id] = job.history[-1].time
             token = page.next_token
             if token is None:
@@ -195,7 +194,7 @@ class Instrumentation:
             return  # a job that ended before instrument() was called
         attributes = {"queue": queue}
         new = event.new
-        if new in _LINE:
+        if new in WAITING_LINE:
             self._since.setdefault(job_id, event.time)
         elif new is _S.ACTIVE:
             self._counters["started"].add(1, attributes)
@@ -212,7 +211,7 @@ class Instrumentation:
                 job = self._scheduler.get(job_id)
                 if job.started_at is not None:
                     self._run.record(job.run_seconds, attributes)
-        if event.old in (_S.READY, _S.ACTIVE, _S.PAUSING, _S.PAUSED) or new in _LINE:
+        if event.old in (_S.READY, _S.ACTIVE, _S.PAUSING, _S.PAUSED) or new in WAITING_LINE:
             self._refresh(queue)
 
 

@@ -43,7 +43,7 @@ from .._errors import (
 )
 from .._events import JobSubmitted, JobTransitioned, QueueEvent
 from .._model import Acceleration, BillingTagsSource, HopRule, Pricing
-from .._states import TERMINAL, TRANSITIONS, JobStatus
+from .._states import RUNNING, TERMINAL, TRANSITIONS, WAITING_LINE, JobStatus
 from .._tags import validate_tags
 from .._tasks import FailureReason, ReportScope
 from .._validate import (
@@ -94,8 +94,6 @@ _ENABLED: Final = Acceleration.ENABLED
 _PREFERRED: Final = Acceleration.PREFERRED
 _ON_DEMAND: Final = Pricing.ON_DEMAND
 _RESERVED: Final = Pricing.RESERVED
-WAITING_LINE: Final = frozenset({_S.READY, _S.PAUSED})
-_WORKING_RUN: Final = frozenset({_S.ACTIVE, _S.PAUSING})
 _BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy, AgingPolicy})
 
 
@@ -508,7 +506,7 @@ class Core:
         See ``retries`` for which failures retry and how a retry moves through
         the state table.
         """
-        if rec.status not in _WORKING_RUN or not retries.retries(rec, reason.code):
+        if rec.status not in RUNNING or not retries.retries(rec, reason.code):
             self.fail_now(rec, reason, now, work_stopped=work_stopped)
             return
         retries.record_failure(rec, reason)
@@ -558,9 +556,6 @@ class Core:
             rec.report = tasks.build_report(rec, rec.report_scope)
 
     # ------------------------------------------------------------------ timers
-
-    def next_deadline(self) -> float | None:
-        return self.deadlines.next()
 
     def poll(self) -> int:
         """Fire every timer due now, in time order; how many fired."""

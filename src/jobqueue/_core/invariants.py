@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .._errors import InvariantViolation
-from .._states import TERMINAL, TRANSITIONS, JobStatus
+from .._states import RUNNING, TERMINAL, TRANSITIONS, WAITING_LINE, JobStatus
 from ..policies._base import declared_order
 from . import hops
 from .admission import may_start
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["check"]
 
 _S = JobStatus
-_WAITING_LINE = frozenset({_S.READY, _S.PAUSED})
-_RUNNING = frozenset({_S.ACTIVE, _S.PAUSING})
 _NOT_STARTED = frozenset({_S.NEW, _S.PREPARING, _S.SUSPENDED, _S.READY, _S.PAUSED})
 
 
@@ -50,11 +48,11 @@ def check(core: Core) -> None:
         if rec.queue not in core.queues and rec.status not in TERMINAL:
             problems.append(f"job {rec.id!r} is in unknown queue {rec.queue!r}")
         backoff = rec.controls is not None and rec.controls.backoff_until is not None
-        if rec.status in _WAITING_LINE and id(rec) not in seen and not backoff:
+        if rec.status in WAITING_LINE and id(rec) not in seen and not backoff:
             problems.append(f"job {rec.id!r} is {rec.status} but in no line")
         if backoff and id(rec) in seen:
             problems.append(f"job {rec.id!r} waits in a line during its retry backoff")
-        if rec.holds_slot and rec.status not in _RUNNING and not rec.leaving:
+        if rec.holds_slot and rec.status not in RUNNING and not rec.leaving:
             problems.append(f"job {rec.id!r} holds a slot while {rec.status}")
         problems.extend(_history_problems(rec))
         problems.extend(hops.problems(rec))
@@ -69,7 +67,7 @@ def check(core: Core) -> None:
 def _queue_problems(core: Core, q: QueueRecord, seen: set[int]) -> list[str]:
     problems: list[str] = []
     holders = [r for r in core.jobs.values() if r.queue == q.name and r.holds_slot]
-    running = [r for r in holders if r.status in _RUNNING]
+    running = [r for r in holders if r.status in RUNNING]
     line = list(q.policy.waiting())
     ready = sum(1 for j in line if as_record(j).status is _S.READY)
     if len(holders) != q.holding:
@@ -114,7 +112,7 @@ def _queue_problems(core: Core, q: QueueRecord, seen: set[int]) -> list[str]:
         if id(rec) in seen:
             problems.append(f"job {rec.id!r} waits in more than one line")
         seen.add(id(rec))
-        if rec.queue != q.name or rec.status not in _WAITING_LINE:
+        if rec.queue != q.name or rec.status not in WAITING_LINE:
             problems.append(f"job {rec.id!r} ({rec.status}) is in the line of {q.name!r}")
     problems.extend(_order_problems(q, line))
     if isinstance(q.policy, AgingPolicy):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._states import JobStatus
+from .._states import RUNNING, WAITING_LINE, JobStatus
 from .._tasks import FailureReason
 from .deadlines import Timer
 from .records import JobRecord
@@ -38,8 +38,6 @@ __all__ = [
 ]
 
 _S = JobStatus
-_RUNNING = frozenset({_S.ACTIVE, _S.PAUSING})
-_WAITING = frozenset({_S.READY, _S.PAUSED})
 
 
 def started(core: Core, rec: JobRecord, now: float) -> None:
@@ -53,7 +51,7 @@ def started(core: Core, rec: JobRecord, now: float) -> None:
 
 
 def run_limit_valid(rec: JobRecord, token: float) -> bool:
-    return rec.holds_slot and rec.start_seq == token and rec.status in _RUNNING
+    return rec.holds_slot and rec.start_seq == token and rec.status in RUNNING
 
 
 def run_exceeded(core: Core, rec: JobRecord, now: float) -> None:
@@ -83,7 +81,7 @@ def wait_ended(rec: JobRecord, now: float) -> None:
 
 def wait_limit_valid(rec: JobRecord, token: float) -> bool:
     c = rec.controls
-    return c is not None and c.wait_started == token and rec.status in _WAITING
+    return c is not None and c.wait_started == token and rec.status in WAITING_LINE
 
 
 def wait_exceeded(core: Core, rec: JobRecord, now: float) -> None:

@@ -27,7 +27,7 @@ from .._model import (
     StatusChange,
 )
 from .._reports import CompletionReport
-from .._states import JobStatus
+from .._states import WAITING_LINE, JobStatus
 from .._tasks import FailureReason, ReportScope, TaskRecord
 from ..policies import Policy
 
@@ -180,12 +180,9 @@ def add_reason(rec: JobRecord, reason: FailureReason) -> None:
         rec.failure_reasons.append(reason)
 
 
-_LINE_STATUSES: Final = frozenset({JobStatus.READY, JobStatus.PAUSED})
-
-
 def in_line(rec: JobRecord) -> bool:
     """Whether ``rec`` waits in its queue's line: Ready, or Paused, but not in a retry's backoff."""
-    return rec.status in _LINE_STATUSES and (
+    return rec.status in WAITING_LINE and (
         rec.controls is None or rec.controls.backoff_until is None
     )
 

@@ -44,7 +44,7 @@ from .._core import core_of
 from .._events import Event, JobSubmitted, JobTransitioned, RetryScheduled, TaskRecorded
 from .._model import Job
 from .._scheduler import Scheduler, TaskSource
-from .._states import TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
+from .._states import RUNNING, TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
 from .._tasks import FailureReason
 from . import _trusted
 from ._backend import Backend
@@ -62,7 +62,6 @@ log = logging.getLogger("jobqueue.runtime")
 task_log = logging.getLogger("jobqueue.runtime.tasks")
 
 _S = JobStatus
-_RUNNING = frozenset({_S.ACTIVE, _S.PAUSING})
 _NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
 
 
@@ -322,7 +321,7 @@ class Engine(JobFunctions):
         if job_id in self._works or job_id not in sched:
             return
         status = _trusted.status(sched, job_id)
-        if status in _RUNNING:
+        if status in RUNNING:
             log.error("job %r started but the runtime has no work for it: failed", job_id)
             sched.fail(
                 job_id, "the runtime has no task or job function for this job", code="HandlerError"
@@ -348,7 +347,7 @@ class Engine(JobFunctions):
             if self._idle(work):
                 self._retire(work)
             return
-        if status in _RUNNING:
+        if status in RUNNING:
             if work.fail_reason is not None:
                 work.mode = Mode.FAIL
                 self._cancel_queued(work)
@@ -483,7 +482,7 @@ class Engine(JobFunctions):
             except Exception as exc:
                 self._launch_failed(work, lane, exc)
                 return
-        if self._idle(work) and not self._has_pending(work) and work.status in _RUNNING:
+        if self._idle(work) and not self._has_pending(work) and work.status in RUNNING:
             self.scheduler.complete(work.job_id)
 
     def _launch_failed(self, work: Work, lane: Lane, exc: Exception) -> None:

@@ -131,8 +131,13 @@ class SchedulerPort:
     def set_time(self, t: float) -> None:
         self.clock.set(t)
 
-    def submit(self, i: int, spec: JobSpec) -> bool:
-        """Submit job ``i``, which has no controls; False if the scheduler refused it (a limit)."""
+    def submit(self, i: int, spec: JobSpec, *controls: object) -> bool:
+        """Submit job ``i``; False if the scheduler refused it (a limit).
+
+        ``controls`` are the core's trailing submit arguments (``not_before``,
+        ``after``, ``max_run``, ``max_wait``, ``retry``); a job without
+        controls passes none.
+        """
         self._submitting = i
         try:
             rec = self._core.submit(
@@ -150,11 +155,14 @@ class SchedulerPort:
                 Acceleration.DISABLED,
                 spec.billing_tags_source,
                 None,  # principal
+                *controls,  # type: ignore[arg-type]
             )
         except LimitExceededError:
             return False
         self.ids[i] = rec.id
         self._recs[i] = rec
+        if rec.controls is not None:
+            self._controlled[i] = rec
         return True
 
     def submit_controlled(self, i: int, spec: JobSpec) -> bool:
@@ -172,36 +180,7 @@ class SchedulerPort:
             if job_id is None:
                 return False
             after.append(Dependency(job_id, dep.on))
-        self._submitting = i
-        try:
-            rec = self._core.submit(
-                spec.queue,
-                spec.priority,
-                spec.deferred,
-                spec.name,
-                "",  # description
-                spec.tags or None,
-                spec.hops,
-                spec.tasks or None,
-                False,  # confirmation_required
-                None,  # report
-                spec.preemptible,
-                Acceleration.DISABLED,
-                spec.billing_tags_source,
-                None,  # principal
-                spec.not_before,
-                after,
-                spec.max_run,
-                spec.max_wait,
-                spec.retry,
-            )
-        except LimitExceededError:
-            return False
-        self.ids[i] = rec.id
-        self._recs[i] = rec
-        if rec.controls is not None:
-            self._controlled[i] = rec
-        return True
+        return self.submit(i, spec, spec.not_before, after, spec.max_run, spec.max_wait, spec.retry)
 
     def complete(self, i: int) -> None:
         rec = self._recs[i]

@@ -29,7 +29,7 @@ from .._core.tasks import check_source
 from .._errors import ValidationError
 from .._model import Acceleration, BillingTagsSource, Pricing
 from .._reports import CompletionReport
-from .._states import JobStatus
+from .._states import RUNNING, JobStatus
 from .._tags import validate_tags
 from .._tasks import ReportScope, TaskStatus
 from .._validate import (
@@ -460,7 +460,6 @@ def _check_policy(op: list[Any]) -> None:
 _S = JobStatus
 _HOLDING: Final = frozenset({_S.ACTIVE, _S.PAUSING, _S.CANCELLING, _S.FAILING})
 _LEAVING: Final = frozenset({_S.PAUSING, _S.CANCELLING, _S.FAILING})
-_RUNNING: Final = frozenset({_S.ACTIVE, _S.PAUSING})
 
 
 def check_state(
@@ -472,7 +471,7 @@ def check_state(
         ValidationError: naming the field at odds with the others.
     """
     check_int("hop_index", hop_index, 0, hops)
-    if status in _RUNNING and not holds_slot:
+    if status in RUNNING and not holds_slot:
         raise ValidationError(f"holds_slot must be True for a job that is {status}")
     if holds_slot and status not in _HOLDING:
         raise ValidationError(f"holds_slot must be False for a job that is {status}")
