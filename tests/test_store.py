@@ -672,7 +672,7 @@ def test_a_new_file_carries_the_application_id_and_format(tmp_path: Path) -> Non
     header = path.read_bytes()[:100]
     assert header[:16] == b"SQLite format 3\x00"
     assert int.from_bytes(header[68:72], "big") == APPLICATION_ID == 0x4A6F6251
-    assert int.from_bytes(header[60:64], "big") == FORMAT_VERSION == 4
+    assert int.from_bytes(header[60:64], "big") == FORMAT_VERSION == 5
 
 
 def refused(path: Path, error: type[Exception], message: str) -> None:
@@ -735,13 +735,13 @@ def test_a_store_from_a_newer_format_is_refused_untouched(tmp_path: Path) -> Non
     with SQLiteStore(path) as store:
         Scheduler.open(store, ManualClock()).submit()
     conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 5")
+    conn.execute("PRAGMA user_version = 6")
     conn.commit()
     conn.close()
     refused(
         path,
         IncompatibleStoreError,
-        f"store {str(path)!r} has format 5, newer than format 4 that this version of "
+        f"store {str(path)!r} has format 6, newer than format 5 that this version of "
         "jobqueue reads: open it with a newer jobqueue",
     )
 
@@ -801,21 +801,26 @@ def test_a_damaged_entry_is_reported_with_its_number(
 def _as_written_by(entry: bytes, version: int) -> bytes | str:
     """An entry or snapshot part as format ``version`` wrote it.
 
-    Formats 1 to 3 had no job controls (the trailing fields of job rows, their
+    Format 4 had no saved state (the last field of a job row); formats 1 to 3
+    had no job controls either (the trailing fields of job rows, their
     configurations and queue ops); 1 and 2 wrote JSON texts, 1 with histories
     as pairs.
     """
     data = pickle.loads(entry)
     for op in data:
         if isinstance(op, list) and op and op[0] == "j":
-            assert len(op) == 31 and (op[29] is None or len(op[29]) == 15)
+            assert len(op) == 32 and (op[29] is None or len(op[29]) == 15)
+            assert op[31] is None  # the workload saves no state
+            del op[31]
+            if version == 4:
+                continue
             del op[30]
             if op[29] is not None:
                 del op[29][14]
-        elif isinstance(op, list) and op and op[0] == "q":
+        elif isinstance(op, list) and op and op[0] == "q" and version < 4:
             assert len(op) == 12
             del op[11]
-    if version == 3:
+    if version >= 3:
         return pickle.dumps(data, 5)
     if version == 1:
         for op in data:
@@ -826,7 +831,7 @@ def _as_written_by(entry: bytes, version: int) -> bytes | str:
     return json.dumps(data, separators=(",", ":"))
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_a_store_of_an_older_format_opens_the_same(tmp_path: Path, version: int) -> None:
     path = tmp_path / "jobs.db"
     clock = ManualClock()
@@ -850,8 +855,8 @@ def test_a_store_of_an_older_format_opens_the_same(tmp_path: Path, version: int)
     conn.commit()
     conn.close()
     with SQLiteStore(path) as new, SQLiteStore(old) as written_as_json:
-        # JSON (formats 1 and 2) or a pickle (3), handed over as bytes
-        assert written_as_json.load().entries[0][1][:1] == (b"\x80" if version == 3 else b"[")
+        # JSON (formats 1 and 2) or a pickle (3 and 4), handed over as bytes
+        assert written_as_json.load().entries[0][1][:1] == (b"\x80" if version >= 3 else b"[")
         recovered = Scheduler.open(written_as_json, clock, retention=1e9)
         assert fingerprint(recovered) == fingerprint(Scheduler.open(new, clock, retention=1e9))
         extra = recovered.submit()  # a pickle after the JSON texts

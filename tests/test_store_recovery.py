@@ -4,7 +4,8 @@ The machine drives one scheduler opened on a ``MemoryStore`` with submissions
 of every shape (tags, hops, tasks, manifests read in Preparing, confirmation,
 reports, names, start times, dependencies, run and wait limits, retries),
 aging queues, outcomes, cancellations, confirmations, priority and tag
-changes, task outcomes, queue changes, time and compaction. At any step it
+changes, task outcomes, a job function's saved state and journaled
+progress, queue changes, time and compaction. At any step it
 may "crash": it rebuilds a second scheduler from a copy of the store and
 applies the documented recovery of running work to the live one (the same
 function ``Scheduler.open`` applies), then demands that both are equal in
@@ -18,11 +19,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from helpers import fingerprint
+from helpers import fingerprint, job_ids
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from jobqueue import (
+    TERMINAL,
     Aging,
     Dependency,
     HopRule,
@@ -32,6 +34,8 @@ from jobqueue import (
     Retry,
     Scheduler,
 )
+from jobqueue._saved_state import encode_state
+from jobqueue.runtime import _trusted
 from jobqueue.store import MemoryStore, StoreError
 from jobqueue.store._recovery import recover_interrupted
 
@@ -102,6 +106,11 @@ controls_st = st.fixed_dictionaries(
 aging_st = st.none() | st.builds(
     Aging, every=st.sampled_from([1.0, 10.0]), step=st.integers(1, 2), cap=st.integers(1, 3)
 )
+
+
+def saved_states(sched: Scheduler) -> dict[str, bytes | None]:
+    """What each job's function saved (``ctx.save``), as the job holds it."""
+    return {job_id: _trusted.saved(sched, job_id) for job_id in job_ids(sched)}
 
 
 def attempt(call: Callable[[], object]) -> object:
@@ -246,6 +255,24 @@ class RecoveryMachine(RuleBasedStateMachine):
             )
         )
 
+    @precondition(lambda self: self.ids)
+    @rule(
+        i=st.integers(0, 99),
+        progress=st.sampled_from([0.0, 0.25, 1.0]),
+        state=st.sampled_from(["progress alone", None, 7, [1.5, b"\x00"], {"next": ("a", True)}]),
+    )
+    def save_work(self, i: int, progress: float, state: object) -> None:
+        # What a runtime does for a job function: ctx.progress, journaled at
+        # its throttled rate, and ctx.save.
+        job_id = self.job(i)
+        if job_id not in self.sched or self.sched.get(job_id).status in TERMINAL:
+            return  # a finished job's progress is not the job function's any more
+        self.sched.set_progress(job_id, progress)
+        if state == "progress alone":
+            _trusted.journal_progress(self.sched, job_id)
+        else:
+            _trusted.save(self.sched, job_id, encode_state(state))
+
     # ------------------------------------------------------------------ queues
 
     @rule(queue=st.sampled_from(QUEUES), pause=st.booleans())
@@ -359,6 +386,7 @@ class RecoveryMachine(RuleBasedStateMachine):
         )
         recover_interrupted(self.sched, mode, journal.last_time)
         assert fingerprint(recovered) == fingerprint(self.sched)
+        assert saved_states(recovered) == saved_states(self.sched)
         # Equal behaviour on a following operation.
         results = [self.follow_up(s, follow) for s in (self.sched, recovered)]
         assert results[0] == results[1]

@@ -40,6 +40,8 @@ from jobqueue import (
     Scheduler,
     ValidationError,
 )
+from jobqueue._saved_state import encode_state
+from jobqueue.runtime import _trusted
 from jobqueue.store import (
     CorruptStoreError,
     MemoryStore,
@@ -248,6 +250,41 @@ DAMAGED_FIELDS: list[tuple[int, int, tuple[Any, ...], object, str]] = [
     (6, 1, (26, 0, 3), 1.5, "job 'job-2': hop_transitions[0].priority must be an int, got float"),
     (7, 1, (14, 0, 0), 7, "job 'job-2': failure_reasons[0].code must be a str, got int"),
     (7, 1, (14, 0), ["Oops"], "job 'job-2': failure_reasons[0] must have 2 fields, got 1"),
+    # job rows: the saved state (jobqueue._saved_state)
+    (3, 1, (31,), "state", "job 'job-1': saved must be bytes, got str"),
+    (3, 1, (31,), [1, 2], "job 'job-1': saved must be bytes, got list"),
+    (3, 1, (31,), b"x" * 65_537, "job 'job-1': saved must be at most 65536 bytes, got 65537"),
+    (
+        3,
+        1,
+        (31,),
+        pickle.dumps(print, 5),
+        "job 'job-1': saved cannot be read (ValueError: not a saved state: UnpicklingError: "
+        "saved state may not name builtins.print)",
+    ),
+    (
+        3,
+        1,
+        (31,),
+        pickle.dumps([1, 2], 5)[:-4],
+        "job 'job-1': saved cannot be read (ValueError: not a saved state: UnpicklingError: "
+        "pickle data was truncated)",
+    ),
+    (
+        3,
+        1,
+        (31,),
+        pickle.dumps({"rows": {1.5}}, 5),
+        "job 'job-1': saved['rows'] must be None, bool, int, float, str, bytes, list, tuple "
+        "or dict, got set",
+    ),
+    (
+        3,
+        1,
+        (31,),
+        pickle.dumps({7: "x"}, 5),
+        "job 'job-1': saved keys must be str, got int",
+    ),
     # job rows: fields that must agree with each other
     (4, 1, (8,), 5, "job 'job-2': hop_index must be 0..1, got 5"),
     (3, 1, (15,), False, "job 'job-1': holds_slot must be True for a job that is Active"),
@@ -305,6 +342,7 @@ DAMAGED_FIELDS: list[tuple[int, int, tuple[Any, ...], object, str]] = [
     ),
     (3, 1, (29, 13), "ab", "job 'job-1': config: task_keys must be a list, got str"),
     (3, 1, (29,), [1], "job 'job-1': config must have 15 fields, got 1"),
+    (3, 1, (), ["j", "job-1"], "job 'job-1' must have 32 fields, got 2"),
     (
         4,
         1,
@@ -512,6 +550,8 @@ WEIRD = st.one_of(
     st.lists(st.sampled_from([0, 1.0, "a", None]), max_size=3),
     st.dictionaries(st.sampled_from(["", "k", "team"]), st.sampled_from(["", "v", 1]), max_size=2),
     st.just([[["deep"]]]),
+    st.binary(max_size=8),
+    st.sampled_from([pickle.dumps(v, 5) for v in ({1}, [None], {"k": b""}, ValueError)]),
 )
 
 
@@ -576,6 +616,10 @@ def controls_scenario(store: Store) -> None:
     sched.fail(first.id, "broke", code="Oops")  # a retry: backoff, and the drop op
     clock.advance(5.0)
     sched.poll()
+    # What a job function saved (ctx.save), with its progress.
+    second = "job-2"
+    sched.set_progress(second, 0.5)
+    _trusted.save(sched, second, encode_state({"next": 3, "rows": [1.5, b"\x00", ("a", None)]}))
 
 
 _controls_store = MemoryStore(compact_every=None)
@@ -590,6 +634,7 @@ def test_the_controls_scenario_journals_every_control() -> None:
     assert any(op[0] == "q" and op[11] == [5.0, 1, 2] for op in ops)
     configs = [op[29][14] for op in ops if op[0] == "j" and op[29] is not None]
     assert sum(c is not None for c in configs) == 3
+    assert [op[24] for op in ops if op[0] == "j" and op[31] is not None] == [0.5]
     recovered = Scheduler.open(memory_store(CONTROLS), ManualClock(CLOCK), retention=1000.0)
     recovered.check_invariants()
 
@@ -699,7 +744,7 @@ def test_an_older_format_is_not_stamped_before_it_is_verified(tmp_path: Path, ve
         lambda: Scheduler.open(SQLiteStore(path), ManualClock(CLOCK)),
         path,
         "store is damaged: journal entry 3: not an entry: JSONDecodeError: "
-        "Expecting ',' delimiter: line 1 column 325 (char 324)",
+        "Expecting value: line 1 column 328 (char 327)",
     )
     assert int.from_bytes(path.read_bytes()[60:64], "big") == version
 

@@ -43,6 +43,7 @@ from ._events import QueueEvent as QueueEvent
 from ._events import RetryScheduled as RetryScheduled
 from ._events import TagsChanged as TagsChanged
 from ._events import TaskRecorded as TaskRecorded
+from ._events import WorkSaved as WorkSaved
 from ._model import Acceleration as Acceleration
 from ._model import BillingTagsSource as BillingTagsSource
 from ._model import HopRule as HopRule
@@ -150,6 +151,7 @@ __all__ = [
     "TRANSITIONS",
     "UsageRow",
     "ValidationError",
+    "WorkSaved",
     "mediaconvert_status",
     "state_diagram",
     "transcribe_status",

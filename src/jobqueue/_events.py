@@ -2,7 +2,7 @@
 
 Subscribers receive them in the order they happened, each with the clock's
 time. The stream is enough to audit a job: submission, every status change,
-hop, priority change, tag change, task outcome, retry and purge.
+hop, priority change, tag change, task outcome, saved work, retry and purge.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ __all__ = [
     "RetryScheduled",
     "TagsChanged",
     "TaskRecorded",
+    "WorkSaved",
 ]
 
 
@@ -124,6 +125,24 @@ class TaskRecorded(Event):
 
     job_id: str
     record: TaskRecord
+
+
+@attrs.frozen
+class WorkSaved(Event):
+    """A job function's state (``ctx.save``) or its progress was recorded for a restart.
+
+    A scheduler on a store journals the job with it. A runtime records state
+    at every ``ctx.save``, and a job function's progress (``ctx.progress``)
+    at the rate of its ``Progress`` events when the scheduler has a store.
+
+    Attributes:
+        progress: the job's progress, as recorded.
+        state: whether the job function saved state (False: progress alone).
+    """
+
+    job_id: str
+    progress: float
+    state: bool
 
 
 @attrs.frozen

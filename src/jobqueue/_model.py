@@ -139,7 +139,8 @@ class Job:
         billing_tags_source: where its billing tags come from.
         run_seconds: total time spent Active.
         billed_seconds: time spent Active in on-demand queues.
-        progress: fraction of tasks done (0.0-1.0), or as last reported.
+        progress: fraction of tasks done (0.0-1.0), or as its job function last
+            reported (after a restart: as last journaled).
         attempt: which attempt the job is on (1 until a ``retry`` runs it again).
         not_before: the time before which it may not start, if any.
         after: the jobs it waits on.

@@ -577,10 +577,10 @@ class Scheduler:
         return snapshot(control.update_priority(core, core.job(job_id), priority, principal))
 
     def set_progress(self, job_id: str, fraction: float) -> None:
-        """Record a running job's progress, a fraction in [0, 1].
+        """Record a running job's progress, a fraction in [0, 1], journaled with its next change.
 
-        Jobs with tasks track progress themselves (tasks done / total); this is
-        for job functions that report their own.
+        Jobs with tasks track progress themselves (tasks done / total); this is for job
+        functions that report their own (a runtime journals ``ctx.progress`` more often).
         """
         control.set_progress(self._core.job(job_id), fraction)
 

@@ -1,4 +1,4 @@
-"""Job control (S3 Batch Operations): confirm, cancel, fail, priority, tags, progress.
+"""Job control (S3 Batch Operations): confirm, cancel, fail, priority, tags, progress, state.
 
 These are the calls that move one job on a caller's word, and the runtime's
 acknowledgements (``cancelled``, ``paused``, ``fail`` of a Failing job) that
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .._access import Action, Principal
 from .._errors import ConflictError, InvalidTransition, InvariantViolation
-from .._events import PriorityChanged, TagsChanged
+from .._events import PriorityChanged, TagsChanged, WorkSaved
 from .._model import QueuePosition
 from .._states import TERMINAL, JobStatus, check_transition
 from .._tags import validate_tags
@@ -35,9 +35,11 @@ __all__ = [
     "cancelled",
     "confirm",
     "fail",
+    "journal_progress",
     "paused",
     "position",
     "replace_tags",
+    "save_state",
     "set_progress",
     "tags_of",
     "update_priority",
@@ -175,6 +177,31 @@ def tags_of(rec: JobRecord) -> Mapping[str, str]:
 def set_progress(rec: JobRecord, fraction: object) -> None:
     """Record a job function's own progress, a fraction in [0, 1]."""
     rec.progress = check_number("fraction", fraction, 0.0, 1.0)
+
+
+def save_state(core: Core, rec: JobRecord, state: bytes | None) -> None:
+    """Keep what a job function saved (encoded by ``_saved_state``; None: nothing) on the job.
+
+    Raises:
+        ConflictError: the job is finished.
+    """
+    if rec.status in TERMINAL:
+        raise ConflictError(f"job {rec.id!r} is {rec.status}: its saved state cannot change")
+    rec.saved = state
+    _work_saved(core, rec, True)
+
+
+def journal_progress(core: Core, rec: JobRecord) -> None:
+    """Record an unfinished job's progress for a restart (a finished job's is recorded)."""
+    if rec.status not in TERMINAL:
+        _work_saved(core, rec, False)
+
+
+def _work_saved(core: Core, rec: JobRecord, state: bool) -> None:
+    # The event names the job, so a store journals its row: progress and state.
+    if core.outbox.listening:
+        core.outbox.emit(WorkSaved, core.now(), rec.id, rec.progress, state)
+    core.outbox.flush()
 
 
 def position(core: Core, rec: JobRecord) -> QueuePosition | None:

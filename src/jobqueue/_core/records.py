@@ -119,6 +119,8 @@ class JobRecord:
     # The job controls beyond the seeds, on the few jobs that use them: one
     # None on every other job keeps a retained job small.
     controls: Controls | None = None
+    # What its job function last saved (ctx.save), encoded by _saved_state.
+    saved: bytes | None = None
 
 
 @attrs.define(eq=False, slots=True)

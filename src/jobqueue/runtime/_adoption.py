@@ -165,7 +165,8 @@ def take_over(
     listing order, with its snapshot, and returns a ``Handler`` (the work
     ``submit`` would have been given) or ``None``. A task function runs the
     tasks of the job's manifest that have no recorded outcome; a job function
-    runs from the start (``context.job`` shows the progress so far).
+    runs from the start, with ``context.saved`` holding what it last saved
+    and ``context.job`` the progress last journaled, to resume from.
     ``None`` is for a job that needs no work: one being cancelled or failed,
     which then finishes so. For any other job, ``None`` would leave work that
     no runtime runs: the runtime refuses to take over, naming those jobs, and

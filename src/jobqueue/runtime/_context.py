@@ -1,8 +1,10 @@
 """What a job function's context offers, whatever the runtime, and ``StopWork``.
 
 A job function receives a context: its job's id, a fresh snapshot of the job,
-its task keys, whether it is asked to stop, progress reports and task
-outcomes. ``ContextBase`` holds what every runtime's context has in common;
+its task keys, whether it is asked to stop, progress reports, task outcomes,
+and the state it saves to resume from after a restart (``save``, ``saved``;
+the value domain and its encoding are in ``jobqueue._saved_state``).
+``ContextBase`` holds what every runtime's context has in common;
 each runtime adds its own ``checkpoint()``, which raises ``StopWork`` to unwind
 a job function that must stop.
 """
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .._model import Job
+from .._saved_state import decode_state, encode_state
 from .._scheduler import Scheduler
 from . import _trusted
 from ._work import Mode, Work
@@ -81,10 +84,53 @@ class ContextBase(Generic[R]):
     def progress(self, fraction: float) -> None:
         """Report the job's progress, a fraction in [0, 1] (see ``Job.progress``).
 
+        The job shows it at once. When the scheduler has a store, it is
+        journaled at the rate of the runtime's ``Progress`` events (at most
+        ``progress_rate`` times a second, the newest value each time; a
+        ``WorkSaved`` event each), so after a crash the job shows the last one
+        journaled. O(1).
+
         Raises:
             ValidationError: ``fraction`` is not a number in [0, 1].
         """
         self._runtime._op(self._runtime._engine.set_progress, self._work, fraction)
+
+    def save(self, state: object) -> None:
+        """Save ``state`` on the job, to resume from after a restart (see ``saved``).
+
+        ``state`` is plain data: ``None``, ``bool``, ``int``, ``float``, ``str``,
+        ``bytes``, and lists, tuples and dicts with ``str`` keys of these,
+        nested at most 100 deep, of at most 64 KiB once encoded. It is copied:
+        changing it after the call changes nothing saved. ``save(None)`` drops
+        what was saved. With a store, the state is journaled (with the job's
+        progress) before the call returns, so ``saved`` returns it in the
+        runtime that takes the job over after a crash; the job keeps it over a
+        retry (``retry=``), so a job run again resumes too, and until it is
+        purged. Each call emits ``WorkSaved`` and writes one journal entry:
+        save at a job function's steps, not in a tight loop. O(size of state).
+
+        Raises:
+            ValidationError: ``state`` holds a value of another type (the message
+                names where, and the type), a dict key that is not a ``str``, is
+                nested too deep or contains itself, or encodes to more than
+                65,536 bytes. Nothing is saved.
+            ConflictError: the job is finished.
+        """
+        data = encode_state(state)
+        runtime = self._runtime
+        runtime._op(_trusted.save, runtime.scheduler, self._work.job_id, data)
+
+    @property
+    def saved(self) -> Any:
+        """What the job function last saved (``save``), or None: a fresh copy on each read.
+
+        After a crash this is what was journaled last, when the runtime that
+        took the job over (``work_for``) runs the job function again from the
+        start: a long job function reads it first, to resume where it saved.
+        """
+        runtime = self._runtime
+        data = runtime._op(_trusted.saved, runtime.scheduler, self._work.job_id)
+        return None if data is None else decode_state(data)
 
     def record_task(
         self, key: str, *, ok: bool = True, error_code: str = "", message: str = ""

@@ -84,7 +84,8 @@ class Engine(JobFunctions):
         self._orphans: list[str] = []
         self._incoming: Work | None = None
         self._subscribers: list[Callable[[Event], None]] = []
-        self._throttle = Throttle(progress_interval, self._deliver)
+        self._throttle = Throttle(progress_interval, self._progress_sent)
+        self._journaled = _trusted.journaled(scheduler)
         self._timers = TaskTimers(_trusted.rng(scheduler))
         # Task timeouts the engine enforces itself (a backend that cannot stop a task).
         self._watch = not backend.enforces_timeouts
@@ -186,7 +187,7 @@ class Engine(JobFunctions):
     def set_progress(self, work: Work, fraction: float) -> None:
         """A job function reports its progress."""
         self.scheduler.set_progress(work.job_id, fraction)
-        if self._subscribers:
+        if self._subscribers or self._journaled:
             self._offer(work, float(fraction), self.now())
 
     # ------------------------------------------------------------------ timers

@@ -2,16 +2,23 @@
 
 ``JobFunctions`` is a part of the ``Engine`` (``_engine``), kept apart so that
 each module stays readable: the engine starts a job function when its job
-becomes Active, and the runtime reports here what the function did.
+becomes Active, and the runtime reports here what the function did. A job
+function's progress is journaled here too, each time its throttled
+``Progress`` event goes out, when the scheduler has a store.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
+from .._events import Event
+from .._scheduler import Scheduler
 from .._tasks import FailureReason
+from . import _trusted
 from ._backend import Backend
 from ._failures import describe
+from ._progress import Progress
 from ._work import Mode, Work
 
 __all__ = ["JobFunctions"]
@@ -22,13 +29,36 @@ log = logging.getLogger("jobqueue.runtime")
 class JobFunctions:
     """Start, park, wake and end job functions (a part of ``Engine``)."""
 
+    scheduler: Scheduler
     _backend: Backend
     _dirty: dict[str, None]
     _works: dict[str, Work]
+    _journaled: bool  # the scheduler journals to a store
     in_flight: int
 
     def _advance(self, work: Work) -> None:
         raise NotImplementedError
+
+    def _deliver(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def _guard(self, fn: Callable[..., object], *args: object) -> None:
+        raise NotImplementedError
+
+    def _progress_sent(self, event: Progress) -> None:
+        """A ``Progress`` event goes out: journal a job function's progress, then deliver it.
+
+        A task job's progress needs no write of its own: it moves with the
+        task outcomes, which are journaled as they are recorded.
+        """
+        if self._journaled:
+            job_id = event.job_id
+            work = self._works.get(job_id)
+            if work is not None and work.job_fn is not None:
+                # A failed write is logged: a store that refuses progress
+                # refuses the next change of the job too, and says so there.
+                self._guard(_trusted.journal_progress, self.scheduler, job_id)
+        self._deliver(event)
 
     def _launch_job(self, work: Work) -> None:
         log.debug("job %r: job function starts", work.job_id)

@@ -24,7 +24,8 @@ class Progress(Event):
     A runtime sends these to its subscribers, between the scheduler's events, at
     most ``progress_rate`` times a second per job: updates that come faster are
     merged, and the newest one is sent when the interval has passed (or at
-    shutdown), so the last value always arrives.
+    shutdown), so the last value always arrives. When the scheduler has a
+    store, a job function's progress is journaled as each of these goes out.
 
     Attributes:
         job_id: the job.
@@ -55,7 +56,7 @@ class Throttle:
 
     __slots__ = ("_deliver", "_interval", "_seq", "due")
 
-    def __init__(self, interval: float, deliver: Callable[[Event], None]) -> None:
+    def __init__(self, interval: float, deliver: Callable[[Progress], None]) -> None:
         self._interval = interval
         self._deliver = deliver
         self._seq = itertools.count()

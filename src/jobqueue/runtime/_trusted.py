@@ -1,7 +1,8 @@
 """The calls a runtime makes on its own behalf: trusted, so no access policy applies.
 
-A runtime reads the jobs it runs (their status, manifest and recorded task
-outcomes), lists the jobs it has to look after, and cancels every job when it
+A runtime reads the jobs it runs (their status, manifest, recorded task
+outcomes and saved state), records what their job functions save and their
+progress, lists the jobs it has to look after, and cancels every job when it
 is shut down with ``cancel=True``. It does so for whoever runs the scheduler,
 not for a caller, so these calls reach the core directly (``core_of``), past
 the access policy. What a caller asks through a runtime (``get``, ``wait``,
@@ -14,7 +15,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
-from .._core import core_of
+from .._core import control, core_of
 from .._core.control import cancel_trusted
 from .._core.records import snapshot
 from .._core.tasks import keys_of, outcomes_of
@@ -23,7 +24,19 @@ from .._scheduler import Scheduler
 from .._states import JobStatus
 from .._tasks import TaskRecord
 
-__all__ = ["cancel", "job", "job_ids", "recorded", "rng", "status", "task_keys"]
+__all__ = [
+    "cancel",
+    "job",
+    "job_ids",
+    "journal_progress",
+    "journaled",
+    "recorded",
+    "rng",
+    "save",
+    "saved",
+    "status",
+    "task_keys",
+]
 
 
 def job(scheduler: Scheduler, job_id: str) -> Job:
@@ -73,3 +86,36 @@ def cancel(scheduler: Scheduler, job_id: str) -> None:
 def rng(scheduler: Scheduler) -> random.Random:
     """The scheduler's random generator (the jitter of backoffs; ``Scheduler(rng=...)``)."""
     return core_of(scheduler).rng
+
+
+def save(scheduler: Scheduler, job_id: str, state: bytes | None) -> None:
+    """Keep a job function's encoded saved state on its job (journaled with a store).
+
+    Raises:
+        NotFound: no such job.
+        ConflictError: the job is finished.
+    """
+    core = core_of(scheduler)
+    control.save_state(core, core.job(job_id), state)
+
+
+def saved(scheduler: Scheduler, job_id: str) -> bytes | None:
+    """The job's encoded saved state, None if nothing is saved.
+
+    Raises:
+        NotFound: no such job.
+    """
+    return core_of(scheduler).job(job_id).saved
+
+
+def journaled(scheduler: Scheduler) -> bool:
+    """Whether the scheduler journals its changes to a store (``Scheduler.open``)."""
+    return core_of(scheduler).outbox.batch_hook is not None
+
+
+def journal_progress(scheduler: Scheduler, job_id: str) -> None:
+    """Journal the job's progress now, unless it is finished or gone."""
+    core = core_of(scheduler)
+    rec = core.jobs.get(job_id)
+    if rec is not None:
+        control.journal_progress(core, rec)

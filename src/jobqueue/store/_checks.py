@@ -29,6 +29,8 @@ from .._core.tasks import check_source
 from .._errors import ValidationError
 from .._model import Acceleration, BillingTagsSource, Pricing
 from .._reports import CompletionReport
+from .._saved_state import MAX_SAVED_BYTES, decode_state
+from .._saved_state import check_state as check_saved_state
 from .._states import RUNNING, JobStatus
 from .._tags import validate_tags
 from .._tasks import ReportScope, TaskStatus
@@ -262,6 +264,16 @@ def _controls_state(field: str, value: object) -> None:
     )
 
 
+def _saved(field: str, value: object) -> None:
+    # What ctx.save encodes (jobqueue._saved_state): bytes within the cap that
+    # decode, naming no global, to plain data of the saved-state domain.
+    if type(value) is not bytes:
+        raise ValidationError(f"{field} must be bytes, got {type(value).__name__}")
+    if len(value) > MAX_SAVED_BYTES:
+        raise ValidationError(f"{field} must be at most {MAX_SAVED_BYTES} bytes, got {len(value)}")
+    check_saved_state(decode_state(value), field)
+
+
 def _ids(field: str, value: object) -> None:
     for job_id in _list(field, value):
         check_str(field, job_id)
@@ -320,6 +332,7 @@ _JOB_FIELDS: Final[Fields] = (
     (28, "finish_mark", _optional(_count)),
     (29, "config", _optional(_config)),
     (30, "controls", _optional(_controls_state)),
+    (31, "saved", _optional(_saved)),
 )
 # kind -> (what the op is, its length, the fields after its subject)
 _OPS: Final[dict[str, tuple[str, int, Fields]]] = {
@@ -357,6 +370,8 @@ _OPS: Final[dict[str, tuple[str, int, Fields]]] = {
     "x": ("deleted queue", 2, ()),
     "u": ("billing total", 3, ((1, "billing_tags", _billing_key), (2, "seconds", _seconds))),
 }
+# How many trailing fields older formats did not write, by op.
+_OLDER: Final = {"j": 2, "q": 1}
 # The field that names what an op is about, and how: a job's id, a queue's name.
 _SUBJECT: Final = {
     "j": ("id", ""),
@@ -391,12 +406,14 @@ def check_op(op: object) -> str:
         if type(value) is not str:
             raise ValidationError(f"{about}: {field} must be a str, got {type(value).__name__}")
         about = f"{about}{of} {brief(value)}"
-    # Formats 1 to 3 wrote job rows and queues one field shorter.
-    short = kind in ("j", "q") and len(op) == length - 1
-    if len(op) != length and not short:
+    # Older formats wrote job rows and queues shorter: format 4 a job row
+    # without its saved state, formats 1 to 3 without its controls either,
+    # and a queue without its aging.
+    missing = length - len(op)
+    if missing and not (0 < missing <= _OLDER.get(kind, 0)):
         raise ValidationError(f"{about} must have {length} fields, got {len(op)}")
     try:
-        _check_fields(op, fields[:-1] if short else fields)
+        _check_fields(op, fields[: len(fields) - missing])
         if kind == "q":
             _check_policy(op)
     except ValidationError as exc:

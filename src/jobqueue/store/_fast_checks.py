@@ -27,9 +27,10 @@ from .._validate import PRIORITY_MAX, PRIORITY_MIN, check_description, check_nam
 __all__ = ["CONFIG", "JOB_ROW", "plain_job_row", "plain_task_op"]
 
 #: The length of a ``"j"`` op (see ``_rows.job_row``) and of a job's
-#: configuration in it; formats 1 to 3 wrote one field fewer in each (no job
-#: controls), as they did for a queue (no aging).
-JOB_ROW: Final = 31
+#: configuration in it. Format 4 wrote job rows one field shorter (no saved
+#: state); formats 1 to 3 one more field shorter, and one field fewer in the
+#: configuration (no job controls), as they did for a queue (no aging).
+JOB_ROW: Final = 32
 CONFIG: Final = 15
 
 _FLOAT: Final = frozenset({float})
@@ -56,12 +57,18 @@ def _finite_floats(values: Sequence[Any]) -> bool:
 
 def plain_job_row(op: list[Any]) -> bool:
     """Whether ``op`` is a job row every check accepts, at a glance (False: look closer)."""
-    if len(op) != JOB_ROW or op[30] is not None:
-        return False  # an older row, or a job with controls: the closer look
+    length = len(op)
+    if length == JOB_ROW:
+        if op[31] is not None:
+            return False  # a job with saved state: the closer look
+    elif length != JOB_ROW - 1:
+        return False  # a row of format 3 or older: the closer look
+    if op[30] is not None:
+        return False  # a job with controls: the closer look
     (_, job_id, status, priority, seq, queue, tags, start_seq, hop_index, hop_token, hop_due,
      ready_at, succeeded, failed, reasons, holds_slot, leaving, accelerated, started_at,
      finished_at, suspended_at, run_started_at, run_seconds, billed_seconds, progress,
-     history, hopped, timer, finish, config, _) = op  # fmt: skip
+     history, hopped, timer, finish, config, *_) = op  # fmt: skip
     try:
         return (
             type(job_id) is str

@@ -8,10 +8,11 @@ element names it:
 * ``["q", name, slots, share, max_waiting, kind, preemption, pricing, tags, paused, custom,
   aging]`` (``aging``: ``[every, step, cap]`` or ``None``; from format 4)
 * ``["x", name]`` -- queue deleted
-* ``["j", id, <state fields>, timer_mark, finish_mark, config | None, controls]``
-  (see ``job_row``; ``controls``, from format 4, is the state of the job controls);
-  the history field is flat, ``[time, status, time, status, ...]``, as the
-  record keeps it.
+* ``["j", id, <state fields>, timer_mark, finish_mark, config | None, controls, saved]``
+  (see ``job_row``; ``controls``, from format 4, is the state of the job controls;
+  ``saved``, from format 5, what its job function saved, as ``_saved_state``
+  encodes it, or ``None``); the history field is flat, ``[time, status, time,
+  status, ...]``, as the record keeps it.
 * ``["t", job_id, key, status, error_code, message]`` -- one task outcome
 * ``["a", job_id]`` -- a retry: the job's failed task outcomes are dropped
 * ``["r", job_id, report_json]`` -- the completion report
@@ -142,6 +143,7 @@ def job_row(rec: JobRecord, timer: int | None, finish: int | None, config: bool)
         finish,
         _config(rec) if config else None,  # 29
         _controls_state(rec.controls),  # 30; absent before format 4
+        rec.saved,  # 31; absent before format 5
     ]
 
 
@@ -298,6 +300,7 @@ def make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
             if len(cfg) < 15 or cfg[14] is None
             else _make_controls(cfg[14], row[30] if len(row) > 30 else None)
         ),
+        saved=row[31] if len(row) > 31 else None,
     )
 
 

@@ -42,10 +42,11 @@ __all__ = [
 #: Written to SQLite's ``application_id`` header field: ``b"JobQ"``.
 APPLICATION_ID: Final = 0x4A6F6251
 #: The store format this version writes; newer files are refused. Formats 1
-#: (JSON texts, histories as pairs), 2 (JSON texts) and 3 (pickles, without
-#: the job controls) are read too, and stamped 4 when opened, since the
-#: entries written from then on are read only by versions that know format 4.
-FORMAT_VERSION: Final = 4
+#: (JSON texts, histories as pairs), 2 (JSON texts), 3 (pickles, without the
+#: job controls) and 4 (without saved state) are read too, and stamped 5 when
+#: opened, since the entries written from then on are read only by versions
+#: that know format 5.
+FORMAT_VERSION: Final = 5
 
 _MAGIC: Final = b"SQLite format 3\x00"
 SCHEMA: Final = """
