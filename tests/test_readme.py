@@ -66,6 +66,13 @@ def test_readme_runtime_example_runs() -> None:
     ]
 
 
+def test_readme_saved_state_example_runs() -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(_block("python", "**Recovery.**"), "README saved state", "exec"), {})
+    assert out.getvalue().splitlines() == ["4950"]
+
+
 def test_readme_durability_example_runs_and_recovers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
