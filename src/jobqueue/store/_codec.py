@@ -1,8 +1,9 @@
 """Journal entries and snapshot parts as bytes: a pickle of plain data, read back safely.
 
 Encoding: an entry is a pickle (protocol 5, see ``Encoder``) of plain data
-only -- lists, dicts, str, int, float, bool and None -- read back by an
-unpickler that refuses every global but the plain types. Formats 1 and 2
+only -- lists, dicts, str, int, float, bool, bytes (a job's saved state,
+see ``jobqueue._saved_state``) and None -- read back by an unpickler that
+refuses every global but the plain types. Formats 1 and 2
 wrote the same lists as compact JSON texts; both are still read (``decode``
 tells a pickle by its first byte).
 """
