@@ -56,10 +56,14 @@ from ._submission import Manifest, SubmitOptions
 from ._task_policy import TaskTimers
 from ._work import Lane, Mode, Work
 
-__all__ = ["Engine"]
+__all__ = ["Completion", "Engine"]
 
 log = logging.getLogger("jobqueue.runtime")
 task_log = logging.getLogger("jobqueue.runtime.tasks")
+
+#: A call that ran elsewhere: (work, its lane or None for the job function,
+#: what it raised or None, what it returned).
+Completion = tuple[Work, Lane | None, BaseException | None, object]
 
 _S = JobStatus
 _NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
@@ -88,9 +92,9 @@ class Engine(JobFunctions):
         self._timers = TaskTimers(_trusted.rng(scheduler))
         # Task timeouts the engine enforces itself (a backend that cannot stop a task).
         self._watch = not backend.enforces_timeouts
-        #: (work, lane or None for the job function, exception or None, return value),
-        #: appended from any thread; the runtime hands each to ``completed``.
-        self.completions: deque[tuple[Work, Lane | None, BaseException | None, object]] = deque()
+        #: Calls that ran elsewhere, appended from any thread; the runtime
+        #: hands them to ``completed_all``.
+        self.completions: deque[Completion] = deque()
         #: (handle, how it resolves, its value or exception) of jobs that finished:
         #: the runtime resolves them once it no longer has the scheduler to itself.
         self.finished: list[tuple[Any, Kind, object]] = []
@@ -281,7 +285,7 @@ class Engine(JobFunctions):
         """Cancel every unfinished job that can be cancelled."""
         live = [s for s in _S if s not in _NOT_CANCELLABLE]
         for job_id in _trusted.job_ids(self.scheduler, live):
-            self._guard(_trusted.cancel, self.scheduler, job_id)
+            self.guard(_trusted.cancel, self.scheduler, job_id)
 
     # ------------------------------------------------------------------ settle
 
@@ -294,9 +298,9 @@ class Engine(JobFunctions):
                 del dirty[job_id]
                 dirty_work = self._works.get(job_id)
                 if dirty_work is not None:
-                    self._guard(self._advance, dirty_work)
+                    self.guard(self._advance, dirty_work)
             elif self._orphans:
-                self._guard(self._fail_orphan, self._orphans.pop())
+                self.guard(self._fail_orphan, self._orphans.pop())
             else:
                 return
 
@@ -305,11 +309,17 @@ class Engine(JobFunctions):
     ) -> None:
         """Report one call that ran elsewhere: a lane's key, or the job function."""
         if lane is None:
-            self._guard(self.fn_ended, work, exc, False, value)
+            self.guard(self.fn_ended, work, exc, False, value)
         else:
-            self._guard(self.lane_step, work, lane, lane.key, exc, value, False)
+            self.guard(self.lane_step, work, lane, lane.key, exc, value, False)
 
-    def _guard(self, fn: Callable[..., object], *args: object) -> None:
+    def completed_all(self, batch: Iterable[Completion]) -> None:
+        """Report calls that ran elsewhere, in order (see ``completed``)."""
+        for work, lane, exc, value in batch:
+            self.completed(work, lane, exc, value)
+
+    def guard(self, fn: Callable[..., object], *args: object) -> None:
+        """Call ``fn(*args)``; log what it raises rather than let it stop the caller."""
         try:
             fn(*args)
         except Exception:
@@ -359,7 +369,7 @@ class Engine(JobFunctions):
                 work.fn_returned
                 or (work.task_fn is not None and work.started and not self._has_pending(work))
             ):
-                sched.complete(job_id)
+                _trusted.complete(sched, job_id)
                 return
         if status is _S.ACTIVE:
             if work.mode is not Mode.RUN:
@@ -483,7 +493,7 @@ class Engine(JobFunctions):
                 self._launch_failed(work, lane, exc)
                 return
         if self._idle(work) and not self._has_pending(work) and work.status in RUNNING:
-            self.scheduler.complete(work.job_id)
+            _trusted.complete(self.scheduler, work.job_id)
 
     def _launch_failed(self, work: Work, lane: Lane, exc: Exception) -> None:
         work.lanes.discard(lane)
@@ -516,7 +526,7 @@ class Engine(JobFunctions):
                 results = work.results
                 if results is not None:
                     results[key] = value
-                self.scheduler.record_task(work.job_id, key, ok=True)
+                _trusted.record_task(self.scheduler, work.job_id, key, True)
             else:
                 self._task_failed(work, key, exc)
         nxt = None
@@ -557,8 +567,8 @@ class Engine(JobFunctions):
             if work.errors is None:
                 work.errors = {}
             work.errors[key] = exc
-        self.scheduler.record_task(
-            work.job_id, key, ok=False, error_code=type(exc).__name__, message=str(exc)
+        _trusted.record_task(
+            self.scheduler, work.job_id, key, False, type(exc).__name__, str(exc)
         )
 
     def lane_aborted(self, work: Work, lane: Lane, key: str) -> None:
