@@ -326,14 +326,18 @@ class _ThreadBackend(ThreadedBackend):
         return True
 
     def _queue(self, start: _Start) -> _Start:
-        self._starts.append(start)
+        # Into ``_queued`` first: a runner may take it from ``_starts`` at once.
         self._queued.add(start)
+        self._starts.append(start)
         if self._runners < self._width:
             self._runners += 1
             try:
                 self._rt._pool.submit(self._runner)
             except BaseException:
                 self._runners -= 1
+                if self._runners:
+                    return start  # the runners there are will take it
+                # No runner can have taken it: it never starts.
                 self._starts.pop()
                 self._queued.discard(start)
                 raise
