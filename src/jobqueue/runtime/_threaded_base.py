@@ -394,7 +394,14 @@ class ThreadedRuntime(RuntimeBase):
         """
         self._engine.completions.append((work, lane, exc, value))
         if self._armed != -math.inf:
-            with self._lock:
+            self._wake_driver()
+
+    def _wake_driver(self) -> None:
+        """Wake the driver thread, unless another thread woke it already."""
+        with self._lock:
+            if self._armed != -math.inf:
+                # It will look at everything when it runs: one wake-up is enough.
+                self._armed = -math.inf
                 self._driver_cond.notify()
 
     def _close_pool(self, wait: bool) -> None:
