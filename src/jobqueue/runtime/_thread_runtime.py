@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
@@ -280,7 +281,7 @@ class _ThreadBackend(ThreadedBackend):
     that finishes a job function thus goes on to the next start without a
     pool submission, and without waiting for the runtime's lock: it hands the
     outcome to the runtime (``_report``) and takes the next start from the
-    queue. This cost a pool submission, a thread wake-up and a lock hand-off
+    queue; a runner with nothing to do leaves, also without that lock. This cost a pool submission, a thread wake-up and a lock hand-off
     per job before (benchmarks/bench_runtime.py, the many-jobs case).
 
     A runner gives its thread back after a quantum of work (``_QUANTUM``), so
@@ -290,14 +291,17 @@ class _ThreadBackend(ThreadedBackend):
     wins, and a cancelled start is skipped.
     """
 
-    __slots__ = ("_queued", "_runners", "_starts", "_width")
+    __slots__ = ("_count", "_queued", "_runners", "_starts", "_width")
 
     _rt: ThreadRuntime
 
     def __init__(self, runtime: ThreadRuntime, width: int) -> None:
         super().__init__(runtime)
         self._width = width  # runners at most: the pool's threads
-        self._runners = 0  # runners submitted or running (changed with the lock held)
+        # Runners submitted or running. It has a lock of its own, so that a
+        # runner with nothing to do leaves without waiting for the runtime's.
+        self._runners = 0
+        self._count = threading.Lock()
         self._starts: deque[_Start] = deque()
         self._queued: set[_Start] = set()  # the starts no runner has taken, nor cancelled
 
@@ -329,16 +333,21 @@ class _ThreadBackend(ThreadedBackend):
         # Into ``_queued`` first: a runner may take it from ``_starts`` at once.
         self._queued.add(start)
         self._starts.append(start)
-        if self._runners < self._width:
-            self._runners += 1
+        with self._count:
+            spawn = self._runners < self._width
+            if spawn:
+                self._runners += 1
+        if spawn:
             try:
                 self._rt._pool.submit(self._runner)
             except BaseException:
-                self._runners -= 1
-                if self._runners:
+                with self._count:
+                    self._runners -= 1
+                    others = self._runners
+                if others:
                     return start  # the runners there are will take it
                 # No runner can have taken it: it never starts.
-                self._starts.pop()
+                self._starts.remove(start)
                 self._queued.discard(start)
                 raise
         return start
@@ -352,10 +361,15 @@ class _ThreadBackend(ThreadedBackend):
             try:
                 start = starts.popleft()
             except IndexError:
-                with rt._lock:  # a launch queues and counts runners with it held
-                    if not starts:
-                        self._runners -= 1
-                        return
+                # Leave, unless a start came in meanwhile: a launch counts the
+                # runners after it queues, so it either saw this one gone (and
+                # submitted another) or queued before the second look here.
+                with self._count:
+                    self._runners -= 1
+                if not starts:
+                    return
+                with self._count:
+                    self._runners += 1
                 continue
             try:
                 queued.remove(start)

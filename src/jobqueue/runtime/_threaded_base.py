@@ -86,6 +86,9 @@ class ThreadedRuntime(RuntimeBase):
         self._armed = math.inf  # the deadline the driver thread sleeps towards
         self._waiting = 0  # threads asleep on ``_cond``
         self._changed = False  # a job moved or work went idle: wake the threads on ``_cond``
+        # Threads in ``_op``, one entry each: a deque, whose appends and pops
+        # no thread switch can split.
+        self._callers: deque[None] = deque()
         # Reports of work done on the runtime's worker threads (``_report``).
         self._reports: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
         # Done callbacks of handles, for the driver thread to run.
@@ -101,6 +104,8 @@ class ThreadedRuntime(RuntimeBase):
     # ------------------------------------------------------------------ serialisation
 
     def _op(self, fn: Callable[..., T], *args: Any) -> T:
+        callers = self._callers
+        callers.append(None)
         lock = self._lock
         lock.acquire()
         if self._owner is not None:
@@ -110,11 +115,13 @@ class ThreadedRuntime(RuntimeBase):
                 return fn(*args)
             finally:
                 lock.release()
+                callers.pop()
         self._owner = threading.get_ident()
         try:
             return fn(*args)
         finally:
             self._leave()
+            callers.pop()
             if self._reports:
                 self._take_reports()
 
@@ -146,25 +153,30 @@ class ThreadedRuntime(RuntimeBase):
     def _report(self, fn: Callable[..., object], *args: Any) -> None:
         """Report work done on one of the runtime's worker threads: ``fn(*args)`` in a call.
 
-        The report is queued; whoever holds the lock in a call takes it in
-        before letting go, so the worker goes on at once instead of waiting
-        for the lock (and waking again when it is free). Only if nobody holds
-        the lock in a call does the worker take the lock and the reports in
-        itself.
+        The report is queued, and a thread in a call takes it in before that
+        call ends: the worker goes on at once instead of waiting for the lock,
+        and the thread in the call does not wait for the worker either. Only
+        if no thread is in a call does the worker take the lock and the
+        reports in itself. A worker that took the lock whenever it was free
+        made the submitting thread wait for it, and the two took turns
+        waking each other: twice the time per job in the many-jobs case of
+        benchmarks/bench_runtime.py.
         """
         self._reports.append((fn, args))
         self._take_reports()
 
     def _take_reports(self) -> None:
-        # A holder outside a call (``wait``, a checkpoint, the driver between
-        # calls) takes no reports in: wait for it to let go, then take them in
-        # here. A holder in a call takes them in at its end (``_leave``), and
-        # looks again after letting go, in this method.
+        # Every thread in ``_op`` (``_callers``, waiting for the lock or
+        # holding it) takes reports in at its end (``_leave``) and then looks
+        # again here once it has left. With nobody in a call, a holder of the
+        # lock outside a call (``wait``, a checkpoint, the driver between
+        # calls) takes no reports in: wait for it to let go, and take them in
+        # here.
         lock = self._lock
         while self._reports:
+            if self._callers:
+                return
             if not lock.acquire(blocking=False):
-                if self._owner is not None:
-                    return
                 lock.acquire()
             if self._owner is not None:  # this thread's own call, further out: it settles
                 lock.release()
