@@ -54,16 +54,12 @@ from ._job_functions import JobFunctions
 from ._progress import Throttle
 from ._submission import Manifest, SubmitOptions
 from ._task_policy import TaskTimers
-from ._work import Lane, Mode, Work
+from ._work import CallOutcome, Lane, Mode, Work
 
-__all__ = ["Completion", "Engine"]
+__all__ = ["Engine"]
 
 log = logging.getLogger("jobqueue.runtime")
 task_log = logging.getLogger("jobqueue.runtime.tasks")
-
-#: A call that ran elsewhere: (work, its lane or None for the job function,
-#: what it raised or None, what it returned).
-Completion = tuple[Work, Lane | None, BaseException | None, object]
 
 _S = JobStatus
 _NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
@@ -80,6 +76,11 @@ class Engine(JobFunctions):
 
     def __init__(self, scheduler: Scheduler, backend: Backend, progress_interval: float) -> None:
         self.scheduler = scheduler
+        # Bound before the runtime guards the scheduler's class: the engine has
+        # it to itself, so skip the guard's check on every submission and call
+        # (benchmarks/bench_runtime.py, the many-jobs case).
+        self._submit_job = scheduler.submit
+        self._scheduler_deadline = scheduler.next_deadline
         self._backend = backend
         #: The scheduler's reading of its clock (never stepping back; see Core.now).
         self.now = core_of(scheduler).now
@@ -92,9 +93,8 @@ class Engine(JobFunctions):
         self._timers = TaskTimers(_trusted.rng(scheduler))
         # Task timeouts the engine enforces itself (a backend that cannot stop a task).
         self._watch = not backend.enforces_timeouts
-        #: Calls that ran elsewhere, appended from any thread; the runtime
-        #: hands them to ``completed_all``.
-        self.completions: deque[Completion] = deque()
+        #: Calls that ran elsewhere, appended from any thread, for ``completed``.
+        self.completions: deque[CallOutcome] = deque()
         #: (handle, how it resolves, its value or exception) of jobs that finished:
         #: the runtime resolves them once it no longer has the scheduler to itself.
         self.finished: list[tuple[Any, Kind, object]] = []
@@ -197,7 +197,7 @@ class Engine(JobFunctions):
 
     def next_deadline(self) -> float | None:
         """When ``poll()`` next has work: a scheduler timer or a merged progress update."""
-        deadline = self.scheduler.next_deadline()
+        deadline = self._scheduler_deadline()
         for due in (
             self._throttle.due[0][0] if self._throttle.due else None,
             self._timers.next_due(),
@@ -257,7 +257,7 @@ class Engine(JobFunctions):
                 work.results = {}
         outer, self._incoming = self._incoming, work
         try:
-            job = self.scheduler.submit(tasks=source, **options)
+            job = self._submit_job(tasks=source, **options)
         finally:
             self._incoming = outer
         if not work.job_id:
@@ -304,19 +304,13 @@ class Engine(JobFunctions):
             else:
                 return
 
-    def completed(
-        self, work: Work, lane: Lane | None, exc: BaseException | None, value: object
-    ) -> None:
-        """Report one call that ran elsewhere: a lane's key, or the job function."""
-        if lane is None:
-            self.guard(self.fn_ended, work, exc, False, value)
-        else:
-            self.guard(self.lane_step, work, lane, lane.key, exc, value, False)
-
-    def completed_all(self, batch: Iterable[Completion]) -> None:
-        """Report calls that ran elsewhere, in order (see ``completed``)."""
+    def completed(self, batch: Iterable[CallOutcome]) -> None:
+        """Report calls that ran elsewhere, in order: lanes' keys, or job functions."""
         for work, lane, exc, value in batch:
-            self.completed(work, lane, exc, value)
+            if lane is None:
+                self.guard(self.fn_ended, work, exc, False, value)
+            else:
+                self.guard(self.lane_step, work, lane, lane.key, exc, value, False)
 
     def guard(self, fn: Callable[..., object], *args: object) -> None:
         """Call ``fn(*args)``; log what it raises rather than let it stop the caller."""
@@ -567,9 +561,7 @@ class Engine(JobFunctions):
             if work.errors is None:
                 work.errors = {}
             work.errors[key] = exc
-        _trusted.record_task(
-            self.scheduler, work.job_id, key, False, type(exc).__name__, str(exc)
-        )
+        _trusted.record_task(self.scheduler, work.job_id, key, False, type(exc).__name__, str(exc))
 
     def lane_aborted(self, work: Work, lane: Lane, key: str) -> None:
         """A lane stopped without running ``key`` (its worker went away): keep the key."""

@@ -281,8 +281,9 @@ class _ThreadBackend(ThreadedBackend):
     that finishes a job function thus goes on to the next start without a
     pool submission, and without waiting for the runtime's lock: it hands the
     outcome to the runtime (``_report``) and takes the next start from the
-    queue; a runner with nothing to do leaves, also without that lock. This cost a pool submission, a thread wake-up and a lock hand-off
-    per job before (benchmarks/bench_runtime.py, the many-jobs case).
+    queue; a runner with nothing to do leaves, also without that lock. Each
+    job cost a pool submission, a thread wake-up and a lock hand-off before
+    (benchmarks/bench_runtime.py, the many-jobs case).
 
     A runner gives its thread back after a quantum of work (``_QUANTUM``), so
     that other work on a shared pool gets its turn: it submits a fresh runner

@@ -51,8 +51,7 @@ from .._validate import check_flags
 from ._adoption import Handler, release
 from ._handles import JobFuture, Kind, run_callbacks
 from ._runtime_base import RuntimeBase, RuntimeStateError, State, check_timeout
-from ._engine import Completion
-from ._work import Lane, Work
+from ._work import CallOutcome, Lane, Work
 
 __all__ = ["ThreadedRuntime"]
 
@@ -61,7 +60,7 @@ log = logging.getLogger("jobqueue.runtime")
 T = TypeVar("T")
 _WAIT_MAX = threading.TIMEOUT_MAX
 _MAX_SLEEP = 60.0
-  # re-read the wall clock at least this often, in case it jumped
+# re-read the wall clock at least this often, in case it jumped
 
 
 class ThreadedRuntime(RuntimeBase):
@@ -390,13 +389,16 @@ class ThreadedRuntime(RuntimeBase):
                 finally:
                     lock.acquire()
                 continue
-            batch: list[Completion] = []
+            batch: list[CallOutcome] = []
             results = False
             while completions:
-                work, lane, exc, value = entry = completions.popleft()
+                entry = completions.popleft()
+                work, lane, exc = entry[:3]
                 if lane is not None and lane.abandoned:
                     continue  # it ran past its timeout: its outcome is already recorded
-                results = results or (lane is not None and exc is None and work.on_result is not None)
+                results = results or (
+                    lane is not None and exc is None and work.on_result is not None
+                )
                 batch.append(entry)
             if results:
                 lock.release()
@@ -404,7 +406,7 @@ class ThreadedRuntime(RuntimeBase):
                     _call_on_result(batch)
                 finally:
                     lock.acquire()
-            self._op(engine.completed_all, batch)
+            self._op(engine.completed, batch)
 
     def _hand_over(
         self, work: Work, lane: Lane | None, exc: BaseException | None, value: object
@@ -431,7 +433,7 @@ class ThreadedRuntime(RuntimeBase):
         """Shut down the worker pool, if the runtime owns one."""
 
 
-def _call_on_result(batch: list[Completion]) -> None:
+def _call_on_result(batch: list[CallOutcome]) -> None:
     """Give each succeeded task's value to its job's ``on_result``; if that raises, it failed."""
     for i, (work, lane, exc, value) in enumerate(batch):
         if lane is not None and exc is None and work.on_result is not None:

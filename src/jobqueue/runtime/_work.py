@@ -24,7 +24,7 @@ from .._states import JobStatus
 from .._tasks import FailureReason
 from ._submission import Manifest
 
-__all__ = ["Lane", "Mode", "Work"]
+__all__ = ["CallOutcome", "Lane", "Mode", "Work"]
 
 
 class Mode(enum.Enum):
@@ -94,3 +94,8 @@ class Work:
     def dispatching(self) -> bool:
         """Whether the work may run (its mode is RUN); read without the runtime's lock."""
         return self.mode is Mode.RUN
+
+
+#: A call that ran elsewhere: (its work, its lane or None for the job
+#: function, what it raised or None, what it returned).
+CallOutcome = tuple[Work, Lane | None, BaseException | None, object]
