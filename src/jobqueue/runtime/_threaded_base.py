@@ -91,6 +91,8 @@ class ThreadedRuntime(RuntimeBase):
         self._callers: deque[None] = deque()
         # Reports of work done on the runtime's worker threads (``_report``).
         self._reports: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
+        # The one condition of every handle (``JobFuture``).
+        self._handle_condition = threading.Condition()
         # Done callbacks of handles, for the driver thread to run.
         self._callbacks: deque[tuple[JobFuture[Any], list[Callable[..., object]]]] = deque()
         super().__init__(
