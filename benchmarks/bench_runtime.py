@@ -16,9 +16,9 @@ Two measurements, side by side in one run (the machine is noisy: compare ratios)
   (``concurrent.futures.wait``), against N no-op calls submitted to the same
   executor. Each runtime job is submitted to the scheduler, started, run,
   completed, and its handle resolved. Target: 50 % of the raw rate.
-* handles: the same N jobs through the runtime's internal submission path,
-  which makes no handle (and skips checking the arguments), waited for by
-  shutting the runtime down. Target: handles add at most 10 % per job.
+* handles: the same N jobs through ``submit``'s own path (its checks, then
+  the engine) but for the handle, waited for by shutting the runtime down.
+  Target: handles add at most 10 % per job.
 * latency: from the call to ``submit()`` until the job's first task starts
   running, with an idle pool (one job at a time, 1 ms apart), against the
   same for ``ThreadPoolExecutor.submit``. Target: p99 at most 2 ms.
@@ -93,19 +93,21 @@ def runtime_jobs(pool: ThreadPoolExecutor, n: int) -> float:
 def runtime_jobs_without_handles(pool: ThreadPoolExecutor, n: int) -> float:
     """Jobs per second for the jobs of ``runtime_jobs``, submitted with no handle.
 
-    The runtime's internal path (``Engine.submit`` in a call), which neither
-    makes a handle nor checks its arguments; the jobs are waited for by the
-    shutdown, which returns once no job runs and nothing is in flight.
+    ``submit``'s own path (its checks, then ``Engine.submit`` in a call) but
+    for the handle; the jobs are waited for by the shutdown, which returns
+    once no job runs and nothing is in flight.
     """
     sched = Scheduler()
     sched.update_queue("default", slots=n, deferred_share=1.0)
     runtime = ThreadRuntime(sched, executor=pool, progress_rate=None)
-    width = runtime.concurrency
-    submit = functools.partial(
-        runtime._op, runtime._engine.submit, None, noop_job, width, None, None, {}
-    )
+    engine = runtime._engine
+
+    def submit() -> str:
+        width, _ = runtime._check_submission(None, noop_job, None, None, None, False, None, None)
+        return runtime._op(engine.submit, None, noop_job, width, None, None, {}).id
+
     start = time.perf_counter()
-    ids = [submit().id for _ in range(n)]
+    ids = [submit() for _ in range(n)]
     runtime.shutdown(wait=True)
     elapsed = time.perf_counter() - start
     if any(sched.get(job_id).status is not JobStatus.COMPLETE for job_id in ids):
