@@ -267,9 +267,10 @@ class RuntimeBase:
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Send ``callback`` every scheduler event and every ``Progress`` event, in order.
 
-        Callbacks run while the runtime has the scheduler to itself (on the
-        thread that caused the event, or on the event loop): they may call the
-        runtime but must not block. An exception in a callback is logged and
+        Callbacks run while the runtime has the scheduler to itself (on
+        whichever thread has it then -- a caller's, a worker's or the driver
+        thread -- or on the event loop): they may call the runtime but must
+        not block. An exception in a callback is logged and
         otherwise ignored.
 
         Returns:

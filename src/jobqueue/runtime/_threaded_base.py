@@ -4,12 +4,22 @@ Theory of operation
 -------------------
 The scheduler is single-threaded; these runtimes keep it so with one re-entrant
 lock rather than an owner thread. Whoever calls in -- a user thread submitting
-a job, a worker reporting a task, the driver thread -- takes the lock, calls the
+a job, a lane reporting a task, the driver thread -- takes the lock, calls the
 scheduler, and then settles the consequences itself (``_op``). Compared with
 handing every call to an owner thread, this saves a thread switch per call and
 per task, and under the GIL an owner thread would buy no parallelism. Event
-callbacks therefore run on the thread that caused the event, with the lock
-held: they see a consistent scheduler and may call the runtime again.
+callbacks run on the thread that has the scheduler when the event happens,
+with the lock held: they see a consistent scheduler and may call the runtime
+again.
+
+Threads take turns on the lock as little as possible, since each turn that
+makes a thread wait costs two thread switches. A worker that finished a job
+function does not wait for the lock: it queues its report (``_report``), and
+any thread in a call takes the queued reports in before its call ends, so a
+thread submitting jobs settles the jobs that finished meanwhile. Only when no
+thread is in a call does the worker take the reports in itself. Waiters are
+woken once per call, and only if there are any (``_after_op``), not once per
+job transition.
 
 The driver thread sleeps on a condition variable until ``next_deadline()`` and
 then calls ``poll()``; a call that may have moved the deadline earlier wakes it
@@ -18,13 +28,14 @@ finish on their own threads (``ExecutorRuntime``, and the lanes of a job with
 an ``on_result``), so that no scheduler call, subscriber or executor
 submission runs on an executor's internal thread, and it runs every
 ``on_result`` and every done callback of a handle, outside the lock: user code
-that takes its own locks cannot deadlock against a caller of the runtime. A
-second condition on the same lock wakes ``wait()`` and parked job functions
-when a job moves or work goes idle; while draining, those moments wake the
-driver thread too.
+that takes its own locks cannot deadlock against a caller of the runtime. It
+reports every outcome handed over so far in one call, and is woken only when
+it sleeps, by the first outcome handed over. A second condition on the same
+lock wakes ``wait()`` and parked job functions when a job moves or work goes
+idle; while draining, those moments wake the driver thread too.
 
-A finished job's handle is resolved by whichever thread finished the job,
-just after it lets go of the lock (``_op``): that only wakes the threads
+A finished job's handle is resolved by whichever thread settled the job's end,
+just after it lets go of the lock (``_leave``): that only wakes the threads
 blocked in ``result()``, since handles hand their callbacks to the driver.
 
 Shutdown drains: the runtime stops taking submissions, keeps running what the
