@@ -348,7 +348,11 @@ class ThreadedRuntime(RuntimeBase):
                     # wake-up (ExecutorRuntime: 45 -> 39 us per task,
                     # benchmarks/bench_runtime.py, dispatch).
                     reported = False
-                    time.sleep(0)
+                    self._lock.release()
+                    try:
+                        time.sleep(0)
+                    finally:
+                        self._lock.acquire()
                     continue
                 if self._state is State.DRAINING and self._drained():
                     self._op(engine.stop_parked)

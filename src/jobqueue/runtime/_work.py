@@ -5,7 +5,7 @@ runtime: its task or job function, its manifest and the keys still to run, the
 lanes in flight, whether its job function is running or parked at a
 checkpoint, and the state of its merged progress updates. ``Mode`` says what
 the runtime is doing with that work; a ``Lane`` is one unit of a job's task
-concurrency. The engine (``_engine``) changes these records; the backends read
+concurrency; a ``CallOutcome`` is what a call that ran elsewhere reports. The engine (``_engine``) changes these records; the backends read
 them while they run the work.
 """
 
