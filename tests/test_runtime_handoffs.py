@@ -26,6 +26,7 @@ from jobqueue.runtime import (
     ThreadRuntime,
 )
 from jobqueue.runtime._thread_runtime import _Start, _ThreadBackend
+from jobqueue.runtime._work import Lane, Work
 
 pytestmark = [pytest.mark.runtime, pytest.mark.usefixtures("no_thread_left_behind")]
 
@@ -243,3 +244,25 @@ def test_result_and_exception_time_out_on_a_pending_handle() -> None:
         gate.set()
         assert handle.result(TIMEOUT) is True
         assert handle.exception(0) is None
+
+
+def test_a_runner_survives_a_broken_start_and_runs_the_next(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with ThreadRuntime(max_workers=1) as rt:
+        backend = rt._engine._backend
+        assert isinstance(backend, _ThreadBackend)
+        gate = threading.Event()
+        first = rt.submit(job=lambda ctx: gate.wait(TIMEOUT))
+
+        def broken(work: Work, lane: Lane | None) -> None:  # a bug, not a job's failure
+            raise RuntimeError("broken start")
+
+        # Queued behind the first job's start, on the one runner.
+        start = _Start(broken, rt._engine._works[first.id], None)
+        with rt._lock:
+            backend._queue(start)
+        gate.set()
+        assert first.result(TIMEOUT) is True
+        assert rt.submit(job=lambda ctx: "next").result(TIMEOUT) == "next"
+    assert "work of job" in caplog.text and "broken start" in caplog.text

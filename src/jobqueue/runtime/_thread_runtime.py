@@ -379,6 +379,10 @@ class _ThreadBackend(ThreadedBackend):
             local.working = True
             try:
                 start.run(start.work, start.lane)
+            except Exception:
+                # A bug, not the work's failure (that is reported): keep the
+                # runner, which other starts may be waiting for.
+                log.exception("jobqueue runtime: work of job %r broke", start.work.job_id)
             finally:
                 local.working = False
             if starts and time.monotonic() >= deadline:

@@ -5,8 +5,9 @@ runtime: its task or job function, its manifest and the keys still to run, the
 lanes in flight, whether its job function is running or parked at a
 checkpoint, and the state of its merged progress updates. ``Mode`` says what
 the runtime is doing with that work; a ``Lane`` is one unit of a job's task
-concurrency; a ``CallOutcome`` is what a call that ran elsewhere reports. The engine (``_engine``) changes these records; the backends read
-them while they run the work.
+concurrency; a ``CallOutcome`` is what a call that ran elsewhere reports. The
+engine (``_engine``) changes these records; the backends read them while they
+run the work.
 """
 
 from __future__ import annotations
