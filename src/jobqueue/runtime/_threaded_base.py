@@ -189,8 +189,7 @@ class ThreadedRuntime(RuntimeBase):
         while self._reports:
             if self._callers:
                 return
-            if not lock.acquire(blocking=False):
-                lock.acquire()
+            lock.acquire()
             if self._owner is not None:  # this thread's own call, further out: it settles
                 lock.release()
                 return
