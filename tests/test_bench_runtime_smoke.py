@@ -30,18 +30,21 @@ def test_the_runtime_benchmark_runs_tiny_and_prints_its_tables(
         "ThreadPoolExecutor.submit (direct)",
         "ThreadRuntime on that pool",
         "ExecutorRuntime on that pool",
+        "  the same, concurrency 32",
         "ThreadRuntime",
     ):
         assert any(line.startswith(name) for line in out), name
     assert any(line.startswith("ThreadRuntime, by handle") for line in out)
+    assert any(line.startswith("ThreadRuntime, no handle (internal)") for line in out)
     assert any(line.startswith("300 jobs of one no-op job function") for line in out)
     assert re.fullmatch(
         r"targets: executor runtime >= 70% of raw: \d+% (met|MISSED); "
         r"jobs >= 50% of raw: \d+% (met|MISSED)",
-        out[-2],
+        out[-3],
     )
     assert re.fullmatch(
         r"targets: throughput >= 50% of raw: \d+% (met|MISSED); "
         r"p99 <= 2 ms: \d+\.\d{3} ms (met|MISSED)",
-        out[-1],
+        out[-2],
     )
+    assert re.fullmatch(r"targets: handles add <= 10% per job: -?\d+% (met|MISSED)", out[-1])

@@ -6,7 +6,13 @@ import functools
 import inspect
 import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import (
+    CancelledError,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
 from typing import Any, TypeVar, Unpack, cast, overload
 
 from .._controls import Retry
@@ -222,20 +228,25 @@ class _ExecutorBackend(ThreadedBackend):
         return self._rt._cancel_queued and super().cancel_job(handle)
 
     def _lane_done(self, work: Work, lane: Lane, future: Future[object]) -> None:
-        if future.cancelled():
-            return  # the engine cancelled it and took the key back
-        exc, value = _outcome(future)
-        self._rt._hand_over(work, lane, exc, value)
+        outcome = _outcome(future)
+        if outcome is not None:  # else the engine cancelled it and took the key back
+            self._rt._hand_over(work, lane, *outcome)
 
     def _job_done(self, work: Work, future: Future[object]) -> None:
-        if future.cancelled():
-            return
-        exc, value = _outcome(future)
-        self._rt._hand_over(work, None, exc, value)
+        outcome = _outcome(future)
+        if outcome is not None:
+            self._rt._hand_over(work, None, *outcome)
 
 
-def _outcome(future: Future[object]) -> tuple[BaseException | None, object]:
-    exc = future.exception()
+def _outcome(future: Future[object]) -> tuple[BaseException | None, object] | None:
+    """What a finished call raised and returned; None if it was cancelled."""
+    try:
+        # Two looks under the future's lock rather than three (no ``cancelled``
+        # first: ``exception`` raises for a cancelled call); the executor's thread
+        # runs this for every call.
+        exc = future.exception()
+    except CancelledError:
+        return None
     if exc is not None:
         return exc, None
     value = future.result()

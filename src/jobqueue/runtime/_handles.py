@@ -20,6 +20,8 @@ import concurrent.futures
 import contextvars
 import enum
 import logging
+import threading
+import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
@@ -41,6 +43,10 @@ log = logging.getLogger("jobqueue.runtime")
 T = TypeVar("T")
 _S = JobStatus
 _CANCELLABLE_OR_CANCELLED = frozenset({_S.CANCELLING, _S.CANCELLED})
+# The states of a concurrent.futures.Future.
+_PENDING = "PENDING"
+_FINISHED = "FINISHED"
+_DONE = frozenset({"CANCELLED", "CANCELLED_AND_NOTIFIED", "FINISHED"})
 
 
 class Kind(enum.Enum):
@@ -58,6 +64,8 @@ class _Runtime(Protocol):
 
 
 class _ThreadedRuntime(_Runtime, Protocol):
+    _handle_condition: threading.Condition
+
     def _post_callbacks(
         self, future: JobFuture[Any], callbacks: list[Callable[..., object]]
     ) -> None: ...
@@ -149,7 +157,17 @@ class JobFuture(concurrent.futures.Future[T]):
     """
 
     def __init__(self, runtime: _ThreadedRuntime) -> None:
-        super().__init__()
+        # ``Future.__init__``'s fields, but the runtime's one condition for all
+        # its handles instead of a condition each: making that condition was
+        # most of a handle's cost (3-4 us of about 5 per job, in the handles
+        # row of benchmarks/bench_runtime.py). So a handle's waiters may wake
+        # for another handle: ``result`` and ``exception`` wait in a loop.
+        self._condition = runtime._handle_condition
+        self._state = _PENDING
+        self._result: T | None = None
+        self._exception: BaseException | None = None
+        self._waiters: list[Any] = []
+        self._done_callbacks: list[Callable[[concurrent.futures.Future[T]], object]] = []
         self.id = ""
         self._runtime = runtime
         self._callbacks: list[Callable[..., object]] | None = []
@@ -160,6 +178,36 @@ class JobFuture(concurrent.futures.Future[T]):
     def job(self) -> Job:
         """The job's current snapshot."""
         return self._runtime.get(self.id)
+
+    def result(self, timeout: float | None = None) -> T:
+        """The job's result (see the class); waits at most ``timeout`` seconds.
+
+        Raises:
+            TimeoutError: the job did not finish in time.
+            CancelledError: the job was cancelled.
+            JobFailed, TaskFailures: as the class says.
+        """
+        self._wait_done(timeout)
+        return super().result(0)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """What ``result()`` would raise, or None; waits at most ``timeout`` seconds.
+
+        Raises:
+            TimeoutError: the job did not finish in time.
+            CancelledError: the job was cancelled.
+        """
+        self._wait_done(timeout)
+        return super().exception(0)
+
+    def _wait_done(self, timeout: float | None) -> None:
+        end = None if timeout is None else time.monotonic() + timeout
+        with self._condition:
+            while self._state not in _DONE:
+                remaining = None if end is None else end - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return
+                self._condition.wait(remaining)
 
     def running(self) -> bool:
         """Whether the job's work runs now (the job is Active or Pausing)."""
@@ -199,13 +247,30 @@ class JobFuture(concurrent.futures.Future[T]):
         if kind is Kind.CANCELLED:
             concurrent.futures.Future.cancel(self)
             self.set_running_or_notify_cancel()
-        elif kind is Kind.ERROR:
-            assert isinstance(payload, BaseException)
-            self.set_exception(payload)
+            with self._condition:
+                callbacks, self._callbacks = self._callbacks, None
         else:
-            self.set_result(payload)  # type: ignore[arg-type]
-        with self._condition:
-            callbacks, self._callbacks = self._callbacks, None
+            # ``set_result`` / ``set_exception`` and taking the callbacks, under
+            # one hold of the condition rather than two: a handle is resolved
+            # per job (the handles row of benchmarks/bench_runtime.py). The
+            # Future's own done callbacks are never used (``add_done_callback``
+            # keeps them here), so there are none to invoke.
+            with self._condition:
+                if self._state in _DONE:
+                    raise concurrent.futures.InvalidStateError(f"{self!r}")
+                if kind is Kind.ERROR:
+                    assert isinstance(payload, BaseException)
+                    self._exception = payload
+                else:
+                    self._result = payload  # type: ignore[assignment]
+                self._state = _FINISHED
+                for waiter in self._waiters:
+                    if kind is Kind.ERROR:
+                        waiter.add_exception(self)
+                    else:
+                        waiter.add_result(self)
+                self._condition.notify_all()
+                callbacks, self._callbacks = self._callbacks, None
         if callbacks:
             self._runtime._post_callbacks(self, callbacks)
 

@@ -42,7 +42,7 @@ class JobFunctions:
     def _deliver(self, event: Event) -> None:
         raise NotImplementedError
 
-    def _guard(self, fn: Callable[..., object], *args: object) -> None:
+    def guard(self, fn: Callable[..., object], *args: object) -> None:
         raise NotImplementedError
 
     def _progress_sent(self, event: Progress) -> None:
@@ -57,7 +57,7 @@ class JobFunctions:
             if work is not None and work.job_fn is not None:
                 # A failed write is logged: a store that refuses progress
                 # refuses the next change of the job too, and says so there.
-                self._guard(_trusted.journal_progress, self.scheduler, job_id)
+                self.guard(_trusted.journal_progress, self.scheduler, job_id)
         self._deliver(event)
 
     def _launch_job(self, work: Work) -> None:

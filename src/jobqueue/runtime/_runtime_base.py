@@ -154,14 +154,37 @@ class RuntimeBase:
         task_timeout: float | None = None,
     ) -> Any:
         """Check a submission, submit it, and return its handle (see the runtimes' ``submit``)."""
+        width, policy = self._check_submission(
+            task,
+            job,
+            tasks,
+            concurrency,
+            on_result,
+            allow_task_failures,
+            task_retries,
+            task_timeout,
+        )
+        return self._op(
+            self._submit, task, job, width, tasks, on_result, allow_task_failures, options, policy
+        )
+
+    def _check_submission(
+        self,
+        task: Callable[[str], object] | None,
+        job: Callable[..., object] | None,
+        tasks: TaskSource,
+        concurrency: int | None,
+        on_result: Callable[[str, Any], object] | None,
+        allow_task_failures: bool,
+        task_retries: Retry | None,
+        task_timeout: float | None,
+    ) -> tuple[int, tuple[Retry | None, float | None]]:
+        """A submission's task concurrency and task policy; raises what ``submit`` raises."""
         width = check_work(
             task, job, tasks, concurrency, on_result, self._concurrency, runtime=type(self).__name__
         )
         check_bool("allow_task_failures", allow_task_failures)
-        policy = check_task_policy(task, task_retries, task_timeout)
-        return self._op(
-            self._submit, task, job, width, tasks, on_result, allow_task_failures, options, policy
-        )
+        return width, check_task_policy(task, task_retries, task_timeout)
 
     def _submit(
         self,
@@ -244,9 +267,10 @@ class RuntimeBase:
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Send ``callback`` every scheduler event and every ``Progress`` event, in order.
 
-        Callbacks run while the runtime has the scheduler to itself (on the
-        thread that caused the event, or on the event loop): they may call the
-        runtime but must not block. An exception in a callback is logged and
+        Callbacks run while the runtime has the scheduler to itself (on
+        whichever thread has it then -- a caller's, a worker's or the driver
+        thread -- or on the event loop): they may call the runtime but must
+        not block. An exception in a callback is logged and
         otherwise ignored.
 
         Returns:

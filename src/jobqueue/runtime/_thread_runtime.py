@@ -5,7 +5,9 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn, TypeVar, Unpack, cast, overload
@@ -61,7 +63,7 @@ class JobContext(ContextBase["ThreadRuntime"]):
         with runtime._lock:
             if runtime._op(runtime._engine.park, work):
                 while work.parked:
-                    runtime._cond.wait()
+                    runtime._wait_for_change()
             if work.dispatching:
                 return
         raise StopWork
@@ -138,6 +140,7 @@ class ThreadRuntime(ThreadedRuntime):
         width = workers if concurrency is None else check_int("concurrency", concurrency, 1)
         thread_name_prefix = check_str("thread_name_prefix", thread_name_prefix)
         self._owns_pool = executor is None
+        self._workers = workers
         # No thread starts before the first submission, so nothing leaks if
         # the scheduler is refused below.
         self._pool = executor or ThreadPoolExecutor(workers, thread_name_prefix=thread_name_prefix)
@@ -154,7 +157,7 @@ class ThreadRuntime(ThreadedRuntime):
             self._pool.shutdown(wait=wait)
 
     def _backend(self) -> _ThreadBackend:
-        return _ThreadBackend(self)
+        return _ThreadBackend(self, self._workers)
 
     def _new_handle(self) -> JobFuture[Any]:
         return JobFuture(self)
@@ -257,50 +260,161 @@ class ThreadRuntime(ThreadedRuntime):
         )
 
 
-class _ThreadBackend(ThreadedBackend):
-    """Runs lanes and job functions on the runtime's thread pool."""
+class _Start:
+    """A lane or job function waiting for a worker (its backend handle)."""
 
-    __slots__ = ()
+    __slots__ = ("lane", "run", "work")
+
+    def __init__(
+        self, run: Callable[[Work, Lane | None], None], work: Work, lane: Lane | None
+    ) -> None:
+        self.run = run
+        self.work = work
+        self.lane = lane
+
+
+class _ThreadBackend(ThreadedBackend):
+    """Runs lanes and job functions on the runtime's thread pool.
+
+    Starts wait in the backend's own queue, and up to one *runner* per pool
+    thread takes them from it in order and runs them back to back. A worker
+    that finishes a job function thus goes on to the next start without a
+    pool submission, and without waiting for the runtime's lock: it hands the
+    outcome to the runtime (``_report``) and takes the next start from the
+    queue; a runner with nothing to do leaves, also without that lock. Each
+    job cost a pool submission, a thread wake-up and a lock hand-off before
+    (benchmarks/bench_runtime.py, the many-jobs case).
+
+    A runner gives its thread back after a quantum of work (``_QUANTUM``), so
+    that other work on a shared pool gets its turn: it submits a fresh runner
+    to the back of the pool's queue. A start is taken by removing it from
+    ``_queued``, which is also how one is cancelled: whichever comes first
+    wins, and a cancelled start is skipped.
+    """
+
+    __slots__ = ("_count", "_queued", "_runners", "_starts", "_width")
 
     _rt: ThreadRuntime
 
+    def __init__(self, runtime: ThreadRuntime, width: int) -> None:
+        super().__init__(runtime)
+        self._width = width  # runners at most: the pool's threads
+        # Runners submitted or running. It has a lock of its own, so that a
+        # runner with nothing to do leaves without waiting for the runtime's.
+        self._runners = 0
+        self._count = threading.Lock()
+        self._starts: deque[_Start] = deque()
+        self._queued: set[_Start] = set()  # the starts no runner has taken, nor cancelled
+
     def launch_lane(self, work: Work, lane: Lane) -> None:
-        """Run ``lane`` on the pool."""
-        rt = self._rt
+        """Queue ``lane`` for a runner."""
         run = self._run_lane if work.on_result is None else self._run_one
-        lane.handle = rt._pool.submit(run, work, lane)
+        lane.handle = self._queue(_Start(run, work, lane))
 
     def launch_job(self, work: Work) -> object:
-        """Run the job function on the pool."""
-        return self._rt._pool.submit(self._run_job, work)
+        """Queue the job function for a runner."""
+        return self._queue(_Start(self._run_job, work, None))
 
-    def _run_one(self, work: Work, lane: Lane) -> None:
+    def cancel_lane(self, lane: Lane) -> bool:
+        """Cancel a lane no runner has taken; True if it never will be."""
+        return self._unqueue(lane.handle)
+
+    def cancel_job(self, handle: object) -> bool:
+        """Cancel a job function no runner has taken, as ``cancel_lane``."""
+        return self._unqueue(handle)
+
+    def _unqueue(self, start: object) -> bool:
+        try:
+            self._queued.remove(start)  # type: ignore[arg-type]
+        except KeyError:
+            return False  # a runner took it
+        return True
+
+    def _queue(self, start: _Start) -> _Start:
+        # Into ``_queued`` first: a runner may take it from ``_starts`` at once.
+        self._queued.add(start)
+        self._starts.append(start)
+        with self._count:
+            spawn = self._runners < self._width
+            if spawn:
+                self._runners += 1
+        if spawn:
+            try:
+                self._rt._pool.submit(self._runner)
+            except BaseException:
+                with self._count:
+                    self._runners -= 1
+                    others = self._runners
+                if others:
+                    return start  # the runners there are will take it
+                # No runner can have taken it: it never starts.
+                self._starts.remove(start)
+                self._queued.discard(start)
+                raise
+        return start
+
+    def _runner(self) -> None:
+        starts, queued = self._starts, self._queued
+        rt = self._rt
+        local = rt._local
+        deadline = time.monotonic() + _QUANTUM
+        while True:
+            try:
+                start = starts.popleft()
+            except IndexError:
+                # Leave, unless a start came in meanwhile: a launch counts the
+                # runners after it queues, so it either saw this one gone (and
+                # submitted another) or queued before the second look here.
+                with self._count:
+                    self._runners -= 1
+                if not starts:
+                    return
+                with self._count:
+                    self._runners += 1
+                continue
+            try:
+                queued.remove(start)
+            except KeyError:
+                continue  # cancelled before it started
+            local.working = True
+            try:
+                start.run(start.work, start.lane)
+            except Exception:
+                # A bug, not the work's failure (that is reported): keep the
+                # runner, which other starts may be waiting for.
+                log.exception("jobqueue runtime: work of job %r broke", start.work.job_id)
+            finally:
+                local.working = False
+            if starts and time.monotonic() >= deadline:
+                try:
+                    rt._pool.submit(self._runner)
+                except RuntimeError:  # the pool is shutting down: keep this thread
+                    deadline = time.monotonic() + _QUANTUM
+                else:
+                    return
+
+    def _run_one(self, work: Work, lane: Lane | None) -> None:
         """One task, whose outcome the driver thread reports (after ``on_result``)."""
         fn = work.task_fn
-        assert fn is not None
-        rt = self._rt
+        assert fn is not None and lane is not None
         exc: BaseException | None = None
         value: object = None
-        rt._local.working = True
         try:
             value = fn(lane.key)
             if inspect.iscoroutine(value):
                 value = _refuse_coroutine(value)
         except BaseException as error:  # a task's failure, whatever it is
             exc = error
-        finally:
-            rt._local.working = False
-        rt._hand_over(work, lane, exc, value)
+        self._rt._hand_over(work, lane, exc, value)
 
-    def _run_lane(self, work: Work, lane: Lane) -> None:
+    def _run_lane(self, work: Work, lane: Lane | None) -> None:
         fn: Callable[[str], object] | None = work.task_fn
-        assert fn is not None
+        assert fn is not None and lane is not None
         rt = self._rt
         op = rt._op
         step = rt._engine.lane_step
         key: str | None = lane.key
         deadline = time.monotonic() + _QUANTUM
-        rt._local.working = True
         try:
             while key is not None:
                 exc: BaseException | None = None
@@ -315,17 +429,14 @@ class _ThreadBackend(ThreadedBackend):
         except Exception:
             log.exception("jobqueue runtime: lane of job %r broke", work.job_id)
             op(rt._engine.drop_lane, work, lane)
-        finally:
-            rt._local.working = False
 
-    def _run_job(self, work: Work) -> None:
+    def _run_job(self, work: Work, lane: Lane | None = None) -> None:
         fn = work.job_fn
         assert fn is not None
         rt = self._rt
         exc: BaseException | None = None
         value: object = None
         stopped = False
-        rt._local.working = True
         try:
             value = fn(JobContext(rt, work))
             if inspect.iscoroutine(value):
@@ -334,9 +445,7 @@ class _ThreadBackend(ThreadedBackend):
             stopped = True
         except BaseException as error:  # a handler's failure, whatever it is
             exc = error
-        finally:
-            rt._local.working = False
-        rt._op(rt._engine.fn_ended, work, exc, stopped, value)
+        rt._report(rt._engine.fn_ended, work, exc, stopped, value)
 
 
 def _refuse_coroutine(value: Coroutine[Any, Any, Any]) -> NoReturn:

@@ -5,8 +5,9 @@ runtime: its task or job function, its manifest and the keys still to run, the
 lanes in flight, whether its job function is running or parked at a
 checkpoint, and the state of its merged progress updates. ``Mode`` says what
 the runtime is doing with that work; a ``Lane`` is one unit of a job's task
-concurrency. The engine (``_engine``) changes these records; the backends read
-them while they run the work.
+concurrency; a ``CallOutcome`` is what a call that ran elsewhere reports. The
+engine (``_engine``) changes these records; the backends read them while they
+run the work.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .._states import JobStatus
 from .._tasks import FailureReason
 from ._submission import Manifest
 
-__all__ = ["Lane", "Mode", "Work"]
+__all__ = ["CallOutcome", "Lane", "Mode", "Work"]
 
 
 class Mode(enum.Enum):
@@ -94,3 +95,8 @@ class Work:
     def dispatching(self) -> bool:
         """Whether the work may run (its mode is RUN); read without the runtime's lock."""
         return self.mode is Mode.RUN
+
+
+#: A call that ran elsewhere: (its work, its lane or None for the job
+#: function, what it raised or None, what it returned).
+CallOutcome = tuple[Work, Lane | None, BaseException | None, object]
