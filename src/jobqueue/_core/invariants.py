@@ -41,9 +41,19 @@ def check(core: Core) -> None:
     problems: list[str] = []
     if NO_TAGS:
         problems.append(f"the shared empty tag set was changed in place: {NO_TAGS!r}")
-    seen: set[int] = set()
+    # One pass over the jobs and one over each line, so that the check stays
+    # linear in the jobs (benchmarks/bench_recovery.py times it).
+    holders: dict[str, list[JobRecord]] = {name: [] for name in core.queues}
+    reserved = dict.fromkeys(core.queues, 0)
+    for rec in core.jobs.values():
+        if rec.queue in holders:
+            if rec.holds_slot:
+                holders[rec.queue].append(rec)
+            if rec.controls is not None and rec.controls.reserved:
+                reserved[rec.queue] += 1
+    seen: dict[int, int] = {}  # id() of each record in a line -> its place there
     for q in core.queues.values():
-        problems.extend(_queue_problems(core, q, seen))
+        problems.extend(_queue_problems(core, q, holders[q.name], reserved[q.name], seen))
     for rec in core.jobs.values():
         if rec.queue not in core.queues and rec.status not in TERMINAL:
             problems.append(f"job {rec.id!r} is in unknown queue {rec.queue!r}")
@@ -56,7 +66,7 @@ def check(core: Core) -> None:
             problems.append(f"job {rec.id!r} holds a slot while {rec.status}")
         problems.extend(_history_problems(rec))
         problems.extend(hops.problems(rec))
-        if rec.status in _NOT_STARTED and pending_reason(core, rec) is None:
+        if rec.status in _NOT_STARTED and pending_reason(core, rec, seen) is None:
             problems.append(f"job {rec.id!r} is {rec.status} with no pending reason")
         if rec.controls is not None:
             problems.extend(_control_problems(core, rec))
@@ -64,9 +74,10 @@ def check(core: Core) -> None:
         raise InvariantViolation("; ".join(problems))
 
 
-def _queue_problems(core: Core, q: QueueRecord, seen: set[int]) -> list[str]:
+def _queue_problems(
+    core: Core, q: QueueRecord, holders: list[JobRecord], reserved: int, seen: dict[int, int]
+) -> list[str]:
     problems: list[str] = []
-    holders = [r for r in core.jobs.values() if r.queue == q.name and r.holds_slot]
     running = [r for r in holders if r.status in RUNNING]
     line = list(q.policy.waiting())
     ready = sum(1 for j in line if as_record(j).status is _S.READY)
@@ -100,18 +111,13 @@ def _queue_problems(core: Core, q: QueueRecord, seen: set[int]) -> list[str]:
             f"queue {q.name!r}: {q.ready} waiting and {q.held} held jobs exceed the cap "
             f"of {q.max_waiting}"
         )
-    reserved = sum(
-        1
-        for r in core.jobs.values()
-        if r.queue == q.name and r.controls is not None and r.controls.reserved
-    )
     if reserved != q.held:
         problems.append(f"queue {q.name!r} counts {q.held} held jobs, has {reserved}")
-    for job in line:
+    for place, job in enumerate(line):
         rec = as_record(job)
         if id(rec) in seen:
             problems.append(f"job {rec.id!r} waits in more than one line")
-        seen.add(id(rec))
+        seen[id(rec)] = place
         if rec.queue != q.name or rec.status not in WAITING_LINE:
             problems.append(f"job {rec.id!r} ({rec.status}) is in the line of {q.name!r}")
     problems.extend(_order_problems(q, line))

@@ -15,6 +15,7 @@ Working and finished jobs have none.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from .._controls import PendingCode, PendingReason
@@ -29,10 +30,14 @@ __all__ = ["pending_reason"]
 _S = JobStatus
 
 
-def pending_reason(core: Core, rec: JobRecord) -> PendingReason | None:
+def pending_reason(
+    core: Core, rec: JobRecord, positions: Mapping[int, int] | None = None
+) -> PendingReason | None:
     """The reason ``rec`` is not running, or ``None`` if its work may run or it ended.
 
-    O(n) in the length of its line (to count the jobs ahead).
+    O(n) in the length of its line (to count the jobs ahead), or O(1) with
+    ``positions``: each waiting record's ``id()`` to its place in its line,
+    for a caller that asks of every job in a line (``invariants.check``).
     """
     status = rec.status
     c = rec.controls
@@ -77,7 +82,7 @@ def pending_reason(core: Core, rec: JobRecord) -> PendingReason | None:
             until=c.backoff_until,
         )
     q = core.queues[rec.queue]
-    ahead = _ahead(q, rec)
+    ahead = _ahead(q, rec) if positions is None else positions.get(id(rec), 0)
     if q.paused:
         return PendingReason(
             PendingCode.QUEUE_PAUSED, f"queue {q.name!r} is paused", q.name, ahead=ahead
