@@ -17,6 +17,8 @@ import pytest
 
 from jobqueue import HopRule, ManualClock, Scheduler
 from jobqueue.__main__ import main
+from jobqueue._saved_state import encode_state
+from jobqueue.runtime import _trusted
 from jobqueue.store import FORMAT_VERSION, CorruptStoreError, SQLiteStore, StoreError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -161,6 +163,40 @@ def test_show_gives_the_details_history_tasks_hops_and_billing(
     assert "  hop rules: on-demand after 1m 00s at priority 4" in out
     assert "  hopped reserved -> on-demand at 70s (priority 4)" in out
     assert "  run time 30s, billed 30s under team=media (tags from the submission queue)" in out
+
+
+def test_show_gives_a_job_functions_progress_and_saved_state(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = tmp_path / "jobs.db"
+    store = SQLiteStore(path)
+    sched = Scheduler.open(store, ManualClock())
+    job = sched.submit()
+    sched.set_progress(job.id, 0.4)
+    # What ctx.save does for a runtime's job function: the state is journaled
+    # with the job's progress.
+    _trusted.save(sched, job.id, encode_state({"next": 41, "name": "x" * 300}))
+    other = sched.submit()
+    store.close()
+
+    code, out, err = run(capsys, path, "show", job.id)
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert "  progress: 40%" in lines
+    saved = next(line for line in lines if line.startswith("  saved state"))
+    size = len(encode_state({"next": 41, "name": "x" * 300}) or b"")
+    assert saved.startswith(f"  saved state ({size} bytes): {{'next': 41, 'name': 'xxx")
+    assert saved.endswith("xxx...") and len(saved.split(": ", 1)[1]) == 200
+
+    code, out, _ = run(capsys, path, "show", job.id, "--json")
+    data = json.loads(out)
+    assert data["saved_state"]["bytes"] == size
+    assert data["saved_state"]["value"].startswith("{'next': 41")
+
+    code, out, _ = run(capsys, path, "show", other.id)
+    assert "saved state" not in out and "progress" not in out
+    code, out, _ = run(capsys, path, "show", other.id, "--json")
+    assert json.loads(out)["saved_state"] is None
 
 
 def test_show_says_why_a_job_is_pending_and_finds_it_by_name(

@@ -25,6 +25,7 @@ from ._controls import PendingReason
 from ._core import core_of
 from ._errors import JobQueueError, NotFound, ValidationError
 from ._model import BillingTagsSource, Job
+from ._saved_state import decode_state
 from ._scheduler import Scheduler
 from ._states import JobStatus
 from ._tasks import TaskStatus
@@ -40,6 +41,8 @@ __all__ = ["add_inspect_parser", "inspect_main", "load_store"]
 #: smaller ones are a virtual clock's seconds. 1e9 s is September 2001.
 _UNIX_FROM: Final = 1e9
 _SHOW_FAILED_TASKS: Final = 10
+#: A job function's saved state is shown as its ``repr``, cut to this many characters.
+_SHOW_SAVED_CHARS: Final = 200
 EXIT_NOT_FOUND: Final = 1
 EXIT_ERROR: Final = 2
 
@@ -213,9 +216,11 @@ def _show(view: StoreView, args: argparse.Namespace, out: TextIO) -> int:
     outcomes = sched.tasks(job.id)
     failed_tasks = [r for r in outcomes if r.status is TaskStatus.FAILED]
     billing_tags = _billing_tags(sched, job)
+    saved = _saved(sched, job)
     if args.json:
         data = _job_dict(job)
         data["pending_reason"] = None if pending is None else _plain(attrs.asdict(pending))
+        data["saved_state"] = saved
         data["tasks"] = [_plain(attrs.asdict(r)) for r in outcomes]
         data["billing_tags"] = dict(billing_tags)
         _dump(data, out)
@@ -245,6 +250,10 @@ def _show(view: StoreView, args: argparse.Namespace, out: TextIO) -> int:
     if pending is not None:
         lines.append(f"  pending: {pending.message}")
     lines.append(f"  attempt {job.attempt}{_controls_text(job)}")
+    if job.progress and not job.tasks_total:  # a task job's progress is its tasks line
+        lines.append(f"  progress: {job.progress:.0%}")
+    if saved is not None:
+        lines.append(f"  saved state ({plural(saved['bytes'], 'byte')}): {saved['value']}")
     not_run = job.tasks_total - job.tasks_succeeded - job.tasks_failed
     report = f"; report: {job.report}" if job.report is not None else ""
     lines.append(
@@ -456,6 +465,20 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def _saved(sched: Scheduler, job: Job) -> dict[str, Any] | None:
+    """What the job's function last saved (``ctx.save``): its size and its ``repr``, cut short.
+
+    The store's checks have decoded it once already, so it decodes here too.
+    """
+    data = core_of(sched).job(job.id).saved
+    if data is None:
+        return None
+    text = repr(decode_state(data))
+    if len(text) > _SHOW_SAVED_CHARS:
+        text = text[: _SHOW_SAVED_CHARS - 3] + "..."
+    return {"bytes": len(data), "value": text}
 
 
 def _job_dict(job: Job) -> dict[str, Any]:
