@@ -18,7 +18,11 @@ Two seeded workloads on one queue of 100 slots, priorities uniform over 1-10:
   a gap that crosses the end of the state's stay is dropped, the clock moves
   to the switch, the next stay is drawn and the gap drawn again at the new
   rate: exact for exponential gaps), the duration, the priority. The run
-  starts calm, with a stay drawn before the first job.
+  starts calm, with a stay drawn before the first job. Runs of bursts make
+  long lines: at 100k jobs the FIFO wait averages about 9 s, the longest
+  near 40 s. SimPy's ``PriorityResource`` sorts its whole queue again at
+  every request, so on such lines its priority variants slow down with the
+  line's length; its FIFO ``Resource`` does not.
 
 Each runs through three queue variants (FIFO, priority, preemptive priority)
 in three implementations:
@@ -54,12 +58,15 @@ Run from the repository root (needs the ``bench`` extra, i.e. simpy)::
 
     python benchmarks/bench_sim.py                      # both workloads, 10k and 100k jobs
     python benchmarks/bench_sim.py --sizes 10000,100000,1000000 --repeat 3 \\
-        --attribution 100000                            # the full run (about an hour)
+        --attribution 100000                            # the full run (35-40 minutes)
     python benchmarks/bench_sim.py --workload bursty --variants fifo --sizes 1000000
     python benchmarks/bench_sim.py --gc off             # what the cyclic collector costs
 
-At 1M jobs a workload needs about 2 GB (the job specs, three results and a
-scheduler that keeps every job), the memory run under tracemalloc about 3 GB.
+At 1M jobs one repeat of all six rows takes about 8 minutes on a 2-core
+machine, most of it SimPy's priority variants on ``bursty`` (about 80 s and
+160 s); making the inputs takes about 11 s per workload, and the memory rows
+(tracemalloc) about 1.5 minutes per workload. The process peaks at about
+2.5 GB (the job specs, a scheduler that keeps every job, and the results).
 """
 
 from __future__ import annotations
