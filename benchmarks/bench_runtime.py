@@ -104,7 +104,7 @@ def runtime_jobs_without_handles(pool: ThreadPoolExecutor, n: int) -> float:
 
     def submit() -> str:
         width, _ = runtime._check_submission(None, noop_job, None, None, None, False, None, None)
-        return runtime._op(engine.submit, None, noop_job, width, None, None, {}).id
+        return runtime._op(engine.submit, None, noop_job, width, None, None, {})
 
     start = time.perf_counter()
     ids = [submit() for _ in range(n)]

@@ -4,15 +4,18 @@ Theory of operation
 -------------------
 A runtime wraps a ``Scheduler`` whose ``acknowledge`` is on, so a job asked to
 pause, stop or fail keeps its slot until its work has really stopped. The
-engine subscribes to the scheduler and keeps one ``Work`` per job submitted
-through the runtime: its work function, the task keys still to run, and what is
-in flight. The event handler only notes each job's newest status and marks the
-job dirty; ``settle()``, which the runtime runs after every call it makes into
+engine watches the scheduler's status changes (the core's watch hooks, called
+as each change happens, with no event built) and keeps one ``Work`` per job
+submitted through the runtime: its work function, the task keys still to run,
+and what is in flight. The hook only notes each job's newest status and marks
+the job dirty; ``settle()``, which the runtime runs after every call it makes into
 the scheduler, then brings each dirty job's work in line with its status (see
 ``_advance``): start or resume on Active; stop dispatching on Pausing,
 Cancelling or Failing and acknowledge once nothing is in flight; complete when
 the last task is in. Working from the newest status, never from the sequence of
-events, keeps this correct when one call moves a job several times.
+events, keeps this correct when one call moves a job several times. The
+engine subscribes to the scheduler's events only while the runtime has
+subscribers, to pass them on in order (with ``Progress`` events of its own).
 
 A *lane* is one unit of a job's task concurrency: it holds one key at a time,
 runs it, and reports it in ``lane_step``, which hands back the next key while
@@ -41,8 +44,8 @@ from typing import Any
 
 from .._controls import Retry
 from .._core import core_of
-from .._events import Event, JobSubmitted, JobTransitioned, RetryScheduled, TaskRecorded
-from .._model import Job
+from .._core.records import JobRecord
+from .._events import Event, TaskRecorded
 from .._scheduler import Scheduler, TaskSource
 from .._states import RUNNING, TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
 from .._tasks import FailureReason
@@ -77,9 +80,8 @@ class Engine(JobFunctions):
     def __init__(self, scheduler: Scheduler, backend: Backend, progress_interval: float) -> None:
         self.scheduler = scheduler
         # Bound before the runtime guards the scheduler's class: the engine has
-        # it to itself, so skip the guard's check on every submission and call
+        # it to itself, so skip the guard's check on every call
         # (benchmarks/bench_runtime.py, the many-jobs case).
-        self._submit_job = scheduler.submit
         self._scheduler_deadline = scheduler.next_deadline
         self._backend = backend
         #: The scheduler's reading of its clock (never stepping back; see Core.now).
@@ -103,21 +105,41 @@ class Engine(JobFunctions):
         self.in_flight = 0
         #: Set when something may have moved ``next_deadline()`` earlier.
         self.deadline_moved = False
-        self._unsubscribe = scheduler.subscribe(self._on_event)
+        # Jobs whose attempt failed and will run again, to log once the call is over.
+        self._retrying: list[tuple[Work, JobRecord]] = []
+        # The engine learns of status changes as they happen, through the
+        # core's watch hooks; it subscribes to the scheduler's events only
+        # while the runtime has subscribers to pass them on to (``subscribe``).
+        self._unwatch = _trusted.watch_transitions(scheduler, self._on_transition)
+        self._unforward: Callable[[], None] | None = None
 
     def close(self) -> None:
         """Stop listening to the scheduler."""
-        self._unsubscribe()
+        self._unwatch()
+        if self._unforward is not None:
+            self._unforward()
+            self._unforward = None
 
     # ------------------------------------------------------------------ subscribers
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Send ``callback`` every scheduler event and every Progress event, in order."""
-        self._subscribers.append(callback)
+        subscribers = self._subscribers
+        subscribers.append(callback)
+        if self._unforward is None:
+            # Events recorded while nobody listened were never built: count
+            # the tasks recorded so far, and from here on count their events.
+            for work in self._works.values():
+                if work.started:
+                    work.done = _trusted.recorded_count(self.scheduler, work.job_id)
+            self._unforward = self.scheduler.subscribe(self._on_event)
 
         def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
+            if callback in subscribers:
+                subscribers.remove(callback)
+                if not subscribers and self._unforward is not None:
+                    self._unforward()
+                    self._unforward = None
 
         return unsubscribe
 
@@ -130,46 +152,59 @@ class Engine(JobFunctions):
                 log.exception("runtime subscriber %r raised on %r", callback, event)
 
     def _on_event(self, event: Event) -> None:
+        """Pass a scheduler event on to the runtime's subscribers (only while it has any)."""
         if type(event) is TaskRecorded:
             work = self._works.get(event.job_id)
-            if self._subscribers:
-                self._deliver(event)
-                if work is not None:
-                    work.done += 1
-                    total = work.manifest.count
-                    if total:
-                        self._offer(work, work.done / total, event.time)
-            elif work is not None:
+            self._deliver(event)
+            if work is not None:
                 work.done += 1
+                total = work.manifest.count
+                if total:
+                    self._offer(work, work.done / total, event.time)
             return
-        if isinstance(event, JobTransitioned):
-            work = self._works.get(event.job_id)
-            if work is not None:
-                work.status = event.new
-                self._dirty[work.job_id] = None
-            elif event.new is _S.ACTIVE:
-                self._orphans.append(event.job_id)
-            self._backend.changed()
-        elif type(event) is RetryScheduled:
-            work = self._works.get(event.job_id)
-            if work is not None:
-                log.warning(
-                    "job %r failed (%s: %s); attempt %d starts at %.3f",
-                    event.job_id,
-                    event.code,
-                    event.message,
-                    event.attempt,
-                    event.until,
-                    exc_info=work.exc,
-                )
-                self._retry(work)
-        elif isinstance(event, JobSubmitted):
+        self.deadline_moved = True
+        self._deliver(event)
+
+    def _on_transition(self, rec: JobRecord, now: float) -> None:
+        """A job changed status (the core's watch hook, called as it happens).
+
+        Only notes the job's newest status and marks it dirty; ``settle`` acts.
+        """
+        status = rec.status
+        work = self._works.get(rec.id)
+        if work is not None:
+            work.status = status
+            self._dirty[work.job_id] = None
+            if status is _S.PAUSED:
+                controls = rec.controls
+                if controls is not None and controls.retrying:
+                    # The attempt failed and the job will run again: the next
+                    # attempt starts its work afresh.
+                    self._retry(work)
+                    self._retrying.append((work, rec))
+        elif status is _S.PREPARING:
             incoming = self._incoming
             if incoming is not None and not incoming.job_id:
-                self._bind(incoming, event.job_id, _S.NEW)
+                self._bind(incoming, rec.id, status)
+        elif status is _S.ACTIVE:
+            self._orphans.append(rec.id)
         self.deadline_moved = True
-        if self._subscribers:
-            self._deliver(event)
+        self._backend.changed()
+
+    def _log_retries(self) -> None:
+        for work, rec in self._retrying:
+            controls = rec.controls
+            assert controls is not None and controls.last_failure is not None
+            log.warning(
+                "job %r failed (%s: %s); attempt %d starts at %.3f",
+                work.job_id,
+                controls.last_failure.code,
+                controls.last_failure.message,
+                controls.attempt,
+                controls.backoff_until,
+                exc_info=work.exc,
+            )
+        self._retrying.clear()
 
     def _bind(self, work: Work, job_id: str, status: JobStatus) -> None:
         work.job_id = job_id
@@ -241,10 +276,13 @@ class Engine(JobFunctions):
         allow_task_failures: bool = False,
         task_retry: Retry | None = None,
         task_timeout: float | None = None,
-    ) -> Job:
-        """Submit a job whose work is ``task_fn`` over its tasks, or ``job_fn``.
+    ) -> str:
+        """Submit a job whose work is ``task_fn`` over its tasks, or ``job_fn``; returns its id.
 
         ``handle`` (if given) is resolved when the job finishes (see ``finished``).
+
+        Raises:
+            ValidationError, TypeError, ...: what ``Scheduler.submit`` raises; nothing is submitted.
         """
         manifest = Manifest()
         source = manifest.capture(tasks)
@@ -258,15 +296,11 @@ class Engine(JobFunctions):
                 work.results = {}
         outer, self._incoming = self._incoming, work
         try:
-            job = self._submit_job(tasks=source, **options)
+            job_id = _trusted.submit(self.scheduler, {"tasks": source, **options})
         finally:
             self._incoming = outer
-        if not work.job_id:
-            # Submitted from a callback: its events are still queued behind the
-            # current delivery, so bind it now to its current status.
-            self._bind(work, job.id, job.status)
-        log.debug("job %r submitted: %s", job.id, job.status)
-        return job
+        log.debug("job %r submitted: %s", job_id, work.status)
+        return job_id
 
     def take_over(self, works: Iterable[tuple[str, JobStatus, Work | None]]) -> None:
         """Give jobs the scheduler already has their ``(job_id, status, work)``.
@@ -293,6 +327,8 @@ class Engine(JobFunctions):
     def settle(self) -> None:
         """Bring every dirty job's work in line with its status."""
         dirty = self._dirty
+        if self._retrying:
+            self._log_retries()
         while True:
             if dirty:
                 job_id = next(iter(dirty))
