@@ -31,8 +31,8 @@ asyncio).
 This module holds the ``Engine``. The per-job records it keeps (``Work``,
 ``Lane``, ``Mode``) are in ``_work``, the calls it makes into a runtime
 (``Backend``) in ``_backend``, what a job function's context offers in
-``_context``, the engine's part that runs job functions in ``_job_functions``,
-and task retries and timeouts in ``_task_policy``.
+``_context``, the engine's parts that run job functions in ``_job_functions``
+and task lanes in ``_lanes``, and task retries and timeouts in ``_task_policy``.
 """
 
 from __future__ import annotations
@@ -48,27 +48,26 @@ from .._core.records import JobRecord
 from .._events import Event, TaskRecorded
 from .._scheduler import Scheduler, TaskSource
 from .._states import RUNNING, TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
-from .._tasks import FailureReason
 from . import _trusted
 from ._backend import Backend
 from ._failures import TaskTimeout, describe
 from ._handles import Kind, outcome
 from ._job_functions import JobFunctions
+from ._lanes import TaskLanes
 from ._progress import Throttle
 from ._submission import Manifest, SubmitOptions
 from ._task_policy import TaskTimers
-from ._work import CallOutcome, Lane, Mode, Work
+from ._work import CallOutcome, Mode, Work
 
 __all__ = ["Engine"]
 
 log = logging.getLogger("jobqueue.runtime")
-task_log = logging.getLogger("jobqueue.runtime.tasks")
 
 _S = JobStatus
 _NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
 
 
-class Engine(JobFunctions):
+class Engine(JobFunctions, TaskLanes):
     """Turns a scheduler's events into work, and work's outcomes into reports.
 
     Args:
@@ -372,9 +371,6 @@ class Engine(JobFunctions):
         elif status is _S.FAILING:
             sched.fail(job_id)
 
-    def _idle(self, work: Work) -> bool:
-        return not work.lanes and not work.fn_running
-
     def _advance(self, work: Work) -> None:
         """Act on ``work.status``: the single place where work starts and stops."""
         status = work.status
@@ -482,151 +478,3 @@ class Engine(JobFunctions):
     def unfinished_handles(self) -> list[tuple[str, Any]]:
         """``(job_id, handle)`` of every job with a handle that has not finished."""
         return [(w.job_id, w.handle) for w in self._works.values() if w.handle is not None]
-
-    # ------------------------------------------------------------------ tasks
-
-    def _start_tasks(self, work: Work) -> None:
-        log.debug("job %r: tasks start", work.job_id)
-        work.started = True
-        recorded = _trusted.recorded(self.scheduler, work.job_id)
-        if recorded:
-            # Outcomes reported before the runtime ran anything are never rerun.
-            seen = {r.key for r in recorded}
-            work.done = len(seen)
-            work.returned.extend(k for k in work.manifest.all() if k not in seen)
-            work.next_index = work.manifest.count
-
-    def _has_pending(self, work: Work) -> bool:
-        return bool(work.returned) or work.next_index < work.manifest.count or work.delayed > 0
-
-    def _take(self, work: Work) -> str | None:
-        if work.returned:
-            return work.returned.popleft()
-        i = work.next_index
-        if i < work.manifest.count:
-            work.next_index = i + 1
-            return work.manifest.key(i)
-        return None
-
-    def _dispatch(self, work: Work) -> None:
-        while work.mode is Mode.RUN and len(work.lanes) < work.concurrency:
-            key = self._take(work)
-            if key is None:
-                break
-            lane = Lane(key)
-            work.lanes.add(lane)
-            self.in_flight += 1
-            if work.task_timeout is not None and self._watch:
-                self._timers.watch(work, lane, self.now(), work.task_timeout)
-            try:
-                self._backend.launch_lane(work, lane)
-            except Exception as exc:
-                self._launch_failed(work, lane, exc)
-                return
-        if self._idle(work) and not self._has_pending(work) and work.status in RUNNING:
-            _trusted.complete(self.scheduler, work.job_id)
-
-    def _launch_failed(self, work: Work, lane: Lane, exc: Exception) -> None:
-        work.lanes.discard(lane)
-        self.in_flight -= 1
-        work.returned.appendleft(lane.key)
-        if work.fail_reason is None:
-            work.fail_reason = FailureReason("HandlerError", f"cannot start work: {describe(exc)}")
-        self._dirty[work.job_id] = None
-
-    def lane_step(
-        self,
-        work: Work,
-        lane: Lane,
-        key: str,
-        exc: BaseException | None,
-        value: object,
-        keep_going: bool,
-    ) -> str | None:
-        """Record ``key``'s outcome; return the lane's next key, or None if it ends.
-
-        ``value`` is what the task returned (the runtime has already given it
-        to the job's ``on_result``). With ``keep_going=False`` a next key is
-        handed to a fresh launch of the lane instead (the lane yields its
-        worker), and None is returned. A lane that ran out of time gets None.
-        """
-        if lane.abandoned:
-            return None  # its outcome was recorded at its timeout
-        if work.status in TASKS_ACCEPTED:
-            if exc is None:
-                results = work.results
-                if results is not None:
-                    results[key] = value
-                _trusted.record_task(self.scheduler, work.job_id, key, True)
-            else:
-                self._task_failed(work, key, exc)
-        nxt = None
-        if work.mode is Mode.RUN and work.status is _S.ACTIVE and work.fail_reason is None:
-            nxt = self._take(work)
-        if nxt is None:
-            self._lane_ended(work, lane)
-            return None
-        lane.key = nxt
-        if work.task_timeout is not None and self._watch:
-            self._timers.watch(work, lane, self.now(), work.task_timeout)
-        if keep_going:
-            return nxt
-        try:
-            self._backend.launch_lane(work, lane)
-        except Exception as launch_error:
-            self._launch_failed(work, lane, launch_error)
-            self._advance(work)
-        return None
-
-    def _task_failed(self, work: Work, key: str, exc: BaseException) -> None:
-        wait = self._timers.retry_later(work, key, self.now())
-        if wait is not None:
-            self.deadline_moved = True
-            task_log.warning(
-                "task %r of job %r failed: %s; it runs again in %.3f s",
-                key,
-                work.job_id,
-                describe(exc),
-                wait,
-                exc_info=exc,
-            )
-            return
-        task_log.warning(
-            "task %r of job %r failed: %s", key, work.job_id, describe(exc), exc_info=exc
-        )
-        if work.handle is not None:
-            if work.errors is None:
-                work.errors = {}
-            work.errors[key] = exc
-        _trusted.record_task(self.scheduler, work.job_id, key, False, type(exc).__name__, str(exc))
-
-    def lane_aborted(self, work: Work, lane: Lane, key: str) -> None:
-        """A lane stopped without running ``key`` (its worker went away): keep the key."""
-        if lane.abandoned:
-            return
-        work.returned.appendleft(key)
-        self._lane_ended(work, lane)
-
-    def drop_lane(self, work: Work, lane: Lane) -> None:
-        """A lane broke (a bug, already logged): forget it so the job can still settle."""
-        self._lane_ended(work, lane)
-
-    def _lane_ended(self, work: Work, lane: Lane) -> None:
-        if lane in work.lanes:
-            work.lanes.discard(lane)
-            self.in_flight -= 1
-        if not work.lanes:
-            self._advance(work)
-            self._backend.changed()
-
-    def _cancel_queued(self, work: Work) -> None:
-        for lane in tuple(work.lanes):
-            if self._backend.cancel_lane(lane):
-                work.lanes.discard(lane)
-                self.in_flight -= 1
-                work.returned.appendleft(lane.key)
-        handle = work.fn_handle
-        if work.fn_running and handle is not None and self._backend.cancel_job(handle):
-            work.fn_running = False
-            work.fn_handle = None
-            self.in_flight -= 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .._access import Principal
 from .._controls import Retry
@@ -123,7 +123,7 @@ class RuntimeBase:
         when a job changes status; a call such as ``update_priority`` or
         ``update_queue`` may arm a timer without that.
         """
-        return self._op(self._any_call, fn)
+        return cast(T, self._op(self._any_call, fn))
 
     def _any_call(self, fn: Callable[[], T]) -> T:
         self._engine.deadline_moved = True

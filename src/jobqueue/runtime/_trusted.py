@@ -19,8 +19,7 @@ from typing import Any
 
 from .._core import control, core_of
 from .._core.control import cancel_trusted
-from .._core.records import JobRecord
-from .._core.records import snapshot
+from .._core.records import JobRecord, snapshot
 from .._core.tasks import keys_of, outcomes_of
 from .._core.tasks import record as record_outcome
 from .._model import Job
