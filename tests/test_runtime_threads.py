@@ -436,6 +436,7 @@ class IdleBackend:
     """A backend that runs nothing: the test reports outcomes itself."""
 
     enforces_timeouts = False
+    pipelines = False
 
     def launch_lane(self, work: Work, lane: Lane) -> None:
         pass

@@ -243,6 +243,7 @@ class IdleBackend:
     """A backend that runs nothing: the test reports what the job function did."""
 
     enforces_timeouts = False
+    pipelines = False
 
     def launch_lane(self, work: Work, lane: Lane) -> None:
         pass

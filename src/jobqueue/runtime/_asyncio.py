@@ -474,6 +474,7 @@ class _AsyncioBackend:
     __slots__ = ("_rt",)
 
     enforces_timeouts = True  # a task's coroutine is cancelled at its timeout
+    pipelines = False
 
     def __init__(self, runtime: AsyncioRuntime) -> None:
         self._rt = runtime

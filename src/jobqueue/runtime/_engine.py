@@ -342,11 +342,13 @@ class Engine(JobFunctions, TaskLanes):
 
     def completed(self, batch: Iterable[CallOutcome]) -> None:
         """Report calls that ran elsewhere, in order: lanes' keys, or job functions."""
-        for work, lane, exc, value in batch:
+        for work, lane, key, exc, value, after in batch:
             if lane is None:
                 self.guard(self.fn_ended, work, exc, False, value)
+            elif lane.ahead is None:
+                self.guard(self.lane_step, work, lane, key, exc, value, False)
             else:
-                self.guard(self.lane_step, work, lane, lane.key, exc, value, False)
+                self.guard(self.piped_step, work, lane, key, exc, value, after)
 
     def guard(self, fn: Callable[..., object], *args: object) -> None:
         """Call ``fn(*args)``; log what it raises rather than let it stop the caller."""

@@ -11,6 +11,7 @@ started, so no task is lost or run twice.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 
 from .._scheduler import Scheduler
@@ -20,7 +21,7 @@ from . import _trusted
 from ._backend import Backend
 from ._failures import describe
 from ._task_policy import TaskTimers
-from ._work import Lane, Mode, Work
+from ._work import After, Lane, Mode, Work
 
 __all__ = ["TaskLanes"]
 
@@ -28,6 +29,11 @@ log = logging.getLogger("jobqueue.runtime")
 task_log = logging.getLogger("jobqueue.runtime.tasks")
 
 _S = JobStatus
+
+#: Keys a pipelined lane holds ahead. With one, every other call found none
+#: (the runtime had not topped it up yet) and waited for the round trip the
+#: pipeline removes (benchmarks/bench_runtime.py, dispatch).
+AHEAD = 8
 
 
 class TaskLanes:
@@ -72,11 +78,16 @@ class TaskLanes:
         return None
 
     def _dispatch(self, work: Work) -> None:
+        # A task timeout counts from each call's submission, which only the
+        # engine sees: such a job's lanes are not pipelined.
+        piped = self._backend.pipelines and work.task_timeout is None
         while work.mode is Mode.RUN and len(work.lanes) < work.concurrency:
             key = self._take(work)
             if key is None:
                 break
             lane = Lane(key)
+            if piped:
+                lane.ahead = deque()
             work.lanes.add(lane)
             self.in_flight += 1
             if work.task_timeout is not None and self._watch:
@@ -86,12 +97,19 @@ class TaskLanes:
             except Exception as exc:
                 self._launch_failed(work, lane, exc)
                 return
+        if piped and work.mode is Mode.RUN:
+            # Only once every lane has its key, so that a short manifest
+            # still runs at the job's full concurrency.
+            for lane in work.lanes:
+                if lane.ahead is not None and not self._fill(work, lane.ahead):
+                    break
         if self._idle(work) and not self._has_pending(work) and work.status in RUNNING:
             _trusted.complete(self.scheduler, work.job_id)
 
-    def _launch_failed(self, work: Work, lane: Lane, exc: Exception) -> None:
+    def _launch_failed(self, work: Work, lane: Lane, exc: BaseException) -> None:
         work.lanes.discard(lane)
         self.in_flight -= 1
+        self._take_back(work, lane)
         work.returned.appendleft(lane.key)
         if work.fail_reason is None:
             work.fail_reason = FailureReason("HandlerError", f"cannot start work: {describe(exc)}")
@@ -115,14 +133,7 @@ class TaskLanes:
         """
         if lane.abandoned:
             return None  # its outcome was recorded at its timeout
-        if work.status in TASKS_ACCEPTED:
-            if exc is None:
-                results = work.results
-                if results is not None:
-                    results[key] = value
-                _trusted.record_task(self.scheduler, work.job_id, key, True)
-            else:
-                self._task_failed(work, key, exc)
+        self._record(work, key, exc, value)
         nxt = None
         if work.mode is Mode.RUN and work.status is _S.ACTIVE and work.fail_reason is None:
             nxt = self._take(work)
@@ -140,6 +151,111 @@ class TaskLanes:
             self._launch_failed(work, lane, launch_error)
             self._advance(work)
         return None
+
+    def _record(self, work: Work, key: str, exc: BaseException | None, value: object) -> None:
+        if work.status in TASKS_ACCEPTED:
+            if exc is None:
+                results = work.results
+                if results is not None:
+                    results[key] = value
+                _trusted.record_task(self.scheduler, work.job_id, key, True)
+            else:
+                self._task_failed(work, key, exc)
+
+    def piped_step(
+        self,
+        work: Work,
+        lane: Lane,
+        key: str,
+        exc: BaseException | None,
+        value: object,
+        after: After,
+    ) -> None:
+        """Record the outcome of a pipelined lane's call for ``key``; keep the lane going.
+
+        A pipelined lane (``Lane.ahead``) holds one key taken ahead, and the
+        worker that ran the lane's call submits the call for that key at
+        once (``After.CHAINED``), so that the lane's calls follow each other
+        without waiting for this report: the round trip through the runtime
+        per task was most of the time per task of ``ExecutorRuntime`` with a
+        concurrency of the pool's size (benchmarks/bench_runtime.py,
+        dispatch). Here the outcome is recorded, and the lane is given its
+        next key ahead, or (``After.STOPS``: nothing of the lane is in
+        flight) its next call is submitted, or it ends. Keys taken ahead go
+        back when the job stops running (``_cancel_queued``), so a paused or
+        cancelled job's lane submits nothing more.
+        """
+        if after is After.REFUSED:
+            if lane in work.lanes:
+                assert exc is not None
+                self._launch_failed(work, lane, exc)
+                self._advance(work)
+            return
+        self._record(work, key, exc, value)
+        if lane not in work.lanes:
+            return  # its next call was cancelled before it started: the key went back
+        ahead = lane.ahead
+        assert ahead is not None
+        running = work.mode is Mode.RUN and work.status is _S.ACTIVE and work.fail_reason is None
+        if not running:
+            self._take_back(work, lane)
+            if after is After.STOPS:
+                self._lane_ended(work, lane)
+            return
+        if after is After.CHAINED:
+            # Its next call runs already: top up the keys after that. (The
+            # worker may pop one at any time; this thread only appends.)
+            self._fill(work, ahead)
+            return
+        # No call of the lane is in flight, so nobody else pops ``ahead``.
+        nxt = ahead.popleft() if ahead else self._take(work)
+        if nxt is None:
+            nxt = self._steal(work, lane)
+        if nxt is None:
+            self._lane_ended(work, lane)
+            return
+        lane.key = nxt
+        try:
+            self._backend.launch_lane(work, lane)
+        except Exception as launch_error:
+            self._launch_failed(work, lane, launch_error)
+            self._advance(work)
+            return
+        self._fill(work, ahead)
+
+    def _fill(self, work: Work, ahead: deque[str]) -> bool:
+        """Take keys ahead for a pipelined lane, up to ``AHEAD``; False if none are left."""
+        while len(ahead) < AHEAD:
+            key = self._take(work)
+            if key is None:
+                return False
+            ahead.append(key)
+        return True
+
+    def _steal(self, work: Work, idle: Lane) -> str | None:
+        """A key another lane holds ahead, for a lane that found none left.
+
+        Keys taken ahead wait for their lane's call to end: at the end of a
+        manifest of long tasks they would otherwise wait while this lane's
+        worker sits idle.
+        """
+        for lane in work.lanes:
+            if lane is not idle and lane.ahead:
+                try:
+                    return lane.ahead.pop()  # its worker may pop it first
+                except IndexError:
+                    continue
+        return None
+
+    def _take_back(self, work: Work, lane: Lane) -> None:
+        """Put a pipelined lane's keys taken ahead back in front of the job's keys."""
+        ahead = lane.ahead
+        while ahead:
+            try:
+                key = ahead.pop()  # a worker may pop it first: then it runs
+            except IndexError:
+                return
+            work.returned.appendleft(key)
 
     def _task_failed(self, work: Work, key: str, exc: BaseException) -> None:
         wait = self._timers.retry_later(work, key, self.now())
@@ -184,6 +300,8 @@ class TaskLanes:
 
     def _cancel_queued(self, work: Work) -> None:
         for lane in tuple(work.lanes):
+            if lane.ahead:
+                self._take_back(work, lane)
             if self._backend.cancel_lane(lane):
                 work.lanes.discard(lane)
                 self.in_flight -= 1

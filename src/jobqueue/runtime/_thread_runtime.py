@@ -405,7 +405,7 @@ class _ThreadBackend(ThreadedBackend):
                 value = _refuse_coroutine(value)
         except BaseException as error:  # a task's failure, whatever it is
             exc = error
-        self._rt._hand_over(work, lane, exc, value)
+        self._rt._hand_over(work, lane, lane.key, exc, value)
 
     def _run_lane(self, work: Work, lane: Lane | None) -> None:
         fn: Callable[[str], object] | None = work.task_fn
