@@ -37,6 +37,7 @@ and task lanes in ``_lanes``, and task retries and timeouts in ``_task_policy``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -92,6 +93,9 @@ class Engine(JobFunctions, TaskLanes):
         self._subscribers: list[Callable[[Event], None]] = []
         self._throttle = Throttle(progress_interval, self._progress_sent)
         self._journaled = _trusted.journaled(scheduler)
+        # How a finished job's handle reads the job (``outcome``): the runtime's own reads.
+        self._snapshot = functools.partial(_trusted.job, scheduler)
+        self._records = functools.partial(_trusted.recorded, scheduler)
         self._timers = TaskTimers(_trusted.rng(scheduler))
         # Task timeouts the engine enforces itself (a backend that cannot stop a task).
         self._watch = not backend.enforces_timeouts
@@ -461,11 +465,7 @@ class Engine(JobFunctions, TaskLanes):
             else:
                 log.debug("job %r finished: %s", work.job_id, work.status)
             if work.handle is not None:
-                job_id = work.job_id
-                sched = self.scheduler
-                kind, payload = outcome(
-                    work, lambda: sched.get(job_id), lambda: sched.tasks(job_id)
-                )
+                kind, payload = outcome(work, self._snapshot, self._records)
                 self.finished.append((work.handle, kind, payload))
             self._backend.changed()
 

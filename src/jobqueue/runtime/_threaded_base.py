@@ -60,7 +60,7 @@ from .._scheduler import Scheduler
 from .._states import TERMINAL
 from .._validate import check_flags
 from ._adoption import Handler, release
-from ._handles import JobFuture, Kind, run_callbacks
+from ._handles import HandleCondition, JobFuture, Kind, run_callbacks
 from ._runtime_base import RuntimeBase, RuntimeStateError, State, check_timeout
 from ._work import After, CallOutcome, Lane, Work
 
@@ -103,7 +103,7 @@ class ThreadedRuntime(RuntimeBase):
         # Reports of work done on the runtime's worker threads (``_report``).
         self._reports: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
         # The one condition of every handle (``JobFuture``).
-        self._handle_condition = threading.Condition()
+        self._handle_condition = HandleCondition()
         # Done callbacks of handles, for the driver thread to run.
         self._callbacks: deque[tuple[JobFuture[Any], list[Callable[..., object]]]] = deque()
         super().__init__(

@@ -191,10 +191,10 @@ def submit(scheduler: Scheduler, options: dict[str, Any]) -> str:
         AccessDenied: as ``Scheduler.submit``.
     """
     args = _SUBMIT_DEFAULTS.copy()
-    for name, value in options.items():
-        if name not in args:
-            raise TypeError(f"submit() got an unexpected keyword argument {name!r}")
-        args[name] = value
+    args.update(options)
+    if len(args) != len(_SUBMIT_DEFAULTS):
+        unknown = next(name for name in options if name not in _SUBMIT_DEFAULTS)
+        raise TypeError(f"submit() got an unexpected keyword argument {unknown!r}")
     return core_of(scheduler).submit(*args.values()).id
 
 
