@@ -73,6 +73,12 @@ class HandleCondition(threading.Condition):
 
     sleepers = 0  # threads in ``JobFuture._wait_done``; changed with the condition held
 
+    def __init__(self) -> None:
+        #: The condition's lock, held directly where no waiting is done: a
+        #: third cheaper than entering the condition (Python code) per handle.
+        self.lock = threading.RLock()
+        super().__init__(self.lock)
+
 
 class _ThreadedRuntime(_Runtime, Protocol):
     _handle_condition: HandleCondition
@@ -276,7 +282,7 @@ class JobFuture(concurrent.futures.Future[T]):
             # Future's own done callbacks are never used (``add_done_callback``
             # keeps them here), so there are none to invoke.
             condition = self._shared
-            with condition:
+            with condition.lock:
                 if self._state in _DONE:
                     raise concurrent.futures.InvalidStateError(f"{self!r}")
                 if kind is Kind.ERROR:
