@@ -6,6 +6,13 @@ it holds one key at a time, runs it, and reports it in ``lane_step``, which
 hands back the next key while the job runs. A key leaves the manifest once,
 when a lane takes it; it goes back only if its lane was cancelled before it
 started, so no task is lost or run twice.
+
+A *pipelined* lane (a backend whose ``pipelines`` is set: ``ExecutorRuntime``
+on a thread pool) also holds keys taken ahead (``Lane.ahead``), and the worker
+that ran one of its calls submits the call for the next key at once; its
+outcome is still recorded here, in order (``piped_step``). Keys held ahead go
+back when the job stops running, and a lane that found no key left takes one
+another lane holds.
 """
 
 from __future__ import annotations
