@@ -4,13 +4,16 @@ The engine follows each job through the core's watch hooks and subscribes to
 the scheduler's events only while the runtime has subscribers of its own;
 these tests check that nothing it did through events is lost: retries, the
 subscribers' events in order, task progress counted from before a
-subscription, and the next deadline after a call that moves no job.
+subscription, and the driver's next deadline. A runtime's submissions skip
+the snapshot ``Scheduler.submit`` returns, and must pass every option as it does.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -24,7 +27,7 @@ from jobqueue import (
     Scheduler,
 )
 from jobqueue._core import core_of
-from jobqueue.runtime import JobContext, Progress, ThreadRuntime
+from jobqueue.runtime import JobContext, Progress, ThreadRuntime, _trusted
 from jobqueue.runtime._engine import Engine
 from jobqueue.runtime._work import Lane, Work
 
@@ -152,3 +155,56 @@ def test_a_timer_armed_as_a_job_starts_waiting_wakes_the_driver() -> None:
         release.set()
         blocker.result(TIMEOUT)
         assert rt.get(waiting.id).queue == "spare"
+
+
+def submit_every_option(submit: Callable[..., object], first: str) -> None:
+    submit(
+        queue="q",
+        priority=3,
+        deferred=True,
+        name="named",
+        description="every option",
+        tags={"team": "a"},
+        hops=[HopRule("spare", 5.0, priority=1)],
+        tasks=["x", "y"],
+        confirmation_required=False,
+        report="failed",
+        preemptible=False,
+        acceleration="preferred",
+        billing_tags_source="job",
+        not_before=100.0,
+        after=[first],
+        max_run=50.0,
+        max_wait=60.0,
+        retry=Retry(attempts=2),
+    )
+
+
+def trusted_submit(sched: Scheduler, **options: object) -> str:
+    return _trusted.submit(sched, options)
+
+
+def test_a_runtime_submission_passes_every_option_as_scheduler_submit_does() -> None:
+    # The runtime submits past the snapshot, passing Scheduler.submit's
+    # keywords to the core by position: every one must land where it belongs.
+    jobs = []
+    for via_runtime in (False, True):
+        sched = Scheduler(ManualClock())
+        sched.create_queue("q", slots=2)
+        sched.create_queue("spare", slots=1)
+        first = sched.submit(queue="q").id
+        if via_runtime:
+            submit_every_option(functools.partial(trusted_submit, sched), first)
+        else:
+            submit_every_option(sched.submit, first)
+        jobs.append(sched.get("job-2"))
+    assert jobs[0] == jobs[1]
+    assert jobs[1].name == "named" and jobs[1].priority == 3 and not jobs[1].preemptible
+
+
+def test_a_runtime_submission_refuses_an_unknown_option_and_submits_nothing() -> None:
+    sched = Scheduler(ManualClock())
+    with pytest.raises(TypeError) as info:
+        _trusted.submit(sched, {"tasks": 2, "colour": "red"})
+    assert str(info.value) == "submit() got an unexpected keyword argument 'colour'"
+    assert len(sched) == 0
