@@ -7,10 +7,12 @@ Two measurements, side by side in one run (the machine is noisy: compare ratios)
   against the same N no-op calls submitted to that executor directly. Each
   runtime task is dispatched, run, and its outcome recorded on the scheduler.
   Target: the runtime keeps at least 50 % of the raw executor's throughput
-  (``ExecutorRuntime``, with a concurrency of the pool's size: 70 %). A row
-  with a concurrency of 16 times the pool's size shows what the per-task
-  round trip costs: with the concurrency at the pool's size, every task waits
-  for the one before it in its lane to be reported and the next submitted.
+  (``ExecutorRuntime``, with a concurrency of the pool's size: 70 %). On a
+  thread pool, ``ExecutorRuntime``'s lanes are pipelined: the worker that ran
+  a lane's call submits the call for the key the lane holds ahead, so a task
+  does not wait for the one before it to be reported. A row with a
+  concurrency of 16 times the pool's size shows the same with more lanes
+  than threads.
 * many jobs: N jobs of one no-op job function each, submitted to
   ``ThreadRuntime`` and waited for through their handles
   (``concurrent.futures.wait``), against N no-op calls submitted to the same
@@ -104,7 +106,7 @@ def runtime_jobs_without_handles(pool: ThreadPoolExecutor, n: int) -> float:
 
     def submit() -> str:
         width, _ = runtime._check_submission(None, noop_job, None, None, None, False, None, None)
-        return runtime._op(engine.submit, None, noop_job, width, None, None, {}).id
+        return runtime._op(engine.submit, None, noop_job, width, None, None, {})
 
     start = time.perf_counter()
     ids = [submit() for _ in range(n)]

@@ -436,6 +436,7 @@ class IdleBackend:
     """A backend that runs nothing: the test reports outcomes itself."""
 
     enforces_timeouts = False
+    pipelines = False
 
     def launch_lane(self, work: Work, lane: Lane) -> None:
         pass
@@ -464,12 +465,12 @@ def test_the_progress_throttle_on_a_manual_clock() -> None:
     engine.subscribe(
         lambda e: sent.append((e.time, e.fraction)) if isinstance(e, Progress) else None
     )
-    job = engine.submit(print, None, 1, 100, None, {})
+    job_id = engine.submit(print, None, 1, 100, None, {})
     engine.settle()
 
     def record(at: float, key: int) -> None:
         clock.set(at)
-        sched.record_task(job.id, str(key), ok=True)
+        sched.record_task(job_id, str(key), ok=True)
 
     def poll(at: float) -> None:
         clock.set(at)

@@ -243,6 +243,7 @@ class IdleBackend:
     """A backend that runs nothing: the test reports what the job function did."""
 
     enforces_timeouts = False
+    pipelines = False
 
     def launch_lane(self, work: Work, lane: Lane) -> None:
         pass
@@ -274,10 +275,10 @@ def job_function_on_an_engine(
     engine = Engine(sched, IdleBackend(), progress_interval=0.25)
     events: list[Event] = []
     sched.subscribe(events.append)
-    job = engine.submit(None, print, 1, None, None, {})
+    job_id = engine.submit(None, print, 1, None, None, {})
     engine.settle()
-    assert sched.get(job.id).status is S.ACTIVE
-    return sched, engine, engine._works[job.id], clock, events
+    assert sched.get(job_id).status is S.ACTIVE
+    return sched, engine, engine._works[job_id], clock, events
 
 
 def test_a_job_functions_progress_is_journaled_at_the_throttled_rate() -> None:
@@ -343,12 +344,12 @@ def test_a_task_jobs_progress_needs_no_write_of_its_own() -> None:
     sched = Scheduler.open(store, clock, acknowledge=True)
     engine = Engine(sched, IdleBackend(), progress_interval=0.25)
     engine.subscribe(lambda event: None)  # Progress events go out for task jobs
-    job = engine.submit(print, None, 1, 4, None, {})
+    job_id = engine.submit(print, None, 1, 4, None, {})
     engine.settle()
     entries = len(store)
     for key in "012":
-        sched.record_task(job.id, key, ok=True)
+        sched.record_task(job_id, key, ok=True)
     clock.set(0.25)
     engine.poll()
     assert len(store) == entries + 3  # the three outcomes, each with the job's row
-    assert recovered(store, clock).get(job.id).progress == 0.75
+    assert recovered(store, clock).get(job_id).progress == 0.75

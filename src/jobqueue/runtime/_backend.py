@@ -21,6 +21,10 @@ class Backend(Protocol):
     #: Whether the backend stops a task at its ``task_timeout`` itself; if
     #: not, the engine fails the task then and ignores its late outcome.
     enforces_timeouts: bool
+    #: Whether the backend runs pipelined lanes (``Lane.ahead``): the worker
+    #: that ran a lane's call submits the call for the key taken ahead, and
+    #: reports ``After.CHAINED`` (see ``TaskLanes.piped_step``).
+    pipelines: bool
 
     def launch_lane(self, work: Work, lane: Lane) -> None:
         """Start running ``lane.key`` (and set ``lane.handle``)."""

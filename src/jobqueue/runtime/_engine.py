@@ -4,15 +4,18 @@ Theory of operation
 -------------------
 A runtime wraps a ``Scheduler`` whose ``acknowledge`` is on, so a job asked to
 pause, stop or fail keeps its slot until its work has really stopped. The
-engine subscribes to the scheduler and keeps one ``Work`` per job submitted
-through the runtime: its work function, the task keys still to run, and what is
-in flight. The event handler only notes each job's newest status and marks the
-job dirty; ``settle()``, which the runtime runs after every call it makes into
+engine watches the scheduler's status changes (the core's watch hooks, called
+as each change happens, with no event built) and keeps one ``Work`` per job
+submitted through the runtime: its work function, the task keys still to run,
+and what is in flight. The hook only notes each job's newest status and marks
+the job dirty; ``settle()``, which the runtime runs after every call it makes into
 the scheduler, then brings each dirty job's work in line with its status (see
 ``_advance``): start or resume on Active; stop dispatching on Pausing,
 Cancelling or Failing and acknowledge once nothing is in flight; complete when
 the last task is in. Working from the newest status, never from the sequence of
-events, keeps this correct when one call moves a job several times.
+events, keeps this correct when one call moves a job several times. The
+engine subscribes to the scheduler's events only while the runtime has
+subscribers, to pass them on in order (with ``Progress`` events of its own).
 
 A *lane* is one unit of a job's task concurrency: it holds one key at a time,
 runs it, and reports it in ``lane_step``, which hands back the next key while
@@ -28,12 +31,13 @@ asyncio).
 This module holds the ``Engine``. The per-job records it keeps (``Work``,
 ``Lane``, ``Mode``) are in ``_work``, the calls it makes into a runtime
 (``Backend``) in ``_backend``, what a job function's context offers in
-``_context``, the engine's part that runs job functions in ``_job_functions``,
-and task retries and timeouts in ``_task_policy``.
+``_context``, the engine's parts that run job functions in ``_job_functions``
+and task lanes in ``_lanes``, and task retries and timeouts in ``_task_policy``.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -41,31 +45,30 @@ from typing import Any
 
 from .._controls import Retry
 from .._core import core_of
-from .._events import Event, JobSubmitted, JobTransitioned, RetryScheduled, TaskRecorded
-from .._model import Job
+from .._core.records import JobRecord
+from .._events import Event, TaskRecorded
 from .._scheduler import Scheduler, TaskSource
 from .._states import RUNNING, TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
-from .._tasks import FailureReason
 from . import _trusted
 from ._backend import Backend
 from ._failures import TaskTimeout, describe
 from ._handles import Kind, outcome
 from ._job_functions import JobFunctions
+from ._lanes import TaskLanes
 from ._progress import Throttle
 from ._submission import Manifest, SubmitOptions
 from ._task_policy import TaskTimers
-from ._work import CallOutcome, Lane, Mode, Work
+from ._work import CallOutcome, Mode, Work
 
 __all__ = ["Engine"]
 
 log = logging.getLogger("jobqueue.runtime")
-task_log = logging.getLogger("jobqueue.runtime.tasks")
 
 _S = JobStatus
 _NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
 
 
-class Engine(JobFunctions):
+class Engine(JobFunctions, TaskLanes):
     """Turns a scheduler's events into work, and work's outcomes into reports.
 
     Args:
@@ -77,9 +80,8 @@ class Engine(JobFunctions):
     def __init__(self, scheduler: Scheduler, backend: Backend, progress_interval: float) -> None:
         self.scheduler = scheduler
         # Bound before the runtime guards the scheduler's class: the engine has
-        # it to itself, so skip the guard's check on every submission and call
+        # it to itself, so skip the guard's check on every call
         # (benchmarks/bench_runtime.py, the many-jobs case).
-        self._submit_job = scheduler.submit
         self._scheduler_deadline = scheduler.next_deadline
         self._backend = backend
         #: The scheduler's reading of its clock (never stepping back; see Core.now).
@@ -91,6 +93,9 @@ class Engine(JobFunctions):
         self._subscribers: list[Callable[[Event], None]] = []
         self._throttle = Throttle(progress_interval, self._progress_sent)
         self._journaled = _trusted.journaled(scheduler)
+        # How a finished job's handle reads the job (``outcome``): the runtime's own reads.
+        self._snapshot = functools.partial(_trusted.job, scheduler)
+        self._records = functools.partial(_trusted.recorded, scheduler)
         self._timers = TaskTimers(_trusted.rng(scheduler))
         # Task timeouts the engine enforces itself (a backend that cannot stop a task).
         self._watch = not backend.enforces_timeouts
@@ -103,21 +108,41 @@ class Engine(JobFunctions):
         self.in_flight = 0
         #: Set when something may have moved ``next_deadline()`` earlier.
         self.deadline_moved = False
-        self._unsubscribe = scheduler.subscribe(self._on_event)
+        # Jobs whose attempt failed and will run again, to log once the call is over.
+        self._retrying: list[tuple[Work, JobRecord]] = []
+        # The engine learns of status changes as they happen, through the
+        # core's watch hooks; it subscribes to the scheduler's events only
+        # while the runtime has subscribers to pass them on to (``subscribe``).
+        self._unwatch = _trusted.watch_transitions(scheduler, self._on_transition)
+        self._unforward: Callable[[], None] | None = None
 
     def close(self) -> None:
         """Stop listening to the scheduler."""
-        self._unsubscribe()
+        self._unwatch()
+        if self._unforward is not None:
+            self._unforward()
+            self._unforward = None
 
     # ------------------------------------------------------------------ subscribers
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Send ``callback`` every scheduler event and every Progress event, in order."""
-        self._subscribers.append(callback)
+        subscribers = self._subscribers
+        subscribers.append(callback)
+        if self._unforward is None:
+            # Events recorded while nobody listened were never built: count
+            # the tasks recorded so far, and from here on count their events.
+            for work in self._works.values():
+                if work.started:
+                    work.done = _trusted.recorded_count(self.scheduler, work.job_id)
+            self._unforward = self.scheduler.subscribe(self._on_event)
 
         def unsubscribe() -> None:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
+            if callback in subscribers:
+                subscribers.remove(callback)
+                if not subscribers and self._unforward is not None:
+                    self._unforward()
+                    self._unforward = None
 
         return unsubscribe
 
@@ -130,46 +155,59 @@ class Engine(JobFunctions):
                 log.exception("runtime subscriber %r raised on %r", callback, event)
 
     def _on_event(self, event: Event) -> None:
+        """Pass a scheduler event on to the runtime's subscribers (only while it has any)."""
         if type(event) is TaskRecorded:
             work = self._works.get(event.job_id)
-            if self._subscribers:
-                self._deliver(event)
-                if work is not None:
-                    work.done += 1
-                    total = work.manifest.count
-                    if total:
-                        self._offer(work, work.done / total, event.time)
-            elif work is not None:
+            self._deliver(event)
+            if work is not None:
                 work.done += 1
+                total = work.manifest.count
+                if total:
+                    self._offer(work, work.done / total, event.time)
             return
-        if isinstance(event, JobTransitioned):
-            work = self._works.get(event.job_id)
-            if work is not None:
-                work.status = event.new
-                self._dirty[work.job_id] = None
-            elif event.new is _S.ACTIVE:
-                self._orphans.append(event.job_id)
-            self._backend.changed()
-        elif type(event) is RetryScheduled:
-            work = self._works.get(event.job_id)
-            if work is not None:
-                log.warning(
-                    "job %r failed (%s: %s); attempt %d starts at %.3f",
-                    event.job_id,
-                    event.code,
-                    event.message,
-                    event.attempt,
-                    event.until,
-                    exc_info=work.exc,
-                )
-                self._retry(work)
-        elif isinstance(event, JobSubmitted):
+        self.deadline_moved = True
+        self._deliver(event)
+
+    def _on_transition(self, rec: JobRecord, now: float) -> None:
+        """A job changed status (the core's watch hook, called as it happens).
+
+        Only notes the job's newest status and marks it dirty; ``settle`` acts.
+        """
+        status = rec.status
+        work = self._works.get(rec.id)
+        if work is not None:
+            work.status = status
+            self._dirty[work.job_id] = None
+            if status is _S.PAUSED:
+                controls = rec.controls
+                if controls is not None and controls.retrying:
+                    # The attempt failed and the job will run again: the next
+                    # attempt starts its work afresh.
+                    self._retry(work)
+                    self._retrying.append((work, rec))
+        elif status is _S.PREPARING:
             incoming = self._incoming
             if incoming is not None and not incoming.job_id:
-                self._bind(incoming, event.job_id, _S.NEW)
+                self._bind(incoming, rec.id, status)
+        elif status is _S.ACTIVE:
+            self._orphans.append(rec.id)
         self.deadline_moved = True
-        if self._subscribers:
-            self._deliver(event)
+        self._backend.changed()
+
+    def _log_retries(self) -> None:
+        for work, rec in self._retrying:
+            controls = rec.controls
+            assert controls is not None and controls.last_failure is not None
+            log.warning(
+                "job %r failed (%s: %s); attempt %d starts at %.3f",
+                work.job_id,
+                controls.last_failure.code,
+                controls.last_failure.message,
+                controls.attempt,
+                controls.backoff_until,
+                exc_info=work.exc,
+            )
+        self._retrying.clear()
 
     def _bind(self, work: Work, job_id: str, status: JobStatus) -> None:
         work.job_id = job_id
@@ -241,10 +279,13 @@ class Engine(JobFunctions):
         allow_task_failures: bool = False,
         task_retry: Retry | None = None,
         task_timeout: float | None = None,
-    ) -> Job:
-        """Submit a job whose work is ``task_fn`` over its tasks, or ``job_fn``.
+    ) -> str:
+        """Submit a job whose work is ``task_fn`` over its tasks, or ``job_fn``; returns its id.
 
         ``handle`` (if given) is resolved when the job finishes (see ``finished``).
+
+        Raises:
+            ValidationError, TypeError, ...: what ``Scheduler.submit`` raises; nothing is submitted.
         """
         manifest = Manifest()
         source = manifest.capture(tasks)
@@ -258,15 +299,11 @@ class Engine(JobFunctions):
                 work.results = {}
         outer, self._incoming = self._incoming, work
         try:
-            job = self._submit_job(tasks=source, **options)
+            job_id = _trusted.submit(self.scheduler, {"tasks": source, **options})
         finally:
             self._incoming = outer
-        if not work.job_id:
-            # Submitted from a callback: its events are still queued behind the
-            # current delivery, so bind it now to its current status.
-            self._bind(work, job.id, job.status)
-        log.debug("job %r submitted: %s", job.id, job.status)
-        return job
+        log.debug("job %r submitted: %s", job_id, work.status)
+        return job_id
 
     def take_over(self, works: Iterable[tuple[str, JobStatus, Work | None]]) -> None:
         """Give jobs the scheduler already has their ``(job_id, status, work)``.
@@ -293,6 +330,8 @@ class Engine(JobFunctions):
     def settle(self) -> None:
         """Bring every dirty job's work in line with its status."""
         dirty = self._dirty
+        if self._retrying:
+            self._log_retries()
         while True:
             if dirty:
                 job_id = next(iter(dirty))
@@ -307,11 +346,13 @@ class Engine(JobFunctions):
 
     def completed(self, batch: Iterable[CallOutcome]) -> None:
         """Report calls that ran elsewhere, in order: lanes' keys, or job functions."""
-        for work, lane, exc, value in batch:
+        for work, lane, key, exc, value, after in batch:
             if lane is None:
                 self.guard(self.fn_ended, work, exc, False, value)
+            elif lane.ahead is None:
+                self.guard(self.lane_step, work, lane, key, exc, value, False)
             else:
-                self.guard(self.lane_step, work, lane, lane.key, exc, value, False)
+                self.guard(self.piped_step, work, lane, key, exc, value, after)
 
     def guard(self, fn: Callable[..., object], *args: object) -> None:
         """Call ``fn(*args)``; log what it raises rather than let it stop the caller."""
@@ -335,9 +376,6 @@ class Engine(JobFunctions):
             sched.cancelled(job_id)  # no work runs for it: it has stopped
         elif status is _S.FAILING:
             sched.fail(job_id)
-
-    def _idle(self, work: Work) -> bool:
-        return not work.lanes and not work.fn_running
 
     def _advance(self, work: Work) -> None:
         """Act on ``work.status``: the single place where work starts and stops."""
@@ -427,11 +465,7 @@ class Engine(JobFunctions):
             else:
                 log.debug("job %r finished: %s", work.job_id, work.status)
             if work.handle is not None:
-                job_id = work.job_id
-                sched = self.scheduler
-                kind, payload = outcome(
-                    work, lambda: sched.get(job_id), lambda: sched.tasks(job_id)
-                )
+                kind, payload = outcome(work, self._snapshot, self._records)
                 self.finished.append((work.handle, kind, payload))
             self._backend.changed()
 
@@ -446,151 +480,3 @@ class Engine(JobFunctions):
     def unfinished_handles(self) -> list[tuple[str, Any]]:
         """``(job_id, handle)`` of every job with a handle that has not finished."""
         return [(w.job_id, w.handle) for w in self._works.values() if w.handle is not None]
-
-    # ------------------------------------------------------------------ tasks
-
-    def _start_tasks(self, work: Work) -> None:
-        log.debug("job %r: tasks start", work.job_id)
-        work.started = True
-        recorded = _trusted.recorded(self.scheduler, work.job_id)
-        if recorded:
-            # Outcomes reported before the runtime ran anything are never rerun.
-            seen = {r.key for r in recorded}
-            work.done = len(seen)
-            work.returned.extend(k for k in work.manifest.all() if k not in seen)
-            work.next_index = work.manifest.count
-
-    def _has_pending(self, work: Work) -> bool:
-        return bool(work.returned) or work.next_index < work.manifest.count or work.delayed > 0
-
-    def _take(self, work: Work) -> str | None:
-        if work.returned:
-            return work.returned.popleft()
-        i = work.next_index
-        if i < work.manifest.count:
-            work.next_index = i + 1
-            return work.manifest.key(i)
-        return None
-
-    def _dispatch(self, work: Work) -> None:
-        while work.mode is Mode.RUN and len(work.lanes) < work.concurrency:
-            key = self._take(work)
-            if key is None:
-                break
-            lane = Lane(key)
-            work.lanes.add(lane)
-            self.in_flight += 1
-            if work.task_timeout is not None and self._watch:
-                self._timers.watch(work, lane, self.now(), work.task_timeout)
-            try:
-                self._backend.launch_lane(work, lane)
-            except Exception as exc:
-                self._launch_failed(work, lane, exc)
-                return
-        if self._idle(work) and not self._has_pending(work) and work.status in RUNNING:
-            _trusted.complete(self.scheduler, work.job_id)
-
-    def _launch_failed(self, work: Work, lane: Lane, exc: Exception) -> None:
-        work.lanes.discard(lane)
-        self.in_flight -= 1
-        work.returned.appendleft(lane.key)
-        if work.fail_reason is None:
-            work.fail_reason = FailureReason("HandlerError", f"cannot start work: {describe(exc)}")
-        self._dirty[work.job_id] = None
-
-    def lane_step(
-        self,
-        work: Work,
-        lane: Lane,
-        key: str,
-        exc: BaseException | None,
-        value: object,
-        keep_going: bool,
-    ) -> str | None:
-        """Record ``key``'s outcome; return the lane's next key, or None if it ends.
-
-        ``value`` is what the task returned (the runtime has already given it
-        to the job's ``on_result``). With ``keep_going=False`` a next key is
-        handed to a fresh launch of the lane instead (the lane yields its
-        worker), and None is returned. A lane that ran out of time gets None.
-        """
-        if lane.abandoned:
-            return None  # its outcome was recorded at its timeout
-        if work.status in TASKS_ACCEPTED:
-            if exc is None:
-                results = work.results
-                if results is not None:
-                    results[key] = value
-                _trusted.record_task(self.scheduler, work.job_id, key, True)
-            else:
-                self._task_failed(work, key, exc)
-        nxt = None
-        if work.mode is Mode.RUN and work.status is _S.ACTIVE and work.fail_reason is None:
-            nxt = self._take(work)
-        if nxt is None:
-            self._lane_ended(work, lane)
-            return None
-        lane.key = nxt
-        if work.task_timeout is not None and self._watch:
-            self._timers.watch(work, lane, self.now(), work.task_timeout)
-        if keep_going:
-            return nxt
-        try:
-            self._backend.launch_lane(work, lane)
-        except Exception as launch_error:
-            self._launch_failed(work, lane, launch_error)
-            self._advance(work)
-        return None
-
-    def _task_failed(self, work: Work, key: str, exc: BaseException) -> None:
-        wait = self._timers.retry_later(work, key, self.now())
-        if wait is not None:
-            self.deadline_moved = True
-            task_log.warning(
-                "task %r of job %r failed: %s; it runs again in %.3f s",
-                key,
-                work.job_id,
-                describe(exc),
-                wait,
-                exc_info=exc,
-            )
-            return
-        task_log.warning(
-            "task %r of job %r failed: %s", key, work.job_id, describe(exc), exc_info=exc
-        )
-        if work.handle is not None:
-            if work.errors is None:
-                work.errors = {}
-            work.errors[key] = exc
-        _trusted.record_task(self.scheduler, work.job_id, key, False, type(exc).__name__, str(exc))
-
-    def lane_aborted(self, work: Work, lane: Lane, key: str) -> None:
-        """A lane stopped without running ``key`` (its worker went away): keep the key."""
-        if lane.abandoned:
-            return
-        work.returned.appendleft(key)
-        self._lane_ended(work, lane)
-
-    def drop_lane(self, work: Work, lane: Lane) -> None:
-        """A lane broke (a bug, already logged): forget it so the job can still settle."""
-        self._lane_ended(work, lane)
-
-    def _lane_ended(self, work: Work, lane: Lane) -> None:
-        if lane in work.lanes:
-            work.lanes.discard(lane)
-            self.in_flight -= 1
-        if not work.lanes:
-            self._advance(work)
-            self._backend.changed()
-
-    def _cancel_queued(self, work: Work) -> None:
-        for lane in tuple(work.lanes):
-            if self._backend.cancel_lane(lane):
-                work.lanes.discard(lane)
-                self.in_flight -= 1
-                work.returned.appendleft(lane.key)
-        handle = work.fn_handle
-        if work.fn_running and handle is not None and self._backend.cancel_job(handle):
-            work.fn_running = False
-            work.fn_handle = None
-            self.in_flight -= 1

@@ -36,7 +36,7 @@ from ._failures import JobFailed, TaskFailed, TaskFailures
 if TYPE_CHECKING:
     from ._work import Work
 
-__all__ = ["AsyncJobFuture", "JobFuture", "Kind", "outcome"]
+__all__ = ["AsyncJobFuture", "HandleCondition", "JobFuture", "Kind", "outcome"]
 
 log = logging.getLogger("jobqueue.runtime")
 
@@ -63,8 +63,25 @@ class _Runtime(Protocol):
     def cancel(self, job_id: str) -> Job: ...
 
 
+class HandleCondition(threading.Condition):
+    """The one condition of every handle of a runtime, which counts who sleeps on it.
+
+    A handle is resolved per job; with nobody asleep in ``result()``, the
+    resolution skips ``notify_all`` (about 0.5 us; the handles row of
+    benchmarks/bench_runtime.py).
+    """
+
+    sleepers = 0  # threads in ``JobFuture._wait_done``; changed with the condition held
+
+    def __init__(self) -> None:
+        #: The condition's lock, held directly where no waiting is done: a
+        #: third cheaper than entering the condition (Python code) per handle.
+        self.lock = threading.RLock()
+        super().__init__(self.lock)
+
+
 class _ThreadedRuntime(_Runtime, Protocol):
-    _handle_condition: threading.Condition
+    _handle_condition: HandleCondition
 
     def _post_callbacks(
         self, future: JobFuture[Any], callbacks: list[Callable[..., object]]
@@ -72,19 +89,23 @@ class _ThreadedRuntime(_Runtime, Protocol):
 
 
 def outcome(
-    work: Work, job: Callable[[], Job], records: Callable[[], tuple[TaskRecord, ...]]
+    work: Work,
+    job: Callable[[str], Job],
+    records: Callable[[str], tuple[TaskRecord, ...]],
 ) -> tuple[Kind, object]:
     """What the handle of ``work``'s finished job resolves to.
 
-    ``job`` and ``records`` read the job's snapshot and task outcomes; they are
-    called only when needed (a failed job, or a job with tasks).
+    ``job`` and ``records`` read a job's snapshot and task outcomes by its id;
+    they are called only when needed (a failed job, or a job with tasks).
     """
     status = work.status
+    if status is _S.COMPLETE and work.job_fn is not None and not work.manifest.count:
+        return Kind.RESULT, work.value  # the common case, first: one per job
     if status is _S.CANCELLED:
         return Kind.CANCELLED, None
     value: object = work.value if work.job_fn is not None else _in_manifest_order(work)
     if status is _S.FAILED:
-        snapshot = job()
+        snapshot = job(work.job_id)
         error = JobFailed(snapshot)
         cause: BaseException | None = work.exc
         if cause is None and work.errors:
@@ -94,10 +115,10 @@ def outcome(
         error.__cause__ = cause
         return Kind.ERROR, error
     if work.manifest.count and not work.allow_task_failures:
-        snapshot = job()
+        snapshot = job(work.job_id)
         if snapshot.tasks_failed:
             known = len(work.errors) if work.errors else 0
-            recorded = records() if snapshot.tasks_failed > known else None
+            recorded = records(work.job_id) if snapshot.tasks_failed > known else None
             failures = _task_failures(work, recorded)
             return Kind.ERROR, TaskFailures.of(work.job_id, snapshot.tasks_total, failures, value)
     return Kind.RESULT, value
@@ -162,7 +183,7 @@ class JobFuture(concurrent.futures.Future[T]):
         # most of a handle's cost (3-4 us of about 5 per job, in the handles
         # row of benchmarks/bench_runtime.py). So a handle's waiters may wake
         # for another handle: ``result`` and ``exception`` wait in a loop.
-        self._condition = runtime._handle_condition
+        self._condition = self._shared = runtime._handle_condition
         self._state = _PENDING
         self._result: T | None = None
         self._exception: BaseException | None = None
@@ -202,12 +223,17 @@ class JobFuture(concurrent.futures.Future[T]):
 
     def _wait_done(self, timeout: float | None) -> None:
         end = None if timeout is None else time.monotonic() + timeout
-        with self._condition:
+        condition = self._shared
+        with condition:
             while self._state not in _DONE:
                 remaining = None if end is None else end - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return
-                self._condition.wait(remaining)
+                condition.sleepers += 1
+                try:
+                    condition.wait(remaining)
+                finally:
+                    condition.sleepers -= 1
 
     def running(self) -> bool:
         """Whether the job's work runs now (the job is Active or Pausing)."""
@@ -255,7 +281,8 @@ class JobFuture(concurrent.futures.Future[T]):
             # per job (the handles row of benchmarks/bench_runtime.py). The
             # Future's own done callbacks are never used (``add_done_callback``
             # keeps them here), so there are none to invoke.
-            with self._condition:
+            condition = self._shared
+            with condition.lock:
                 if self._state in _DONE:
                     raise concurrent.futures.InvalidStateError(f"{self!r}")
                 if kind is Kind.ERROR:
@@ -269,7 +296,8 @@ class JobFuture(concurrent.futures.Future[T]):
                         waiter.add_exception(self)
                     else:
                         waiter.add_result(self)
-                self._condition.notify_all()
+                if condition.sleepers:
+                    condition.notify_all()
                 callbacks, self._callbacks = self._callbacks, None
         if callbacks:
             self._runtime._post_callbacks(self, callbacks)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from .._access import Principal
 from .._controls import Retry
@@ -102,7 +102,7 @@ class RuntimeBase:
         self._state = State.OPEN
         self._engine = Engine(self._scheduler, self._backend(), interval)
         self._engine.take_over(works)
-        guard(self._scheduler, self._inside, self._op)
+        guard(self._scheduler, self._inside, self._op_any)
 
     def _inside(self) -> bool:
         """Whether the calling thread has the scheduler to itself now."""
@@ -115,6 +115,19 @@ class RuntimeBase:
     def _op(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` with the scheduler to itself, then settle what it caused."""
         raise NotImplementedError
+
+    def _op_any(self, fn: Callable[[], T]) -> T:
+        """``_op(fn)`` for a call that may do anything, so may arm an earlier timer.
+
+        The engine notes on its own that the next deadline may have moved
+        when a job changes status; a call such as ``update_priority`` or
+        ``update_queue`` may arm a timer without that.
+        """
+        return cast(T, self._op(self._any_call, fn))
+
+    def _any_call(self, fn: Callable[[], T]) -> T:
+        self._engine.deadline_moved = True
+        return fn()
 
     def _check_open(self, *, new_work: bool) -> None:
         state = self._state
@@ -199,10 +212,9 @@ class RuntimeBase:
     ) -> Any:
         self._check_open(new_work=True)
         handle = self._new_handle()
-        snapshot = self._engine.submit(
+        handle.id = self._engine.submit(
             task, job, width, tasks, on_result, options, handle, allow_task_failures, *policy
         )
-        handle.id = snapshot.id
         return handle
 
     def cancel(self, job_id: str, *, principal: Principal | None = None) -> Job:
@@ -258,7 +270,7 @@ class RuntimeBase:
         Raises:
             RuntimeStateError: the runtime has stopped.
         """
-        return self._op(functools.partial(self._call, fn))
+        return self._op_any(functools.partial(self._call, fn))
 
     def _call(self, fn: Callable[[Scheduler], T]) -> T:
         self._check_open(new_work=False)

@@ -60,9 +60,9 @@ from .._scheduler import Scheduler
 from .._states import TERMINAL
 from .._validate import check_flags
 from ._adoption import Handler, release
-from ._handles import JobFuture, Kind, run_callbacks
+from ._handles import HandleCondition, JobFuture, Kind, run_callbacks
 from ._runtime_base import RuntimeBase, RuntimeStateError, State, check_timeout
-from ._work import CallOutcome, Lane, Work
+from ._work import After, CallOutcome, Lane, Work
 
 __all__ = ["ThreadedRuntime"]
 
@@ -103,7 +103,7 @@ class ThreadedRuntime(RuntimeBase):
         # Reports of work done on the runtime's worker threads (``_report``).
         self._reports: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
         # The one condition of every handle (``JobFuture``).
-        self._handle_condition = threading.Condition()
+        self._handle_condition = HandleCondition()
         # Done callbacks of handles, for the driver thread to run.
         self._callbacks: deque[tuple[JobFuture[Any], list[Callable[..., object]]]] = deque()
         super().__init__(
@@ -409,7 +409,7 @@ class ThreadedRuntime(RuntimeBase):
             results = False
             while completions:
                 entry = completions.popleft()
-                work, lane, exc = entry[:3]
+                work, lane, _, exc = entry[:4]
                 if lane is not None and lane.abandoned:
                     continue  # it ran past its timeout: its outcome is already recorded
                 results = results or (
@@ -425,15 +425,21 @@ class ThreadedRuntime(RuntimeBase):
             self._op(engine.completed, batch)
 
     def _hand_over(
-        self, work: Work, lane: Lane | None, exc: BaseException | None, value: object
+        self,
+        work: Work,
+        lane: Lane | None,
+        key: str,
+        exc: BaseException | None,
+        value: object,
+        after: After = After.STOPS,
     ) -> None:
         """Queue a call's outcome for the driver thread to report (from any thread).
 
         The driver thread is woken only if it sleeps: while it is awake it
         reports every outcome queued, so a busy executor costs no wake-up
-        (and no lock) per call.
+        (and no lock) per call. See ``CallOutcome`` for the arguments.
         """
-        self._engine.completions.append((work, lane, exc, value))
+        self._engine.completions.append((work, lane, key, exc, value, after))
         if self._armed != -math.inf:
             self._wake_driver()
 
@@ -451,12 +457,12 @@ class ThreadedRuntime(RuntimeBase):
 
 def _call_on_result(batch: list[CallOutcome]) -> None:
     """Give each succeeded task's value to its job's ``on_result``; if that raises, it failed."""
-    for i, (work, lane, exc, value) in enumerate(batch):
+    for i, (work, lane, key, exc, value, after) in enumerate(batch):
         if lane is not None and exc is None and work.on_result is not None:
             try:
-                work.on_result(lane.key, value)
+                work.on_result(key, value)
             except Exception as error:  # the task counts as failed
-                batch[i] = (work, lane, error, value)
+                batch[i] = (work, lane, key, error, value, after)
 
 
 class ThreadedBackend:
@@ -467,6 +473,7 @@ class ThreadedBackend:
     #: A call in a thread or an executor cannot be stopped: the engine fails
     #: a task at its timeout and ignores what the call reports later.
     enforces_timeouts = False
+    pipelines = False
 
     def __init__(self, runtime: ThreadedRuntime) -> None:
         self._rt = runtime

@@ -12,12 +12,14 @@ scheduler's public methods, which the policy decides.
 
 from __future__ import annotations
 
+import inspect
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from .._core import control, core_of
 from .._core.control import cancel_trusted
-from .._core.records import snapshot
+from .._core.records import JobRecord, snapshot
 from .._core.tasks import keys_of, outcomes_of
 from .._core.tasks import record as record_outcome
 from .._model import Job
@@ -34,11 +36,14 @@ __all__ = [
     "journaled",
     "record_task",
     "recorded",
+    "recorded_count",
     "rng",
     "save",
     "saved",
     "status",
+    "submit",
     "task_keys",
+    "watch_transitions",
 ]
 
 
@@ -68,6 +73,16 @@ def task_keys(scheduler: Scheduler, job_id: str) -> tuple[str, ...]:
 def recorded(scheduler: Scheduler, job_id: str) -> tuple[TaskRecord, ...]:
     """The task outcomes recorded on the job (``Scheduler.tasks``)."""
     return outcomes_of(core_of(scheduler).job(job_id))
+
+
+def recorded_count(scheduler: Scheduler, job_id: str) -> int:
+    """How many task outcomes are recorded on the job.
+
+    Raises:
+        NotFound: no such job.
+    """
+    outcomes = core_of(scheduler).job(job_id).outcomes
+    return 0 if outcomes is None else len(outcomes)
 
 
 def job_ids(scheduler: Scheduler, statuses: Iterable[JobStatus]) -> list[str]:
@@ -151,3 +166,68 @@ def record_task(
     """
     core = core_of(scheduler)
     record_outcome(core, core.job(job_id), key, ok, error_code, message)
+
+
+# ``Scheduler.submit``'s keywords and defaults, in the order its core takes them
+# positionally (``Scheduler.submit`` passes them in this order).
+_SUBMIT_DEFAULTS: dict[str, Any] = {
+    name: p.default
+    for name, p in inspect.signature(Scheduler.submit).parameters.items()
+    if p.kind is inspect.Parameter.KEYWORD_ONLY
+}
+
+
+def submit(scheduler: Scheduler, options: dict[str, Any]) -> str:
+    """Submit a job as ``Scheduler.submit(**options)`` does; returns its id, not a snapshot.
+
+    The access policy decides as for ``Scheduler.submit`` (``options`` may
+    name a ``principal``): this is a caller's submission, only without the
+    snapshot, which the runtime does not need and which cost about 3.5 us of
+    each submission (benchmarks/bench_runtime.py, the many-jobs case).
+
+    Raises:
+        TypeError: an option ``Scheduler.submit`` does not take.
+        ValidationError, NotFound, ConflictError, LimitExceededError,
+        AccessDenied: as ``Scheduler.submit``.
+    """
+    args = _SUBMIT_DEFAULTS.copy()
+    args.update(options)
+    if len(args) != len(_SUBMIT_DEFAULTS):
+        unknown = next(name for name in options if name not in _SUBMIT_DEFAULTS)
+        raise TypeError(f"submit() got an unexpected keyword argument {unknown!r}")
+    return core_of(scheduler).submit(*args.values()).id
+
+
+def watch_transitions(
+    scheduler: Scheduler, hook: Callable[[JobRecord, float], None]
+) -> Callable[[], None]:
+    """Call ``hook(record, now)`` on every status change, as it happens; returns the undo.
+
+    The core's in-package channel (``Outbox.watch``), as the simulation uses:
+    no event object is built and nothing is queued for it, so a runtime that
+    nobody subscribed to keeps the scheduler's events switched off. Building
+    and delivering the events of a job cost about 5 us of each submission
+    (benchmarks/bench_runtime.py, the many-jobs case). Hooks already there
+    are kept, and called first.
+    """
+    watch = core_of(scheduler).outbox.watch
+    before = dict(watch)
+    for target in JobStatus:
+        prior = before.get(target)
+        watch[target] = hook if prior is None else _both(prior, hook)
+
+    def unwatch() -> None:
+        watch.clear()
+        watch.update(before)
+
+    return unwatch
+
+
+def _both(
+    first: Callable[[JobRecord, float], None], second: Callable[[JobRecord, float], None]
+) -> Callable[[JobRecord, float], None]:
+    def hook(rec: JobRecord, now: float) -> None:
+        first(rec, now)
+        second(rec, now)
+
+    return hook

@@ -25,7 +25,7 @@ from .._states import JobStatus
 from .._tasks import FailureReason
 from ._submission import Manifest
 
-__all__ = ["CallOutcome", "Lane", "Mode", "Work"]
+__all__ = ["After", "CallOutcome", "Lane", "Mode", "Work"]
 
 
 class Mode(enum.Enum):
@@ -41,6 +41,14 @@ class Mode(enum.Enum):
     STOP = "stop"  # the runtime shut down while the job was paused
 
 
+class After(enum.Enum):
+    """What a lane does after the call it reports (see ``CallOutcome``)."""
+
+    STOPS = "stops"  # none of its calls is in flight: the engine decides what it runs next
+    CHAINED = "chained"  # its next call, for the key taken ahead, was submitted at once
+    REFUSED = "refused"  # the executor refused that next call (the key did not start)
+
+
 @attrs.define(eq=False, slots=True)
 class Lane:
     """One unit of task concurrency: the key it holds and its backend handle."""
@@ -49,6 +57,11 @@ class Lane:
     handle: object = None
     turn: int = 0  # which key it holds, for its timeout (``TaskTimers.watch``)
     abandoned: bool = False  # it ran out of time: what it reports later is ignored
+    #: A pipelined lane's key taken ahead (at most one), which the worker that
+    #: runs the lane's call submits as soon as the call ends; None for a lane
+    #: that is not pipelined. Whoever pops the key first (that worker, or the
+    #: engine taking it back) owns it.
+    ahead: deque[str] | None = None
 
 
 @attrs.define(eq=False, slots=True)
@@ -98,5 +111,7 @@ class Work:
 
 
 #: A call that ran elsewhere: (its work, its lane or None for the job
-#: function, what it raised or None, what it returned).
-CallOutcome = tuple[Work, Lane | None, BaseException | None, object]
+#: function, the key it ran ("" for the job function), what it raised or
+#: None, what it returned, what its lane does next). For ``After.REFUSED`` the
+#: key is the one whose call the executor refused, and the exception why.
+CallOutcome = tuple[Work, Lane | None, str, BaseException | None, object, After]
