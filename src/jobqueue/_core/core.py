@@ -236,11 +236,10 @@ class Core:
         max_wait: float | None = None,
         retry: Retry | None = None,
     ) -> JobRecord:
-        """The one submission path: ``Scheduler.submit`` and the simulation driver use it.
+        """Check a submission's input, then ``create`` the job: ``Scheduler.submit``'s path.
 
-        Positional, like the record below: it is the simulation's per-job path
-        (``benchmarks/bench_sim.py``), and keyword matching of this many
-        arguments would add about 2 % to a submission
+        Positional, like ``create`` and the record: keyword matching of this
+        many arguments would add about 2 % to a submission
         (``benchmarks/bench_tricks.py``).
         """
         q = self.queue(queue)
@@ -268,12 +267,69 @@ class Core:
             or retry is not None
         ):
             controls = self._check_controls(deferred, not_before, after, max_run, max_wait, retry)
+        return self.create(
+            q,
+            priority,
+            bool(deferred),
+            name,
+            description,
+            job_tags,
+            rules,
+            accel,
+            source,
+            scope,
+            total,
+            keys,
+            reader,
+            bool(preemptible),
+            bool(confirmation_required),
+            principal,
+            controls,
+        )
+
+    def create(
+        self,
+        q: QueueRecord,
+        priority: int,
+        deferred: bool,
+        name: str | None,
+        description: str,
+        tags: dict[str, str],
+        rules: tuple[HopRule, ...],
+        accel: Acceleration,
+        source: BillingTagsSource,
+        scope: ReportScope | None,
+        total: int,
+        keys: dict[str, None] | None,
+        reader: Callable[[], Iterable[str]] | None,
+        preemptible: bool,
+        confirmation_required: bool,
+        principal: Principal | None,
+        controls: Controls | None,
+    ) -> JobRecord:
+        """Create a job from input that ``submit``'s checks passed; the rules on the state stay.
+
+        The simulation calls this directly with a ``JobSpec``'s fields, which
+        the spec checked by the same rules when it was built (see
+        ``sim._scheduler_port``): re-checking them per job was a tenth of a
+        simulated job's time (``benchmarks/bench_sim.py``). What depends on
+        the scheduler's state -- the queue's pricing, names in use, the access
+        policy, room in the queue -- is checked here, for every caller.
+
+        Raises:
+            ValidationError: acceleration ``enabled`` in a reserved queue, or a bad principal.
+            ConflictError: ``name`` is used by an unfinished job.
+            AccessDenied: the access policy refuses ``create``.
+            LimitExceededError: no room in the queue.
+        """
         if accel is _ENABLED and q.pricing is _RESERVED:
             raise ValidationError(f"acceleration 'enabled' cannot run in reserved queue {q.name!r}")
         if name is not None and name in self.names:
             raise ConflictError(f"job name {name!r} is already used by an unfinished job")
-        deps = () if controls is None else controls.after
-        access.authorize_create(self, principal, job_tags, deps)
+        if principal is not None or self.access_policy is not None:
+            access.authorize_create(
+                self, principal, tags, () if controls is None else controls.after
+            )
         if not confirmation_required:
             if deferred:
                 check_room(q)
@@ -292,11 +348,11 @@ class Core:
             next(self.seq),
             q.name,
             q.name,
-            bool(deferred),
-            bool(preemptible),
-            bool(confirmation_required),
+            deferred,
+            preemptible,
+            confirmation_required,
             now,
-            job_tags,
+            tags,
             rules,
             accel,
             source,
@@ -313,7 +369,7 @@ class Core:
             self.names[name] = rec
         outbox = self.outbox
         if outbox.listening:  # inline, as in transition: one per submission
-            outbox.pending.append((JobSubmitted, now, rec.id, q.name, priority, rec.deferred, name))
+            outbox.pending.append((JobSubmitted, now, rec.id, q.name, priority, deferred, name))
         self.transition(rec, _PREPARING, now)
         if reader is not None:
             try:
@@ -441,7 +497,8 @@ class Core:
             rec.started_at = now
         accel = rec.acceleration
         rec.accelerated = accel is _ENABLED or (accel is _PREFERRED and q.pricing is _ON_DEMAND)
-        q.policy.started(rec)
+        if q.tracks_running:
+            q.policy.started(rec)
         if rec.controls is not None:
             limits.started(self, rec, now)
 
@@ -478,7 +535,9 @@ class Core:
         # that cannot complete is refused by transition before anything changes.
         now = self.now()
         if rec.status is _ACTIVE:
-            self.queues[rec.queue].policy.stopped(rec)
+            q = self.queues[rec.queue]
+            if q.tracks_running:
+                q.policy.stopped(rec)
         self.transition(rec, _COMPLETE, now)
         self.release_and_finish(rec, now)
         self.outbox.flush()

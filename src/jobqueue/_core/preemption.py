@@ -15,7 +15,7 @@ from ..policies import FifoPolicy, Policy, PriorityPolicy
 from .admission import fits
 from .records import JobRecord, QueueRecord, as_record
 
-__all__ = ["choose_victim", "may_preempt"]
+__all__ = ["choose_victim", "may_preempt", "tracks_running"]
 
 
 def may_preempt(policy: Policy) -> bool:
@@ -31,6 +31,20 @@ def may_preempt(policy: Policy) -> bool:
         return policy.preemption
     preemption = getattr(policy, "preemption", None)
     return preemption if isinstance(preemption, bool) else True
+
+
+def tracks_running(policy: Policy) -> bool:
+    """Whether ``policy`` does anything with ``started``/``stopped``: chosen when the policy is set.
+
+    The stock FIFO policy and a priority policy without preemption keep no
+    running jobs, so the start and completion paths skip two calls per job
+    (``benchmarks/bench_sim.py``). A custom policy is always told.
+    """
+    if type(policy) is FifoPolicy:
+        return False
+    if type(policy) is PriorityPolicy:
+        return policy.preemption
+    return True
 
 
 def choose_victim(q: QueueRecord) -> tuple[JobRecord, JobRecord] | None:
