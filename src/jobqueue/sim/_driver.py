@@ -37,6 +37,17 @@ scheduler at the end (held in Suspended or in a backoff, it is not waiting).
 These paths are bound once per run, when the workload uses controls, and
 cost nothing otherwise.
 
+The lean loop
+-------------
+A workload with no controls, no tasks, no hop rules and no queue actions --
+the common case -- runs on ``_run_lean``, chosen once per run: heap entries
+are ``(time, seq, job)``, the clock is set once per instant, a start is
+picked up from the port's ``starts`` in bulk after each call into the
+scheduler, and a completion, which only the driver asks for, is accounted
+where it is asked for. Per-job callbacks were a third of a simulated job's
+time (``benchmarks/bench_sim.py``). The schedule is the same as the general
+loop's, event for event.
+
 All calls into the scheduler go through ``SchedulerPort`` (in
 ``_scheduler_port``); it also turns the scheduler's events into the driver's
 callbacks (started, paused, finished, hopped, and for jobs with controls
@@ -117,13 +128,19 @@ class Driver:
         self._hops_out = [0] * nq
         self._routes: dict[tuple[str, str], int] = {}
         self._segments: list[tuple[int, int, float, float]] | None = [] if record_segments else None
-        self._heap: list[tuple[float, int, int, int]] = []
+        self._heap: list[tuple[float, int, int, int]] = []  # (time, seq, kind, job)
+        self._lean_heap: list[tuple[float, int, int]] = []  # the lean loop's: (time, seq, job)
         self._seq = itertools.count()
         # Per job that retried: the attempts it started, and the seconds its
         # earlier attempts ran.
         self._attempts: dict[int, int] = {}
         self._earlier_runs: dict[int, float] = {}
-        self.port = SchedulerPort(workload, self, seed)
+        self._lean = not (
+            workload.has_controls
+            or workload.actions
+            or any(spec.tasks or spec.hops for spec in jobs)
+        )
+        self.port = SchedulerPort(workload, self, seed, self._lean)
 
     # ------------------------------------------------------------------ callbacks
 
@@ -152,6 +169,29 @@ class Driver:
                     heapq.heappush(self._heap, (due, seq, _TASK_DONE, i))
                     return
         heapq.heappush(self._heap, (end, seq, _COMPLETE_WORK, i))
+
+    def drain_starts(self) -> None:
+        """Account the starts the port recorded (lean loop), in order.
+
+        What ``started`` and ``_schedule`` do for a job without tasks, with
+        the lean loop's heap entries; ``_run_lean`` has the same lines inline.
+        """
+        starts = self.port.starts
+        if not starts:
+            return
+        by_number = self.port.by_number
+        first_start, wait, since = self._first_start, self._wait, self._since
+        for rec, t in starts.items():
+            j = by_number[rec.index]
+            if first_start[j] != first_start[j]:  # NaN: the first start
+                first_start[j] = t
+            wait[j] += t - since[j]
+            since[j] = t
+            self._state[j] = _RUNNING
+            s = next(self._seq)
+            self._valid[j] = s
+            heapq.heappush(self._lean_heap, (t + self._remaining[j], s, j))
+        starts.clear()
 
     def _close_run(self, i: int, t: float) -> None:
         ran = t - self._since[i]
@@ -246,7 +286,14 @@ class Driver:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._run(until)
+            result = self._run_lean(until) if self._lean else self._run(until)
+            # The columns the result does not keep, and the port's records,
+            # go with the run: they were a tenth of the memory a finished job
+            # kept (benchmarks/bench_sim.py --memory).
+            self.port.unhook()
+            self._since, self._valid = array("d"), array("q")
+            self._state, self._sub_queue = bytearray(), array("H")
+            return result
         finally:
             if gc.get_freeze_count() == 0:
                 # Still young, the run's survivors would all be rescanned by the
@@ -259,15 +306,120 @@ class Driver:
             if collecting:
                 gc.enable()
 
+    def _arrivals(self) -> tuple[range | list[int], list[float]]:
+        """The jobs in arrival order (ties in workload order), and their arrival times."""
+        jobs = self._workload.jobs
+        arrivals = [spec.arrival for spec in jobs]
+        if all(a <= b for a, b in itertools.pairwise(arrivals)):
+            return range(len(jobs)), arrivals
+        order = sorted(range(len(jobs)), key=arrivals.__getitem__)
+        return order, [arrivals[i] for i in order]
+
+    def _run_lean(self, until: float) -> SimResult:
+        """The loop of a workload without controls, tasks, hops or actions; see the module doc.
+
+        It does what ``_run`` does for such a workload, with the driver's
+        callbacks inlined: work that ends first at an instant, then arrivals.
+        """
+        jobs = self._workload.jobs
+        order, arrivals = self._arrivals()
+        n_arrivals = len(arrivals)
+        start = arrivals[0] if arrivals else 0.0
+        heap = self._lean_heap
+        valid = self._valid
+        state = self._state
+        since = self._since
+        first_start = self._first_start
+        finish = self._finish
+        wait = self._wait
+        remaining = self._remaining
+        outcome = self._outcome
+        queue = self._queue
+        busy = self._busy
+        segments = self._segments
+        port = self.port
+        clock_set = port.clock.set
+        submit = port.submit_lean
+        complete = port.complete_record
+        recs = port.recs
+        starts = port.starts
+        by_number = port.by_number
+        check = port.check_invariants if self._check else None
+        seq = self._seq
+        push = heapq.heappush
+        pop = heapq.heappop
+        limit = until
+        now = port.clock.now()
+        last = start
+        k = 0  # next arrival
+        ta = arrivals[0] if arrivals else _INF
+        while True:
+            if heap and heap[0][0] <= ta:
+                # Work ends (before or with the next arrival).
+                t = heap[0][0]
+                if t > limit:
+                    break
+                _, s, i = pop(heap)
+                if valid[i] != s:
+                    continue  # the job was paused since this was scheduled
+                if t != now:
+                    clock_set(t)
+                    now = t
+                last = t
+                rec = recs[i]
+                assert rec is not None
+                complete(rec)
+                # What finished() does for a running job that completes.
+                ran = t - since[i]
+                q = queue[i]
+                busy[q] += ran
+                if segments is not None:
+                    segments.append((i, q, since[i], t))
+                since[i] = t
+                valid[i] = -1
+                remaining[i] = 0.0  # the work is done, whatever rounding says
+                state[i] = _DONE
+                finish[i] = t
+                outcome[i] = COMPLETE
+            elif ta == _INF or ta > limit:
+                break
+            else:
+                # An arrival.
+                i = order[k]
+                k += 1
+                t = ta
+                ta = arrivals[k] if k < n_arrivals else _INF
+                if t != now:
+                    clock_set(t)
+                    now = t
+                last = t
+                state[i] = _WAITING
+                since[i] = t
+                if submit(i, jobs[i]) is None:
+                    state[i] = _DONE
+                    outcome[i] = REJECTED
+            if starts:
+                # What started() and _schedule() do, for each job that started
+                # in the call, in order.
+                for rec, t in starts.items():
+                    j = by_number[rec.index]
+                    if first_start[j] != first_start[j]:  # NaN: the first start
+                        first_start[j] = t
+                    wait[j] += t - since[j]
+                    since[j] = t
+                    state[j] = _RUNNING
+                    s = next(seq)
+                    valid[j] = s
+                    push(heap, (t + remaining[j], s, j))
+                starts.clear()
+            if check is not None:
+                check()
+        return self._result(start, last)
+
     def _run(self, until: float) -> SimResult:
         workload = self._workload
         jobs = workload.jobs
-        arrivals = [spec.arrival for spec in jobs]
-        if all(a <= b for a, b in itertools.pairwise(arrivals)):
-            order: range | list[int] = range(len(jobs))
-        else:
-            order = sorted(range(len(jobs)), key=arrivals.__getitem__)
-            arrivals = [arrivals[i] for i in order]
+        order, arrivals = self._arrivals()
         actions = sorted(workload.actions, key=lambda a: a.time)
         controls = workload.has_controls
         timers = controls or any(spec.hops for spec in jobs)
