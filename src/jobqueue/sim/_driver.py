@@ -369,14 +369,12 @@ class Driver:
                 rec = recs[i]
                 assert rec is not None
                 complete(rec)
-                # What finished() does for a running job that completes.
-                ran = t - since[i]
+                # What finished() does for a running job that completes, but
+                # for since and valid, which nothing reads for a finished job.
                 q = queue[i]
-                busy[q] += ran
+                busy[q] += t - since[i]
                 if segments is not None:
                     segments.append((i, q, since[i], t))
-                since[i] = t
-                valid[i] = -1
                 remaining[i] = 0.0  # the work is done, whatever rounding says
                 state[i] = _DONE
                 finish[i] = t

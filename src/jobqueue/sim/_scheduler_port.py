@@ -244,16 +244,24 @@ class SchedulerPort:
         except LimitExceededError:
             by_number.pop()
             return None
-        self._submitted(i, rec)
+        if rec.index != len(by_number) - 1:
+            self._foreign()
+        self.ids[i] = rec.id
+        self.recs[i] = rec
         return rec
 
     def _submitted(self, i: int, rec: JobRecord) -> None:
         if rec.index != len(self.by_number) - 1:
-            raise ConflictError(
-                "a job was submitted to the simulation's scheduler outside the workload"
-            )
+            self._foreign()
         self.ids[i] = rec.id
         self.recs[i] = rec
+
+    @staticmethod
+    def _foreign() -> None:
+        """Raises: ConflictError: job numbers no longer match the workload's (see ``by_number``)."""
+        raise ConflictError(
+            "a job was submitted to the simulation's scheduler outside the workload"
+        )
 
     def submit_controlled(self, i: int, spec: JobSpec) -> bool:
         """Submit job ``i`` of a workload that uses controls; see ``submit``.
