@@ -63,6 +63,7 @@ import gc
 import heapq
 import itertools
 import math
+import operator
 import random
 from array import array
 from typing import Final
@@ -74,12 +75,11 @@ from ._result import (
     UNFINISHED,
     HopRoute,
     JobTable,
-    QueueStats,
     RunSegment,
     SimResult,
-    percentile,
 )
 from ._scheduler_port import SchedulerPort
+from ._tally import Columns, failed_jobs, queue_stats
 from ._workload import Workload
 
 __all__ = ["Driver"]
@@ -88,6 +88,11 @@ _NAN: Final = math.nan
 _INF: Final = math.inf
 _COMPLETE_WORK: Final = 0  # heap entry kinds
 _TASK_DONE: Final = 1
+_QUEUE: Final = operator.attrgetter("queue")
+_DURATION: Final = operator.attrgetter("duration")
+_TASKS: Final = operator.attrgetter("tasks")
+_HOPS: Final = operator.attrgetter("hops")
+_ARRIVAL: Final = operator.attrgetter("arrival")
 # Job states inside the driver.
 _PENDING, _WAITING, _RUNNING, _DONE, _BACKOFF = range(5)
 
@@ -107,9 +112,15 @@ class Driver:
         self._queue_names = workload.queue_names
         qindex = {name: k for k, name in enumerate(self._queue_names)}
         self._qindex = qindex
-        self._sub_queue = array("H", (qindex[spec.queue] for spec in jobs))
+        # Columns filled in C where they can be (map, attrgetter, repetition):
+        # built job by job in Python they were a thirtieth of a simulated job
+        # (benchmarks/bench_sim.py).
+        if len(qindex) == 1:
+            self._sub_queue = array("H", bytes(2 * n))
+        else:
+            self._sub_queue = array("H", map(qindex.__getitem__, map(_QUEUE, jobs)))
         self._queue = array("H", self._sub_queue)
-        self._remaining = array("d", (spec.duration for spec in jobs))
+        self._remaining = array("d", map(_DURATION, jobs))
         self._since = array("d", bytes(8 * n))
         self._first_start = array("d", [_NAN]) * n
         self._finish = array("d", [_NAN]) * n
@@ -120,7 +131,9 @@ class Driver:
         self._state = bytearray(n)
         self._outcome = bytearray([UNFINISHED]) * n
         # Per job with tasks: [recorded, succeeded, failed].
-        self._tasks: dict[int, list[int]] = {i: [0, 0, 0] for i, s in enumerate(jobs) if s.tasks}
+        self._tasks: dict[int, list[int]] = (
+            {i: [0, 0, 0] for i, s in enumerate(jobs) if s.tasks} if any(map(_TASKS, jobs)) else {}
+        )
         nq = len(self._queue_names)
         self._busy = [0.0] * nq
         self._q_preemptions = [0] * nq
@@ -136,9 +149,7 @@ class Driver:
         self._attempts: dict[int, int] = {}
         self._earlier_runs: dict[int, float] = {}
         self._lean = not (
-            workload.has_controls
-            or workload.actions
-            or any(spec.tasks or spec.hops for spec in jobs)
+            workload.has_controls or workload.actions or self._tasks or any(map(_HOPS, jobs))
         )
         self.port = SchedulerPort(workload, self, seed, self._lean)
 
@@ -309,8 +320,10 @@ class Driver:
     def _arrivals(self) -> tuple[range | list[int], list[float]]:
         """The jobs in arrival order (ties in workload order), and their arrival times."""
         jobs = self._workload.jobs
-        arrivals = [spec.arrival for spec in jobs]
-        if all(a <= b for a, b in itertools.pairwise(arrivals)):
+        arrivals = list(map(_ARRIVAL, jobs))
+        # Compared in C: a generator over the pairs was a Python-level step per
+        # job (benchmarks/bench_sim.py).
+        if arrivals == sorted(arrivals):
             return range(len(jobs)), arrivals
         order = sorted(range(len(jobs)), key=arrivals.__getitem__)
         return order, [arrivals[i] for i in order]
@@ -511,76 +524,32 @@ class Driver:
 
     def _result(self, start: float, end: float) -> SimResult:
         state = self._state
-        for i in range(len(state)):
-            if state[i] == _WAITING:
-                self._wait[i] += end - self._since[i]
-            elif state[i] == _RUNNING:
-                self._close_run(i, end)
+        if _WAITING in state or _RUNNING in state:  # the run stopped at until
+            for i in range(len(state)):
+                if state[i] == _WAITING:
+                    self._wait[i] += end - self._since[i]
+                elif state[i] == _RUNNING:
+                    self._close_run(i, end)
         port = self.port
         if self._workload.has_controls:
             for i in range(len(state)):
                 waited = port.waited(i, end)
                 if waited is not None:
                     self._wait[i] = waited
-        makespan = end - start
         names = self._queue_names
-        nq = len(names)
-        submitted = [0] * nq
-        rejected = [0] * nq
-        completed = [0] * nq
-        failed = [0] * nq
-        unfinished = [0] * nq
-        waits: list[list[float]] = [[] for _ in range(nq)]
-        outcome = self._outcome
-        sub_queue = self._sub_queue
-        final_queue = self._queue
-        wait = self._wait
-        failures: dict[int, str] = {}
-        for i in range(len(outcome)):
-            code = outcome[i]
-            sq = sub_queue[i]
-            submitted[sq] += 1
-            if code == COMPLETE:
-                completed[final_queue[i]] += 1
-                waits[sq].append(wait[i])
-            elif code == FAILED:
-                failed[final_queue[i]] += 1
-                waits[sq].append(wait[i])
-                failures[i] = port.failure_code(i)
-            elif code == REJECTED:
-                rejected[sq] += 1
-            else:
-                unfinished[final_queue[i]] += 1
-        infos = {info.name: info for info in self.port.scheduler.list_queues()}
-        stats = []
-        for q, name in enumerate(names):
-            info = infos[name]
-            w = sorted(waits[q])
-            busy = self._busy[q]
-            stats.append(
-                QueueStats(
-                    name=name,
-                    slots=info.slots,
-                    policy=info.policy,
-                    pricing=info.pricing,
-                    submitted=submitted[q],
-                    rejected=rejected[q],
-                    completed=completed[q],
-                    failed=failed[q],
-                    unfinished=unfinished[q],
-                    wait_mean=math.fsum(w) / len(w) if w else None,
-                    wait_p50=percentile(w, 50) if w else None,
-                    wait_p90=percentile(w, 90) if w else None,
-                    wait_p99=percentile(w, 99) if w else None,
-                    wait_max=w[-1] if w else None,
-                    busy_seconds=busy,
-                    utilisation=busy / (info.slots * makespan) if makespan > 0 else 0.0,
-                    throughput=completed[q] / makespan if makespan > 0 else 0.0,
-                    hops_in=self._hops_in[q],
-                    hops_out=self._hops_out[q],
-                    preemptions=self._q_preemptions[q],
-                )
-            )
+        infos = {info.name: info for info in port.scheduler.list_queues()}
+        columns = Columns(
+            self._outcome,
+            self._sub_queue,
+            self._queue,
+            self._wait,
+            self._busy,
+            self._hops_in,
+            self._hops_out,
+            self._q_preemptions,
+        )
+        stats = queue_stats(names, infos, columns, end - start)
+        failures = {i: port.failure_code(i) for i in failed_jobs(self._outcome)}
         table = JobTable(
             workload=self._workload,
             queue_names=names,
@@ -608,7 +577,7 @@ class Driver:
             start=start,
             end=end,
             jobs=table,
-            queues=tuple(stats),
+            queues=stats,
             hop_routes=tuple(HopRoute(s, d, n) for (s, d), n in self._routes.items()),
             usage=self.port.scheduler.usage_report(),
             segments=segments,
