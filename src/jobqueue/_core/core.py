@@ -28,7 +28,6 @@ import itertools
 import random
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from fractions import Fraction
 from typing import Final
 
 from .._access import AccessPolicy, Principal, check_access_policy
@@ -44,24 +43,13 @@ from .._errors import (
 from .._events import JobSubmitted, JobTransitioned, QueueEvent
 from .._model import Acceleration, BillingTagsSource, HopRule, Pricing
 from .._states import RUNNING, TERMINAL, TRANSITIONS, WAITING_LINE, JobStatus
-from .._tags import validate_tags
 from .._tasks import FailureReason, ReportScope
 from .._validate import (
-    check_choice,
-    check_description,
-    check_int,
-    check_name,
-    check_number,
-    check_positive_number,
-    check_priority,
-    check_str,
-    check_submit_flags,
-    check_time,
     lookup_key,
     shown,
 )
 from ..policies import FifoPolicy, PriorityPolicy
-from . import access, holds, hops, limits, listing, queues, retries, tasks
+from . import access, holds, hops, limits, listing, queues, retries, submission, tasks
 from .admission import (
     check_room,
     check_slot_now,
@@ -77,7 +65,8 @@ from .deadlines import Deadlines, Timer
 from .ledger import Ledger
 from .outbox import Outbox
 from .preemption import choose_victim
-from .records import NO_TAGS, Controls, JobRecord, QueueRecord, add_reason, in_line
+from .records import Controls, JobRecord, QueueRecord, add_reason, in_line
+from .settings import Settings as Settings
 
 __all__ = ["Core", "Settings"]
 
@@ -99,42 +88,6 @@ _BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy, AgingPolicy})
 _BORN_PREPARING: Final = _PREPARING in TRANSITIONS[_NEW]
 if not _BORN_PREPARING:  # pragma: no cover - the state table's tests pin the move
     raise ImportError("the state table must let a new job move to Preparing")
-
-
-class Settings:
-    """The core's settings, checked here."""
-
-    __slots__ = (
-        "confirmation_timeout",
-        "id_prefix",
-        "retention",
-        "threshold_den",
-        "threshold_num",
-        "threshold_ratio",
-        "threshold_tasks",
-    )
-
-    def __init__(
-        self,
-        *,
-        retention: object,
-        confirmation_timeout: object,
-        threshold_tasks: object,
-        threshold_ratio: object,
-        id_prefix: object,
-    ) -> None:
-        """Raises: ValidationError: a setting is out of range (named as the façade names it)."""
-        self.retention = check_positive_number("retention", retention)
-        self.confirmation_timeout = check_positive_number(
-            "confirmation_timeout", confirmation_timeout
-        )
-        self.threshold_tasks = check_int("failure_threshold_tasks", threshold_tasks, 1)
-        ratio = check_number("failure_threshold_ratio", threshold_ratio, 0.0, 1.0, hi_open=True)
-        self.threshold_ratio = ratio
-        # Compared exactly, as the decimal written: in floats 0.29 * 100 is
-        # 28.999999999999996, which would fail a job at exactly 29 %.
-        self.threshold_num, self.threshold_den = Fraction(repr(ratio)).as_integer_ratio()
-        self.id_prefix = check_str("id_prefix", id_prefix)
 
 
 class Core:
@@ -246,49 +199,29 @@ class Core:
         many arguments would add about 2 % to a submission
         (``benchmarks/bench_tricks.py``).
         """
-        q = self.queue(queue)
-        priority = check_priority(priority)
-        if not type(deferred) is type(confirmation_required) is type(preemptible) is bool:
-            check_submit_flags(deferred, confirmation_required, preemptible)
-        name = None if name is None else check_name(name)
-        description = check_description(description)
-        job_tags = NO_TAGS if tags is None else validate_tags(tags)
-        accel = check_choice("acceleration", acceleration, Acceleration)
-        source = check_choice("billing_tags_source", billing_tags_source, BillingTagsSource)
-        scope = None if report is None else check_choice("report", report, ReportScope)
-        # Only the default skips the checks: a falsy bad value ('', 0, None) must not.
-        rules = () if hop_rules == () else hops.check_rules(self.queues, q.name, hop_rules, accel)
-        keys, total, reader = (
-            (None, 0, None) if task_source is None else tasks.check_source(task_source)
-        )
-        controls = None
-        # Only the defaults skip the checks: a falsy bad value must not.
-        if (
-            not_before is not None
-            or after != ()
-            or max_run is not None
-            or max_wait is not None
-            or retry is not None
-        ):
-            controls = self._check_controls(deferred, not_before, after, max_run, max_wait, retry)
         return self.create(
-            q,
-            priority,
-            bool(deferred),
-            name,
-            description,
-            job_tags,
-            rules,
-            accel,
-            source,
-            scope,
-            total,
-            keys,
-            reader,
-            bool(preemptible),
-            bool(confirmation_required),
-            principal,
-            controls,
+            *submission.check(
+                self,
+                queue,
+                priority,
+                deferred,
+                name,
+                description,
+                tags,
+                hop_rules,
+                task_source,
+                confirmation_required,
+                report,
+                preemptible,
+                acceleration,
+                billing_tags_source,
+                principal,
+                not_before,
+                after,
+                max_run,
+                max_wait,
+                retry,
+            )
         )
 
     def create(
@@ -402,31 +335,6 @@ class Core:
         if outbox.pending:  # flush does nothing otherwise: spare the call
             outbox.flush()
         return rec
-
-    def _check_controls(
-        self,
-        deferred: object,
-        not_before: object,
-        after: object,
-        max_run: object,
-        max_wait: object,
-        retry: object,
-    ) -> Controls:
-        """Raises: ValidationError, NotFound: a control is malformed or names an unknown job."""
-        start = None if not_before is None else check_time("not_before", not_before)
-        deps = holds.check_dependencies(self, after)
-        if (start is not None or deps) and not deferred:
-            field = "not_before" if start is not None else "after"
-            raise ValidationError(
-                f"{field} needs deferred=True: a non-deferred job starts at once or not at all"
-            )
-        return Controls(
-            not_before=start,
-            after=deps,
-            max_run=None if max_run is None else check_positive_number("max_run", max_run),
-            max_wait=None if max_wait is None else check_positive_number("max_wait", max_wait),
-            retry=None if retry is None else retries.check(retry),
-        )
 
     # ------------------------------------------------------------------ moves
 
