@@ -101,8 +101,15 @@ class Driver:
     """The state of one run: the event heap and per-job columns."""
 
     def __init__(
-        self, workload: Workload, seed: int, record_segments: bool, check_invariants: bool
+        self,
+        workload: Workload,
+        seed: int,
+        record_segments: bool,
+        check_invariants: bool,
+        *,
+        lean: bool = True,
     ) -> None:
+        """``lean=False`` runs the general loop even where the lean one would do (for tests)."""
         self._workload = workload
         self._seed = seed
         self._rng = random.Random(seed)
@@ -148,7 +155,7 @@ class Driver:
         # earlier attempts ran.
         self._attempts: dict[int, int] = {}
         self._earlier_runs: dict[int, float] = {}
-        self._lean = not (
+        self._lean = lean and not (
             workload.has_controls or workload.actions or self._tasks or any(map(_HOPS, jobs))
         )
         self.port = SchedulerPort(workload, self, seed, self._lean)
@@ -297,6 +304,7 @@ class Driver:
         collecting = gc.isenabled()
         gc.disable()
         try:
+            self.port.hook()
             result = self._run_lean(until) if self._lean else self._run(until)
             # The columns the result does not keep, and the port's records,
             # go with the run: they were a tenth of the memory a finished job

@@ -90,7 +90,9 @@ class SchedulerPort:
 
     __slots__ = (
         "_controlled",
+        "_controls",
         "_core",
+        "_lean",
         "_queues",
         "_sink",
         "by_number",
@@ -139,24 +141,35 @@ class SchedulerPort:
         self._queues = core.queues
         # The lean loop completes records itself: no per-job port call.
         self.complete_record = core.complete
-        controls = workload.has_controls
-        if lean:
-            core.outbox.watch.update(
-                {
-                    _ACTIVE: self.starts.__setitem__,
-                    _PAUSING: self._on_paused_lean,
-                    _FAILED: self._on_failed_lean,
-                }
-            )
+        self._lean = lean
+        self._controls = workload.has_controls
+
+    def hook(self) -> None:
+        """Start reporting to the driver: the run begins.
+
+        Raises:
+            ConflictError: the scheduler has jobs already (submitted to it
+                directly): the driver names jobs by workload index, and could
+                not name those.
+        """
+        core = self._core
+        if core.jobs:
+            self._foreign()
+        if self._lean:
+            watch = {
+                _ACTIVE: self.starts.__setitem__,
+                _PAUSING: self._on_paused_lean,
+                _FAILED: self._on_failed_lean,
+            }
         else:
-            core.outbox.watch.update(
-                {
-                    _ACTIVE: self._on_started_controlled if controls else self._on_started,
-                    _PAUSING: self._on_paused_controlled if controls else self._on_paused,
-                    _COMPLETE: self._on_completed,
-                    _FAILED: self._on_failed,
-                }
-            )
+            controls = self._controls
+            watch = {
+                _ACTIVE: self._on_started_controlled if controls else self._on_started,
+                _PAUSING: self._on_paused_controlled if controls else self._on_paused,
+                _COMPLETE: self._on_completed,
+                _FAILED: self._on_failed,
+            }
+        core.outbox.watch.update(watch)
         core.outbox.hop_watch = self._on_hop
 
     def unhook(self) -> None:
