@@ -127,15 +127,15 @@ class Driver:
         else:
             self._sub_queue = array("H", map(qindex.__getitem__, map(_QUEUE, jobs)))
         self._queue = array("H", self._sub_queue)
-        self._remaining = array("d", map(_DURATION, jobs))
-        self._since = array("d", bytes(8 * n))
-        self._first_start = array("d", [_NAN]) * n
-        self._finish = array("d", [_NAN]) * n
-        self._wait = array("d", bytes(8 * n))
-        self._valid = array("q", [-1]) * n
+        self._remaining = list(map(_DURATION, jobs))
+        self._since = [0.0] * n
+        self._first_start = [_NAN] * n
+        self._finish = [_NAN] * n
+        self._wait = [0.0] * n
+        self._valid = [-1] * n
         self._hops = array("I", bytes(array("I").itemsize * n))
         self._preemptions = array("I", bytes(array("I").itemsize * n))
-        self._state = bytearray(n)
+        self._state = [_PENDING] * n
         self._outcome = bytearray([UNFINISHED]) * n
         # Per job with tasks: [recorded, succeeded, failed].
         self._tasks: dict[int, list[int]] = (
@@ -306,12 +306,16 @@ class Driver:
         try:
             self.port.hook()
             result = self._run_lean(until) if self._lean else self._run(until)
-            # The columns the result does not keep, and the port's records,
-            # go with the run: they were a tenth of the memory a finished job
-            # kept (benchmarks/bench_sim.py --memory).
+            # The columns go with the run (the result keeps its own arrays),
+            # and so do the port's records: they were a tenth of the memory a
+            # finished job kept (benchmarks/bench_sim.py --memory). Lists
+            # while it runs: a list stores and reads a float object as it is,
+            # an array converts it both ways, and the lean loop does a dozen
+            # of these per job (a thirtieth of its time).
             self.port.unhook()
-            self._since, self._valid = array("d"), array("q")
-            self._state, self._sub_queue = bytearray(), array("H")
+            self._since, self._valid, self._state = [], [], []
+            self._first_start, self._finish, self._wait, self._remaining = [], [], [], []
+            self._sub_queue = array("H")
             return result
         finally:
             if gc.get_freeze_count() == 0:
@@ -546,11 +550,12 @@ class Driver:
                     self._wait[i] = waited
         names = self._queue_names
         infos = {info.name: info for info in port.scheduler.list_queues()}
+        wait = array("d", self._wait)
         columns = Columns(
             self._outcome,
             self._sub_queue,
             self._queue,
-            self._wait,
+            wait,
             self._busy,
             self._hops_in,
             self._hops_out,
@@ -562,10 +567,10 @@ class Driver:
             workload=self._workload,
             queue_names=names,
             ids=self.port.ids,
-            first_start=self._first_start,
-            finish=self._finish,
-            wait=self._wait,
-            remaining=self._remaining,
+            first_start=array("d", self._first_start),
+            finish=array("d", self._finish),
+            wait=wait,
+            remaining=array("d", self._remaining),
             outcome=self._outcome,
             queue=self._queue,
             hops=self._hops,
