@@ -391,11 +391,10 @@ class Driver:
                     clock_set(t)
                     now = t
                 last = t
-                rec = recs[i]
-                assert rec is not None
-                complete(rec)
-                # What finished() does for a running job that completes, but
-                # for since and valid, which nothing reads for a finished job.
+                # What finished() does for a running job that completes (but
+                # for since and valid, which nothing reads for a finished job),
+                # before the call, as the hook did: a pause in the call's
+                # dispatch then adds to busy and segments after it.
                 q = queue[i]
                 busy[q] += t - since[i]
                 if segments is not None:
@@ -404,6 +403,9 @@ class Driver:
                 state[i] = _DONE
                 finish[i] = t
                 outcome[i] = COMPLETE
+                rec = recs[i]
+                assert rec is not None
+                complete(rec)
             elif ta == _INF or ta > limit:
                 break
             else:
@@ -536,7 +538,7 @@ class Driver:
 
     def _result(self, start: float, end: float) -> SimResult:
         state = self._state
-        if _WAITING in state or _RUNNING in state:  # the run stopped at until
+        if _WAITING in state or _RUNNING in state:  # some job is unfinished
             for i in range(len(state)):
                 if state[i] == _WAITING:
                     self._wait[i] += end - self._since[i]

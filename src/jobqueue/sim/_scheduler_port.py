@@ -13,8 +13,8 @@ The hooks that tell these apart (``_on_started_controlled``,
 ``_on_paused_controlled``) are installed only for a workload that uses
 controls, and for a job without them they cost one ``is None`` test.
 
-A workload with neither controls nor tasks runs on the driver's lean loop
-(``lean=True``): its jobs are created through ``Core.create`` (the
+A workload with no controls, tasks, hop rules or queue actions runs on the
+driver's lean loop (``lean=True``): its jobs are created through ``Core.create`` (the
 ``JobSpec`` checked them when it was built), a start is recorded in the
 ``starts`` dict by the dict's own ``__setitem__`` -- no Python-level call --
 and drained by the driver after each call in, and completions, which only
@@ -220,17 +220,15 @@ class SchedulerPort:
         return True
 
     def submit_lean(self, i: int, spec: JobSpec) -> JobRecord | None:
-        """Submit job ``i`` of a workload without controls or tasks; None if refused (a limit).
+        """Submit job ``i`` of a lean workload (see the module doc); None if refused (a limit).
 
         Its fields were checked when the ``JobSpec`` was built, by the rules
         ``Core.submit`` checks them by (priority, flags, name, tags, billing
-        source; hop rules also against the workload's queues), so it goes
-        straight to ``Core.create``, which checks what depends on the
-        scheduler's state. The description is empty, there is no principal,
-        and acceleration is disabled.
+        source; its queue is one of the workload's), so it goes straight to
+        ``Core.create``, which checks what depends on the scheduler's state.
+        It has no hop rules, tasks or controls; the description is empty,
+        there is no principal, and acceleration is disabled.
         """
-        if spec.hops:
-            return self.recs[i] if self.submit(i, spec) else None
         by_number = self.by_number
         by_number.append(i)  # before the call: the job may start inside it
         tags = spec.tags
@@ -257,7 +255,7 @@ class SchedulerPort:
         except LimitExceededError:
             by_number.pop()
             return None
-        if rec.index != len(by_number) - 1:
+        if rec.index != len(by_number) - 1:  # _submitted, inline
             self._foreign()
         self.ids[i] = rec.id
         self.recs[i] = rec
