@@ -210,6 +210,24 @@ def test_billing_tags_from_the_job() -> None:
     assert usage(sched) == [({"Project": "trailer"}, 30.0)]
 
 
+def test_time_billed_after_a_queue_retags_goes_under_its_new_tags() -> None:
+    # The ledger sorts a tag set once and reuses the key: a new tag set, even
+    # one that looks alike, is keyed anew.
+    clock = ManualClock()
+    sched = Scheduler(clock)
+    sched.create_queue("q", tags={"CostCenter": "old"})
+    first, second, third = (sched.submit(queue="q") for _ in range(3))
+    clock.set(1.0)
+    sched.complete(first.id)  # old: 1.0
+    sched.update_queue("q", tags={"CostCenter": "new"})
+    clock.set(3.0)
+    sched.complete(second.id)  # new: 3.0, the tags in force when it is billed
+    sched.update_queue("q", tags={"CostCenter": "old"})
+    clock.set(4.0)
+    sched.complete(third.id)  # old again: 4.0
+    assert usage(sched) == [({"CostCenter": "old"}, 5.0), ({"CostCenter": "new"}, 3.0)]
+
+
 def test_untagged_time_is_reported_under_the_empty_tag_set() -> None:
     clock = ManualClock()
     sched = Scheduler(clock)

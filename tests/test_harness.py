@@ -29,7 +29,7 @@ from jobqueue import (
     Scheduler,
 )
 from jobqueue import _validate as validate_module
-from jobqueue._core import core as core_module
+from jobqueue._core import submission as submission_module
 from jobqueue.policies import FairSharePolicy, Policy
 from jobqueue.sim import simulate
 from jobqueue.testing import (
@@ -305,7 +305,7 @@ def test_the_harness_catches_a_bad_argument_that_is_accepted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A scheduler that no longer checks its flags: deferred="no" is taken as True.
-    monkeypatch.setattr(core_module, "check_submit_flags", lambda *flags: None)
+    monkeypatch.setattr(submission_module, "check_submit_flags", lambda *flags: None)
     with pytest.raises(PropertyFailed) as info:
         check_policy(FifoPolicy, settings=BROKEN_SETTINGS)
     assert re.fullmatch(

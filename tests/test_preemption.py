@@ -67,6 +67,52 @@ def after_submission(log: list[Entry]) -> list[Entry]:
 # The scripted scenario ---------------------------------------------------------
 
 
+def test_a_fifo_queue_switched_to_preemptive_priority_preempts_the_jobs_it_ran() -> None:
+    # A FIFO queue tells its policy nothing of starts; the new policy learns
+    # of the running jobs when it is set, and from then on of every start.
+    clock = ManualClock()
+    sched = Scheduler(clock, id_prefix="j")
+    sched.create_queue("q", slots=2, deferred_share=1.0)
+    low = sched.submit(queue="q", priority=1)
+    mid = sched.submit(queue="q", priority=3)
+    sched.update_queue("q", policy="priority", preemption=True)
+    log = record(sched)
+    clock.set(1.0)
+    top = sched.submit(queue="q", priority=5)
+    clock.set(2.0)
+    sched.complete(top.id)  # low resumes
+    clock.set(3.0)
+    again = sched.submit(queue="q", priority=9)  # low, started under the new policy, pauses
+    assert after_submission(log) == [
+        (1.0, "j1", "Active", "Pausing", "preempted by j3"),
+        (1.0, "j1", "Pausing", "Paused", ""),
+        (1.0, "j3", "Ready", "Active", ""),
+        (2.0, "j3", "Active", "Complete", ""),
+        (2.0, "j1", "Paused", "Active", ""),
+        (3.0, "j1", "Active", "Pausing", "preempted by j4"),
+        (3.0, "j1", "Pausing", "Paused", ""),
+        (3.0, "j4", "Ready", "Active", ""),
+    ]
+    assert statuses(sched, low, mid, again) == ["Paused", "Active", "Active"]
+
+
+def test_a_waiting_job_of_no_higher_priority_than_every_running_one_preempts_none() -> None:
+    # The victims come lowest priority first: the search ends at the first
+    # one the waiting job does not outrank.
+    sched = make(3)
+    running = [sched.submit(queue="p", priority=p) for p in (4, 6, 8)]
+    waiting = sched.submit(queue="p", priority=4)
+    assert statuses(sched, *running, waiting) == ["Active", "Active", "Active", "Ready"]
+    top = sched.submit(queue="p", priority=5)
+    assert statuses(sched, *running, waiting, top) == [
+        "Paused",
+        "Active",
+        "Active",
+        "Ready",
+        "Active",
+    ]
+
+
 def test_scripted_scenario_with_acknowledged_pauses() -> None:
     clock = ManualClock()
     sched = make(2, acknowledge=True, clock=clock)

@@ -5,6 +5,8 @@ store and the simulation driver reach the core through ``core_of(scheduler)``
 and nothing else. Where each rule lives:
 
 - ``core``: the ``Core`` object, the job table and the state machine's moves;
+- ``settings``: the core's settings (retention, failure threshold, id prefix);
+- ``submission``: checking a submission's input and its controls;
 - ``admission``: slots, the deferred share, the waiting line's counters;
 - ``preemption``: which Active job pauses for which waiting one;
 - ``deadlines``: the one container for every timer;

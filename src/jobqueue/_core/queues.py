@@ -35,7 +35,7 @@ from .access import authorize_queue
 from .admission import deferred_limit, set_limits
 from .aging import AgingPolicy
 from .aging import check as check_aging
-from .preemption import may_preempt
+from .preemption import may_preempt, tracks_running
 from .records import QueueRecord
 
 if TYPE_CHECKING:
@@ -78,6 +78,7 @@ def add(
         pricing=pricing,
         tags=tags,
         preempts=may_preempt(policy),
+        tracks_running=tracks_running(policy),
     )
     return q
 
@@ -171,6 +172,7 @@ def update(
         running = [r for r in core.live() if r.queue == q.name and r.status is JobStatus.ACTIVE]
         q.policy = new_policy
         q.preempts = may_preempt(new_policy)
+        q.tracks_running = tracks_running(new_policy)
         for job in line:
             new_policy.add(job)
         for rec in running:

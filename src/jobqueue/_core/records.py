@@ -160,6 +160,7 @@ class QueueRecord:
     tags: dict[str, str]
     paused: bool = False
     preempts: bool = True  # whether its policy can ever name a victim (see preemption)
+    tracks_running: bool = True  # whether its policy is told of starts and stops (see preemption)
     holding: int = 0  # jobs holding a slot
     held: int = 0  # jobs held in Suspended that have a place under the cap
     deferred_holding: int = 0

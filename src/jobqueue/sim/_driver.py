@@ -37,6 +37,17 @@ scheduler at the end (held in Suspended or in a backoff, it is not waiting).
 These paths are bound once per run, when the workload uses controls, and
 cost nothing otherwise.
 
+The lean loop
+-------------
+A workload with no controls, no tasks, no hop rules and no queue actions --
+the common case -- runs on ``_run_lean``, chosen once per run: heap entries
+are ``(time, seq, job)``, the clock is set once per instant, a start is
+picked up from the port's ``starts`` in bulk after each call into the
+scheduler, and a completion, which only the driver asks for, is accounted
+where it is asked for. Per-job callbacks were a third of a simulated job's
+time (``benchmarks/bench_sim.py``). The schedule is the same as the general
+loop's, event for event.
+
 All calls into the scheduler go through ``SchedulerPort`` (in
 ``_scheduler_port``); it also turns the scheduler's events into the driver's
 callbacks (started, paused, finished, hopped, and for jobs with controls
@@ -52,6 +63,7 @@ import gc
 import heapq
 import itertools
 import math
+import operator
 import random
 from array import array
 from typing import Final
@@ -63,12 +75,11 @@ from ._result import (
     UNFINISHED,
     HopRoute,
     JobTable,
-    QueueStats,
     RunSegment,
     SimResult,
-    percentile,
 )
 from ._scheduler_port import SchedulerPort
+from ._tally import Columns, failed_jobs, queue_stats
 from ._workload import Workload
 
 __all__ = ["Driver"]
@@ -77,6 +88,11 @@ _NAN: Final = math.nan
 _INF: Final = math.inf
 _COMPLETE_WORK: Final = 0  # heap entry kinds
 _TASK_DONE: Final = 1
+_QUEUE: Final = operator.attrgetter("queue")
+_DURATION: Final = operator.attrgetter("duration")
+_TASKS: Final = operator.attrgetter("tasks")
+_HOPS: Final = operator.attrgetter("hops")
+_ARRIVAL: Final = operator.attrgetter("arrival")
 # Job states inside the driver.
 _PENDING, _WAITING, _RUNNING, _DONE, _BACKOFF = range(5)
 
@@ -85,8 +101,15 @@ class Driver:
     """The state of one run: the event heap and per-job columns."""
 
     def __init__(
-        self, workload: Workload, seed: int, record_segments: bool, check_invariants: bool
+        self,
+        workload: Workload,
+        seed: int,
+        record_segments: bool,
+        check_invariants: bool,
+        *,
+        lean: bool = True,
     ) -> None:
+        """``lean=False`` runs the general loop even where the lean one would do (for tests)."""
         self._workload = workload
         self._seed = seed
         self._rng = random.Random(seed)
@@ -96,20 +119,28 @@ class Driver:
         self._queue_names = workload.queue_names
         qindex = {name: k for k, name in enumerate(self._queue_names)}
         self._qindex = qindex
-        self._sub_queue = array("H", (qindex[spec.queue] for spec in jobs))
+        # Columns filled in C where they can be (map, attrgetter, repetition):
+        # built job by job in Python they were a thirtieth of a simulated job
+        # (benchmarks/bench_sim.py).
+        if len(qindex) == 1:
+            self._sub_queue = array("H", bytes(2 * n))
+        else:
+            self._sub_queue = array("H", map(qindex.__getitem__, map(_QUEUE, jobs)))
         self._queue = array("H", self._sub_queue)
-        self._remaining = array("d", (spec.duration for spec in jobs))
-        self._since = array("d", bytes(8 * n))
-        self._first_start = array("d", [_NAN]) * n
-        self._finish = array("d", [_NAN]) * n
-        self._wait = array("d", bytes(8 * n))
-        self._valid = array("q", [-1]) * n
+        self._remaining = list(map(_DURATION, jobs))
+        self._since = [0.0] * n
+        self._first_start = [_NAN] * n
+        self._finish = [_NAN] * n
+        self._wait = [0.0] * n
+        self._valid = [-1] * n
         self._hops = array("I", bytes(array("I").itemsize * n))
         self._preemptions = array("I", bytes(array("I").itemsize * n))
-        self._state = bytearray(n)
+        self._state = [_PENDING] * n
         self._outcome = bytearray([UNFINISHED]) * n
         # Per job with tasks: [recorded, succeeded, failed].
-        self._tasks: dict[int, list[int]] = {i: [0, 0, 0] for i, s in enumerate(jobs) if s.tasks}
+        self._tasks: dict[int, list[int]] = (
+            {i: [0, 0, 0] for i, s in enumerate(jobs) if s.tasks} if any(map(_TASKS, jobs)) else {}
+        )
         nq = len(self._queue_names)
         self._busy = [0.0] * nq
         self._q_preemptions = [0] * nq
@@ -117,13 +148,17 @@ class Driver:
         self._hops_out = [0] * nq
         self._routes: dict[tuple[str, str], int] = {}
         self._segments: list[tuple[int, int, float, float]] | None = [] if record_segments else None
-        self._heap: list[tuple[float, int, int, int]] = []
+        self._heap: list[tuple[float, int, int, int]] = []  # (time, seq, kind, job)
+        self._lean_heap: list[tuple[float, int, int]] = []  # the lean loop's: (time, seq, job)
         self._seq = itertools.count()
         # Per job that retried: the attempts it started, and the seconds its
         # earlier attempts ran.
         self._attempts: dict[int, int] = {}
         self._earlier_runs: dict[int, float] = {}
-        self.port = SchedulerPort(workload, self, seed)
+        self._lean = lean and not (
+            workload.has_controls or workload.actions or self._tasks or any(map(_HOPS, jobs))
+        )
+        self.port = SchedulerPort(workload, self, seed, self._lean)
 
     # ------------------------------------------------------------------ callbacks
 
@@ -152,6 +187,29 @@ class Driver:
                     heapq.heappush(self._heap, (due, seq, _TASK_DONE, i))
                     return
         heapq.heappush(self._heap, (end, seq, _COMPLETE_WORK, i))
+
+    def drain_starts(self) -> None:
+        """Account the starts the port recorded (lean loop), in order.
+
+        What ``started`` and ``_schedule`` do for a job without tasks, with
+        the lean loop's heap entries; ``_run_lean`` has the same lines inline.
+        """
+        starts = self.port.starts
+        if not starts:
+            return
+        by_number = self.port.by_number
+        first_start, wait, since = self._first_start, self._wait, self._since
+        for rec, t in starts.items():
+            j = by_number[rec.index]
+            if first_start[j] != first_start[j]:  # NaN: the first start
+                first_start[j] = t
+            wait[j] += t - since[j]
+            since[j] = t
+            self._state[j] = _RUNNING
+            s = next(self._seq)
+            self._valid[j] = s
+            heapq.heappush(self._lean_heap, (t + self._remaining[j], s, j))
+        starts.clear()
 
     def _close_run(self, i: int, t: float) -> None:
         ran = t - self._since[i]
@@ -246,7 +304,19 @@ class Driver:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            return self._run(until)
+            self.port.hook()
+            result = self._run_lean(until) if self._lean else self._run(until)
+            # The columns go with the run (the result keeps its own arrays),
+            # and so do the port's records: they were a tenth of the memory a
+            # finished job kept (benchmarks/bench_sim.py --memory). Lists
+            # while it runs: a list stores and reads a float object as it is,
+            # an array converts it both ways, and the lean loop does a dozen
+            # of these per job (a thirtieth of its time).
+            self.port.unhook()
+            self._since, self._valid, self._state = [], [], []
+            self._first_start, self._finish, self._wait, self._remaining = [], [], [], []
+            self._sub_queue = array("H")
+            return result
         finally:
             if gc.get_freeze_count() == 0:
                 # Still young, the run's survivors would all be rescanned by the
@@ -259,15 +329,122 @@ class Driver:
             if collecting:
                 gc.enable()
 
+    def _arrivals(self) -> tuple[range | list[int], list[float]]:
+        """The jobs in arrival order (ties in workload order), and their arrival times."""
+        jobs = self._workload.jobs
+        arrivals = list(map(_ARRIVAL, jobs))
+        # Compared in C: a generator over the pairs was a Python-level step per
+        # job (benchmarks/bench_sim.py).
+        if arrivals == sorted(arrivals):
+            return range(len(jobs)), arrivals
+        order = sorted(range(len(jobs)), key=arrivals.__getitem__)
+        return order, [arrivals[i] for i in order]
+
+    def _run_lean(self, until: float) -> SimResult:
+        """The loop of a workload without controls, tasks, hops or actions; see the module doc.
+
+        It does what ``_run`` does for such a workload, with the driver's
+        callbacks inlined: work that ends first at an instant, then arrivals.
+        """
+        jobs = self._workload.jobs
+        order, arrivals = self._arrivals()
+        n_arrivals = len(arrivals)
+        start = arrivals[0] if arrivals else 0.0
+        heap = self._lean_heap
+        valid = self._valid
+        state = self._state
+        since = self._since
+        first_start = self._first_start
+        finish = self._finish
+        wait = self._wait
+        remaining = self._remaining
+        outcome = self._outcome
+        queue = self._queue
+        busy = self._busy
+        segments = self._segments
+        port = self.port
+        clock_set = port.clock.set
+        submit = port.submit_lean
+        complete = port.complete_record
+        recs = port.recs
+        starts = port.starts
+        by_number = port.by_number
+        check = port.check_invariants if self._check else None
+        seq = self._seq
+        push = heapq.heappush
+        pop = heapq.heappop
+        limit = until
+        now = port.clock.now()
+        last = start
+        k = 0  # next arrival
+        ta = arrivals[0] if arrivals else _INF
+        while True:
+            if heap and heap[0][0] <= ta:
+                # Work ends (before or with the next arrival).
+                t = heap[0][0]
+                if t > limit:
+                    break
+                _, s, i = pop(heap)
+                if valid[i] != s:
+                    continue  # the job was paused since this was scheduled
+                if t != now:
+                    clock_set(t)
+                    now = t
+                last = t
+                # What finished() does for a running job that completes (but
+                # for since and valid, which nothing reads for a finished job),
+                # before the call, as the hook did: a pause in the call's
+                # dispatch then adds to busy and segments after it.
+                q = queue[i]
+                busy[q] += t - since[i]
+                if segments is not None:
+                    segments.append((i, q, since[i], t))
+                remaining[i] = 0.0  # the work is done, whatever rounding says
+                state[i] = _DONE
+                finish[i] = t
+                outcome[i] = COMPLETE
+                rec = recs[i]
+                assert rec is not None
+                complete(rec)
+            elif ta == _INF or ta > limit:
+                break
+            else:
+                # An arrival.
+                i = order[k]
+                k += 1
+                t = ta
+                ta = arrivals[k] if k < n_arrivals else _INF
+                if t != now:
+                    clock_set(t)
+                    now = t
+                last = t
+                state[i] = _WAITING
+                since[i] = t
+                if submit(i, jobs[i]) is None:
+                    state[i] = _DONE
+                    outcome[i] = REJECTED
+            if starts:
+                # What started() and _schedule() do, for each job that started
+                # in the call, in order.
+                for rec, t in starts.items():
+                    j = by_number[rec.index]
+                    if first_start[j] != first_start[j]:  # NaN: the first start
+                        first_start[j] = t
+                    wait[j] += t - since[j]
+                    since[j] = t
+                    state[j] = _RUNNING
+                    s = next(seq)
+                    valid[j] = s
+                    push(heap, (t + remaining[j], s, j))
+                starts.clear()
+            if check is not None:
+                check()
+        return self._result(start, last)
+
     def _run(self, until: float) -> SimResult:
         workload = self._workload
         jobs = workload.jobs
-        arrivals = [spec.arrival for spec in jobs]
-        if all(a <= b for a, b in itertools.pairwise(arrivals)):
-            order: range | list[int] = range(len(jobs))
-        else:
-            order = sorted(range(len(jobs)), key=arrivals.__getitem__)
-            arrivals = [arrivals[i] for i in order]
+        order, arrivals = self._arrivals()
         actions = sorted(workload.actions, key=lambda a: a.time)
         controls = workload.has_controls
         timers = controls or any(spec.hops for spec in jobs)
@@ -361,84 +538,41 @@ class Driver:
 
     def _result(self, start: float, end: float) -> SimResult:
         state = self._state
-        for i in range(len(state)):
-            if state[i] == _WAITING:
-                self._wait[i] += end - self._since[i]
-            elif state[i] == _RUNNING:
-                self._close_run(i, end)
+        if _WAITING in state or _RUNNING in state:  # some job is unfinished
+            for i in range(len(state)):
+                if state[i] == _WAITING:
+                    self._wait[i] += end - self._since[i]
+                elif state[i] == _RUNNING:
+                    self._close_run(i, end)
         port = self.port
         if self._workload.has_controls:
             for i in range(len(state)):
                 waited = port.waited(i, end)
                 if waited is not None:
                     self._wait[i] = waited
-        makespan = end - start
         names = self._queue_names
-        nq = len(names)
-        submitted = [0] * nq
-        rejected = [0] * nq
-        completed = [0] * nq
-        failed = [0] * nq
-        unfinished = [0] * nq
-        waits: list[list[float]] = [[] for _ in range(nq)]
-        outcome = self._outcome
-        sub_queue = self._sub_queue
-        final_queue = self._queue
-        wait = self._wait
-        failures: dict[int, str] = {}
-        for i in range(len(outcome)):
-            code = outcome[i]
-            sq = sub_queue[i]
-            submitted[sq] += 1
-            if code == COMPLETE:
-                completed[final_queue[i]] += 1
-                waits[sq].append(wait[i])
-            elif code == FAILED:
-                failed[final_queue[i]] += 1
-                waits[sq].append(wait[i])
-                failures[i] = port.failure_code(i)
-            elif code == REJECTED:
-                rejected[sq] += 1
-            else:
-                unfinished[final_queue[i]] += 1
-        infos = {info.name: info for info in self.port.scheduler.list_queues()}
-        stats = []
-        for q, name in enumerate(names):
-            info = infos[name]
-            w = sorted(waits[q])
-            busy = self._busy[q]
-            stats.append(
-                QueueStats(
-                    name=name,
-                    slots=info.slots,
-                    policy=info.policy,
-                    pricing=info.pricing,
-                    submitted=submitted[q],
-                    rejected=rejected[q],
-                    completed=completed[q],
-                    failed=failed[q],
-                    unfinished=unfinished[q],
-                    wait_mean=math.fsum(w) / len(w) if w else None,
-                    wait_p50=percentile(w, 50) if w else None,
-                    wait_p90=percentile(w, 90) if w else None,
-                    wait_p99=percentile(w, 99) if w else None,
-                    wait_max=w[-1] if w else None,
-                    busy_seconds=busy,
-                    utilisation=busy / (info.slots * makespan) if makespan > 0 else 0.0,
-                    throughput=completed[q] / makespan if makespan > 0 else 0.0,
-                    hops_in=self._hops_in[q],
-                    hops_out=self._hops_out[q],
-                    preemptions=self._q_preemptions[q],
-                )
-            )
+        infos = {info.name: info for info in port.scheduler.list_queues()}
+        wait = array("d", self._wait)
+        columns = Columns(
+            self._outcome,
+            self._sub_queue,
+            self._queue,
+            wait,
+            self._busy,
+            self._hops_in,
+            self._hops_out,
+            self._q_preemptions,
+        )
+        stats = queue_stats(names, infos, columns, end - start)
+        failures = {i: port.failure_code(i) for i in failed_jobs(self._outcome)}
         table = JobTable(
             workload=self._workload,
             queue_names=names,
             ids=self.port.ids,
-            first_start=self._first_start,
-            finish=self._finish,
-            wait=self._wait,
-            remaining=self._remaining,
+            first_start=array("d", self._first_start),
+            finish=array("d", self._finish),
+            wait=wait,
+            remaining=array("d", self._remaining),
             outcome=self._outcome,
             queue=self._queue,
             hops=self._hops,
@@ -458,7 +592,7 @@ class Driver:
             start=start,
             end=end,
             jobs=table,
-            queues=tuple(stats),
+            queues=stats,
             hop_routes=tuple(HopRoute(s, d, n) for (s, d), n in self._routes.items()),
             usage=self.port.scheduler.usage_report(),
             segments=segments,

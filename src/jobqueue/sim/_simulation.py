@@ -87,7 +87,8 @@ class Simulation:
         the first event later than ``until``.
 
         Raises:
-            ConflictError: this simulation already ran.
+            ConflictError: this simulation already ran, or jobs were submitted
+                to its scheduler directly (the run names jobs by workload index).
             ValidationError: ``until`` is not ``None`` or a finite number.
         """
         end = math.inf if until is None else check_number("until", until)
