@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from jobqueue import Event, JobTransitioned
+from jobqueue.runtime._work import Lane, Work
 from jobqueue.testing._fingerprint import fingerprint, job_ids
 
-__all__ = ["bench_main", "fingerprint", "job_ids", "transitions"]
+__all__ = ["IdleBackend", "bench_main", "fingerprint", "job_ids", "transitions"]
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -38,3 +39,28 @@ def transitions(events: list[Event]) -> list[tuple[float, str, str, str]]:
         for e in events
         if isinstance(e, JobTransitioned)
     ]
+
+
+class IdleBackend:
+    """A runtime backend that runs nothing: the test drives an ``Engine`` and reports for it."""
+
+    enforces_timeouts = False
+    pipelines = False
+
+    def launch_lane(self, work: Work, lane: Lane) -> None:
+        pass
+
+    def cancel_lane(self, lane: Lane) -> bool:
+        return False
+
+    def launch_job(self, work: Work) -> object:
+        return None
+
+    def cancel_job(self, handle: object) -> bool:
+        return False
+
+    def unparked(self, work: Work) -> None:
+        pass
+
+    def changed(self) -> None:
+        pass

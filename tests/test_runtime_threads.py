@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from helpers import fingerprint
+from helpers import IdleBackend, fingerprint
 
 from jobqueue import (
     ConflictError,
@@ -33,7 +33,6 @@ from jobqueue import (
 )
 from jobqueue.runtime import JobContext, Progress, RuntimeStateError, ThreadRuntime
 from jobqueue.runtime._engine import Engine
-from jobqueue.runtime._work import Lane, Work
 
 pytestmark = [pytest.mark.runtime, pytest.mark.usefixtures("no_thread_left_behind")]
 
@@ -430,31 +429,6 @@ def test_progress_events_are_throttled_per_job_and_end_at_the_final_value() -> N
         100,
     )
     assert [p.fraction for p in progress] == sorted(p.fraction for p in progress)
-
-
-class IdleBackend:
-    """A backend that runs nothing: the test reports outcomes itself."""
-
-    enforces_timeouts = False
-    pipelines = False
-
-    def launch_lane(self, work: Work, lane: Lane) -> None:
-        pass
-
-    def cancel_lane(self, lane: Lane) -> bool:
-        return False
-
-    def launch_job(self, work: Work) -> object:
-        return None
-
-    def cancel_job(self, handle: object) -> bool:
-        return False
-
-    def unparked(self, work: Work) -> None:
-        pass
-
-    def changed(self) -> None:
-        pass
 
 
 def test_the_progress_throttle_on_a_manual_clock() -> None:

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable
 
 import pytest
+from helpers import IdleBackend
 
 from jobqueue import (
     Event,
@@ -29,38 +30,12 @@ from jobqueue import (
 from jobqueue._core import core_of
 from jobqueue.runtime import JobContext, Progress, ThreadRuntime, _trusted
 from jobqueue.runtime._engine import Engine
-from jobqueue.runtime._work import Lane, Work
 
 pytestmark = [pytest.mark.runtime, pytest.mark.usefixtures("no_thread_left_behind")]
 
 TIMEOUT = 10.0
 S = JobStatus
 QUICK = Retry(attempts=2, backoff=0.005, factor=1.0, max_backoff=0.005, jitter=0.0)
-
-
-class IdleBackend:
-    """A backend that runs nothing: the test reports outcomes itself."""
-
-    enforces_timeouts = False
-    pipelines = False
-
-    def launch_lane(self, work: Work, lane: Lane) -> None:
-        pass
-
-    def cancel_lane(self, lane: Lane) -> bool:
-        return False
-
-    def launch_job(self, work: Work) -> object:
-        return None
-
-    def cancel_job(self, handle: object) -> bool:
-        return False
-
-    def unparked(self, work: Work) -> None:
-        pass
-
-    def changed(self) -> None:
-        pass
 
 
 def test_with_no_subscriber_the_scheduler_builds_no_events() -> None:

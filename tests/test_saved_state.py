@@ -15,7 +15,7 @@ import pickle
 from typing import Any
 
 import pytest
-from helpers import fingerprint
+from helpers import IdleBackend, fingerprint
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -33,7 +33,7 @@ from jobqueue import (
 from jobqueue._saved_state import MAX_SAVED_BYTES, check_state, decode_state, encode_state
 from jobqueue.runtime import Progress, _trusted
 from jobqueue.runtime._engine import Engine
-from jobqueue.runtime._work import Lane, Work
+from jobqueue.runtime._work import Work
 from jobqueue.store import MemoryStore, _checks
 
 S = JobStatus
@@ -237,31 +237,6 @@ def test_a_retry_keeps_the_saved_state() -> None:
 
 
 # ---------------------------------------------------------------------- progress, throttled
-
-
-class IdleBackend:
-    """A backend that runs nothing: the test reports what the job function did."""
-
-    enforces_timeouts = False
-    pipelines = False
-
-    def launch_lane(self, work: Work, lane: Lane) -> None:
-        pass
-
-    def cancel_lane(self, lane: Lane) -> bool:
-        return False
-
-    def launch_job(self, work: Work) -> object:
-        return None
-
-    def cancel_job(self, handle: object) -> bool:
-        return False
-
-    def unparked(self, work: Work) -> None:
-        pass
-
-    def changed(self) -> None:
-        pass
 
 
 def job_function_on_an_engine(
