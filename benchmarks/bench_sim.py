@@ -315,7 +315,7 @@ CORE_GROUPS = (
     (("transition",), TRANSITIONS),
     (("billing", "settle", "charge"), BILLING),
     (("dispatch", "start", "complete", "enter", "line", "release", "preempt", "queue"), DISPATCH),
-    (("submit", "finish", "retire", "record", "forget"), RECORD),
+    (("submit", "create", "finish", "retire", "record", "forget"), RECORD),
     (("now",), DRIVER),
 )
 
