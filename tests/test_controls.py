@@ -26,6 +26,8 @@ from jobqueue import (
     Scheduler,
     ValidationError,
 )
+from jobqueue._core import core_of
+from jobqueue._core.pending import pending_reason
 
 S = JobStatus
 
@@ -478,6 +480,26 @@ def test_pending_reasons_say_why_a_job_waits() -> None:
     confirm = sched.submit(confirmation_required=True)
     reason = sched.pending_reason(confirm.id)
     assert reason is not None and reason.code is PendingCode.AWAITING_CONFIRMATION
+
+
+def test_places_counted_once_per_line_give_the_same_reasons() -> None:
+    # check_invariants asks for every waiting job's reason with the places of
+    # each line counted once; the reasons must be the ones a caller gets.
+    sched, _, _ = make()
+    sched.create_queue("busy", slots=1, policy="priority")
+    jobs = [sched.submit(queue="busy", priority=p) for p in (1, 5, 3, 5, 2)]
+    sched.pause_queue("busy")
+    core = core_of(sched)
+    line = list(core.queues["busy"].policy.waiting())
+    positions = {id(rec): place for place, rec in enumerate(line)}
+    ahead = []
+    for job in jobs[1:]:
+        rec = core.job(job.id)
+        alone = pending_reason(core, rec)
+        assert alone is not None and alone == pending_reason(core, rec, positions)
+        ahead.append(alone.ahead)
+    assert ahead == [0, 2, 1, 3]
+    sched.check_invariants()
 
 
 def test_a_queue_you_create_gives_deferred_jobs_every_slot() -> None:
