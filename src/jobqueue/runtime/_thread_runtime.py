@@ -20,7 +20,7 @@ from .._validate import check_int, check_str
 from ._adoption import Handler
 from ._context import ContextBase, StopWork
 from ._handles import JobFuture
-from ._submission import SubmitOptions
+from ._submission import SubmitOptions, is_plain_function
 from ._threaded_base import ThreadedBackend, ThreadedRuntime
 from ._work import Lane, Mode, Work
 
@@ -244,6 +244,23 @@ class ThreadRuntime(ThreadedRuntime):
                 ``Scheduler.submit``. Nothing is submitted.
             RuntimeStateError: the runtime is shut down.
         """
+        if (
+            task is None
+            and tasks is None
+            and concurrency is None
+            and on_result is None
+            and allow_task_failures is False
+            and task_retries is None
+            and task_timeout is None
+            and is_plain_function(job)
+        ):
+            # The common case, a plain job function and none of the work's
+            # options, skips the checks that cannot fail for it and the
+            # general submission (about 3 us of each job in the many-jobs
+            # case of benchmarks/bench_runtime.py).
+            handle: JobFuture[Any] = JobFuture(self)
+            self._op(self._submit_job, job, options, handle)
+            return handle
         # A string: no generic alias is built per call (0.3 us of each submission in
         # the handles row of benchmarks/bench_runtime.py).
         return cast(
