@@ -66,6 +66,7 @@ log = logging.getLogger("jobqueue.runtime")
 
 _S = JobStatus
 _NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
+_PAUSED = _S.PAUSED
 # The manifest of every job without tasks: nothing ever changes it.
 _NO_TASKS = Manifest()
 
@@ -86,6 +87,7 @@ class Engine(JobFunctions, TaskLanes):
         # (benchmarks/bench_runtime.py, the many-jobs case).
         self._scheduler_deadline = scheduler.next_deadline
         self._backend = backend
+        self._note_change = backend.changed  # bound once: a call per status change
         #: The scheduler's reading of its clock (never stepping back; see Core.now).
         self.now = core_of(scheduler).now
         self._works: dict[str, Work] = {}
@@ -100,6 +102,7 @@ class Engine(JobFunctions, TaskLanes):
         self._records = functools.partial(_trusted.recorded, scheduler)
         self._timers = TaskTimers(_trusted.rng(scheduler))
         self._submit_default = _trusted.default_submitter(scheduler)
+        self._complete = _trusted.completer(scheduler)
         # Task timeouts the engine enforces itself (a backend that cannot stop a task).
         self._watch = not backend.enforces_timeouts
         #: Calls that ran elsewhere, appended from any thread, for ``completed``.
@@ -181,7 +184,7 @@ class Engine(JobFunctions, TaskLanes):
         if work is not None:
             work.status = status
             self._dirty[work.job_id] = None
-            if status is _S.PAUSED:
+            if status is _PAUSED:
                 controls = rec.controls
                 if controls is not None and controls.retrying:
                     # The attempt failed and the job will run again: the next
@@ -195,7 +198,7 @@ class Engine(JobFunctions, TaskLanes):
         elif status is _S.ACTIVE:
             self._orphans.append(rec.id)
         self.deadline_moved = True
-        self._backend.changed()
+        self._note_change()
 
     def _log_retries(self) -> None:
         for work, rec in self._retrying:
@@ -431,7 +434,7 @@ class Engine(JobFunctions, TaskLanes):
                 work.fn_returned
                 or (work.task_fn is not None and work.started and not self._has_pending(work))
             ):
-                _trusted.complete(sched, job_id)
+                self._complete(job_id)
                 if work.status is _S.COMPLETE and not work.parked:
                     # Finish it here rather than in the next round of
                     # ``settle`` (what the terminal branch above does for an

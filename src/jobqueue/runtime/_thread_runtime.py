@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from types import CoroutineType
 from typing import Any, NoReturn, TypeVar, Unpack, cast, overload
 
 from .._controls import Retry
@@ -458,7 +459,7 @@ class _ThreadBackend(ThreadedBackend):
         stopped = False
         try:
             value = fn(JobContext(rt, work))
-            if inspect.iscoroutine(value):
+            if value is not None and type(value) is CoroutineType:
                 value = _refuse_coroutine(value)
         except StopWork:
             stopped = True

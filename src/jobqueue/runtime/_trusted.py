@@ -30,6 +30,7 @@ from .._tasks import TaskRecord
 __all__ = [
     "cancel",
     "complete",
+    "completer",
     "default_submitter",
     "job",
     "job_ids",
@@ -151,10 +152,21 @@ def complete(scheduler: Scheduler, job_id: str) -> None:
     """Report that the job's work finished (``Scheduler.complete``).
 
     Raises:
+        NotFound: no such job.
         InvalidTransition: the job is not Active or Pausing.
     """
     core = core_of(scheduler)
     core.complete(core.job(job_id))
+
+
+def completer(scheduler: Scheduler) -> Callable[[str], None]:
+    """``complete`` with the core looked up once, for the engine's one call per job."""
+    core = core_of(scheduler)
+
+    def complete_job(job_id: str) -> None:
+        core.complete(core.job(job_id))
+
+    return complete_job
 
 
 def record_task(
