@@ -374,9 +374,18 @@ class _ThreadBackend(ThreadedBackend):
         return start
 
     def _runner(self) -> None:
+        # The thread runs the runtime's work from here until the runner
+        # leaves: marked once, not per start.
+        local = self._rt._local
+        local.working = True
+        try:
+            self._run_starts()
+        finally:
+            local.working = False
+
+    def _run_starts(self) -> None:
         starts, queued = self._starts, self._queued
         rt = self._rt
-        local = rt._local
         deadline = time.monotonic() + _QUANTUM
         while True:
             try:
@@ -396,15 +405,12 @@ class _ThreadBackend(ThreadedBackend):
                 queued.remove(start)
             except KeyError:
                 continue  # cancelled before it started
-            local.working = True
             try:
                 start.run(start.work, start.lane)
             except Exception:
                 # A bug, not the work's failure (that is reported): keep the
                 # runner, which other starts may be waiting for.
                 log.exception("jobqueue runtime: work of job %r broke", start.work.job_id)
-            finally:
-                local.working = False
             if starts and time.monotonic() >= deadline:
                 try:
                     rt._pool.submit(self._runner)
