@@ -11,6 +11,7 @@ changed.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from collections.abc import Callable
 
 import pytest
@@ -20,7 +21,9 @@ from jobqueue import (
     AccessDenied,
     AccessPolicy,
     Action,
+    Event,
     JobStatus,
+    JobTransitioned,
     LimitExceededError,
     ManualClock,
     NotFound,
@@ -149,3 +152,26 @@ def test_a_plain_job_function_is_refused_once_the_runtime_is_shut_down() -> None
     with pytest.raises(RuntimeStateError):
         runtime.submit(job=plain)
     assert len(runtime.scheduler) == 0
+
+
+def test_a_job_cancelled_during_its_own_submission_never_runs() -> None:
+    # A subscriber cancels each job as it becomes Active, inside the
+    # submission: the submission must not launch it.
+    ran: list[str] = []
+
+    def job(ctx: JobContext) -> None:
+        ran.append(ctx.job_id)
+
+    with ThreadRuntime(max_workers=2) as runtime:
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, JobTransitioned) and event.new is JobStatus.ACTIVE:
+                runtime.cancel(event.job_id)
+
+        runtime.subscribe(on_event)
+        handles = [runtime.submit(job=job) for _ in range(5)]
+        for handle in handles:
+            with pytest.raises(concurrent.futures.CancelledError):
+                handle.result(TIMEOUT)
+            assert runtime.get(handle.id).status is JobStatus.CANCELLED
+    assert ran == []
