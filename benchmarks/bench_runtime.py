@@ -41,6 +41,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from jobqueue import JobStatus, Scheduler
 from jobqueue.runtime import ExecutorRuntime, JobContext, ThreadRuntime
+from jobqueue.runtime._submission import is_plain_function
 
 THROUGHPUT_TARGET = 0.5  # share of the raw executor's tasks per second
 EXECUTOR_TARGET = 0.7  # ExecutorRuntime on the thread pool, one job of N tasks
@@ -95,18 +96,18 @@ def runtime_jobs(pool: ThreadPoolExecutor, n: int) -> float:
 def runtime_jobs_without_handles(pool: ThreadPoolExecutor, n: int) -> float:
     """Jobs per second for the jobs of ``runtime_jobs``, submitted with no handle.
 
-    ``submit``'s own path (its checks, then ``Engine.submit`` in a call) but
-    for the handle; the jobs are waited for by the shutdown, which returns
-    once no job runs and nothing is in flight.
+    ``submit``'s own path for a plain job function (its check, then
+    ``_submit_job`` in a call) but for the handle; the jobs are waited for by
+    the shutdown, which returns once no job runs and nothing is in flight.
     """
     sched = Scheduler()
     sched.update_queue("default", slots=n, deferred_share=1.0)
     runtime = ThreadRuntime(sched, executor=pool, progress_rate=None)
-    engine = runtime._engine
 
     def submit() -> str:
-        width, _ = runtime._check_submission(None, noop_job, None, None, None, False, None, None)
-        return runtime._op(engine.submit, None, noop_job, width, None, None, {})
+        if not is_plain_function(noop_job):
+            raise RuntimeError("the benchmark's job function must take the common path")
+        return runtime._op(runtime._submit_job, noop_job, {}, None)
 
     start = time.perf_counter()
     ids = [submit() for _ in range(n)]

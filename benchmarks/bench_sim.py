@@ -524,10 +524,14 @@ def target_rows(
             # Not for bursty: its lines, and so its cost per job, grow with the
             # run's length (a longer run meets longer runs of bursts).
             if m.workload == "poisson" and m.n == big and (m.workload, m.variant, small) in seconds:
-                at_small = seconds[(m.workload, m.variant, small)]
+                at_small, at_big = seconds[(m.workload, m.variant, small)], m.seconds
 
-                def growth(impl: str) -> float:
-                    return (m.seconds[impl] / big) / (at_small[impl] / small)
+                def growth(
+                    impl: str,
+                    at_small: dict[str, float] = at_small,
+                    at_big: dict[str, float] = at_big,
+                ) -> float:
+                    return (at_big[impl] / big) / (at_small[impl] / small)
 
                 # The baselines' own growth on the same two workloads: what of
                 # the ratio the workload makes (a longer run of the preemptive

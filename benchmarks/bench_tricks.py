@@ -9,7 +9,7 @@ A row whose ratio falls to about 1.0 marks a trick to remove.
 |---|---|
 | raw event tuple vs frozen event | ``_core/outbox.py``: events are kept raw until delivered |
 | enum member: module constant vs class attribute | ``_core/core.py``, ``_core/ledger.py``, |
-| | ``store/_batches.py`` |
+| | ``store/_batches.py``, ``runtime/_handles.py`` |
 | ``zip`` without vs with ``strict=True`` | ``_core/records.py``: ``history_pairs`` |
 | 14 arguments: positional vs keyword | ``_core/core.py``: ``Core.submit`` |
 

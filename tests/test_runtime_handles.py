@@ -31,6 +31,7 @@ from jobqueue.runtime import (
     TaskFailures,
     ThreadRuntime,
 )
+from jobqueue.runtime._handles import Kind
 
 pytestmark = [pytest.mark.runtime, pytest.mark.usefixtures("no_thread_left_behind")]
 
@@ -80,6 +81,49 @@ def test_wait_and_as_completed_work_on_many_handles() -> None:
         assert sorted(h.result() for h in concurrent.futures.as_completed(handles, TIMEOUT)) == [
             i * i for i in range(20)
         ]
+
+
+def gated(gate: threading.Event, outcome: object) -> Callable[[JobContext], object]:
+    def job(ctx: JobContext) -> object:
+        assert gate.wait(TIMEOUT)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    return job
+
+
+@pytest.mark.parametrize("outcome", [None, 7, KeyError("lost")])
+def test_wait_and_as_completed_wake_when_a_pending_handle_resolves(outcome: object) -> None:
+    # A handle makes its waiters' list when concurrent.futures first asks
+    # for it: a waiter installed on a pending handle must still be woken,
+    # for a result (None or not) and for a failure alike.
+    gate = threading.Event()
+    got: list[int] = []
+    with ThreadRuntime(max_workers=2) as rt:
+        handle = rt.submit(job=gated(gate, outcome))
+        other = rt.submit(job=gated(gate, "other"))
+
+        def wait_for_both() -> None:
+            done, _ = concurrent.futures.wait([handle], timeout=TIMEOUT)
+            got.append(len(done))
+            got.extend(int(f is handle) for f in concurrent.futures.as_completed([handle, other]))
+
+        waiter = threading.Thread(target=wait_for_both)
+        waiter.start()
+        for _ in range(1000):  # bounded: until the waiter is installed
+            if handle._waiters:
+                break
+            threading.Event().wait(0.001)
+        assert handle._waiters and not handle.done()
+        gate.set()
+        waiter.join(TIMEOUT)
+    assert got[0] == 1 and sorted(got[1:]) == [0, 1]
+    assert handle._waiters == []  # every waiter removed itself
+    if isinstance(outcome, BaseException):
+        assert isinstance(handle.exception(), JobFailed)
+    else:
+        assert handle.result() == outcome
 
 
 def test_an_executor_runtime_returns_values_from_the_executor() -> None:
@@ -205,6 +249,30 @@ def test_cancelling_the_handle_cancels_the_job() -> None:
         finished.result(TIMEOUT)
         assert finished.cancel() is False  # already finished
         assert finished.job().status is S.COMPLETE
+
+
+def test_done_callbacks_of_a_cancelled_handle_run_once_each() -> None:
+    calls: list[tuple[str, bool]] = []
+    with ThreadRuntime(max_workers=1) as rt:
+        handle = rt.submit(job=lambda ctx: None, confirmation_required=True)
+        handle.add_done_callback(lambda f: calls.append(("before", f.cancelled())))
+        handle.add_done_callback(lambda f: calls.append(("before 2", f.cancelled())))
+        assert handle.cancel() is True
+        with pytest.raises(concurrent.futures.CancelledError):
+            handle.result(TIMEOUT)
+        handle.add_done_callback(lambda f: calls.append(("after", f.cancelled())))
+    # Those added before run in order; the one added after may run first.
+    assert [c for c in calls if c[0] != "after"] == [("before", True), ("before 2", True)]
+    assert sorted(calls) == [("after", True), ("before", True), ("before 2", True)]
+
+
+def test_a_handle_resolves_once() -> None:
+    with ThreadRuntime(max_workers=1) as rt:
+        handle = rt.submit(job=lambda ctx: None)
+        assert handle.result(TIMEOUT) is None
+        with pytest.raises(concurrent.futures.InvalidStateError):
+            handle._resolve(Kind.RESULT, 1)
+        assert handle.result() is None
 
 
 def test_a_handle_of_a_job_left_waiting_at_shutdown_raises() -> None:

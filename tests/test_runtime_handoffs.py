@@ -210,7 +210,8 @@ def test_batched_executor_outcomes_keep_each_task_and_its_on_result() -> None:
 def test_a_handle_has_every_field_of_a_future() -> None:
     with ThreadRuntime(max_workers=1) as rt:
         handle = rt.submit(job=lambda ctx: 1)
-        assert set(vars(Future())) <= set(vars(handle))
+        # Some are shared until first written (see JobFuture): each must read.
+        assert all(hasattr(handle, name) for name in vars(Future()))
         assert handle.result(TIMEOUT) == 1
 
 

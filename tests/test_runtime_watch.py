@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import threading
 from collections.abc import Callable
 
@@ -30,6 +31,8 @@ from jobqueue import (
 from jobqueue._core import core_of
 from jobqueue.runtime import JobContext, Progress, ThreadRuntime, _trusted
 from jobqueue.runtime._engine import Engine
+from jobqueue.runtime._submission import Manifest
+from jobqueue.runtime._work import Work
 
 pytestmark = [pytest.mark.runtime, pytest.mark.usefixtures("no_thread_left_behind")]
 
@@ -183,3 +186,36 @@ def test_a_runtime_submission_refuses_an_unknown_option_and_submits_nothing() ->
         _trusted.submit(sched, {"tasks": 2, "colour": "red"})
     assert str(info.value) == "submit() got an unexpected keyword argument 'colour'"
     assert len(sched) == 0
+
+
+def test_deadline_before_agrees_with_next_deadline_with_stale_timers_first() -> None:
+    # The runtime asks ``deadline_before(armed)`` after each call; it answers
+    # from the timer heaps' first entries when they suffice, and a stale
+    # first entry (a cancelled job's hop) must not change the answer.
+    sched = Scheduler(ManualClock(), acknowledge=True)
+    sched.create_queue("full", slots=1, deferred_share=1.0)
+    sched.create_queue("spare", slots=1, deferred_share=1.0)
+    engine = Engine(sched, IdleBackend(), 1.0)
+    points = [-math.inf, 0.0, 0.5, 1.0, 2.0, 10.0, 20.0, 1e7, 1e8, math.inf]
+
+    def answers() -> list[bool]:
+        deadline = engine.next_deadline()
+        expected = [deadline is not None and deadline < t for t in points]
+        assert [engine.deadline_before(t) for t in points] == expected
+        return expected
+
+    assert answers() == [False] * len(points)  # no timer at all
+    sched.submit(queue="full")
+    waiting = sched.submit(queue="full", hops=[HopRule("spare", 10.0)])
+    assert engine.next_deadline() == 10.0
+    answers()
+    sched.cancel(waiting.id)  # its hop timer stays first, stale; the purge timer counts
+    assert core_of(sched).deadlines.earliest() == 10.0
+    assert engine.next_deadline() == sched.next_deadline() == 90 * 86400.0
+    answers()
+    # A merged progress update waiting for its time is a deadline too.
+    work = Work("job-1", None, print, 1, Manifest())
+    engine._throttle.offer(work, 0.25, 0.0)  # sent at once
+    assert engine._throttle.offer(work, 0.5, 0.0)  # merged: due at 1.0
+    assert engine.next_deadline() == 1.0
+    assert answers()[3:] == [False, True, True, True, True, True, True]

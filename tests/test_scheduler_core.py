@@ -41,6 +41,7 @@ from jobqueue import (
     StatusChange,
     ValidationError,
 )
+from jobqueue._core import core_of
 
 S = JobStatus
 
@@ -1239,3 +1240,29 @@ def test_a_snapshot_reports_every_field_of_the_job() -> None:
     assert (got.acceleration.value, got.accelerated) == ("preferred", True)
     assert got.billing_tags_source.value == "queue"
     assert (got.run_seconds, got.billed_seconds, got.progress) == (2.0, 2.0, 1.0)
+
+
+def test_a_hook_watching_preparing_sees_each_new_job_as_its_first_move_would() -> None:
+    # With no event listener a job is created in Preparing; a hook watching
+    # Preparing is still called once per job, with the job already there,
+    # and the history is the one the move would have written.
+    clock = ManualClock(4.0)
+    for listened in (False, True):
+        sched = Scheduler(clock)
+        outbox = core_of(sched).outbox
+        seen: list[tuple[str, str, int, float]] = []
+
+        def hook(rec: Any, now: float, seen: list[tuple[str, str, int, float]] = seen) -> None:
+            seen.append((rec.id, rec.status.value, len(rec.history), now))
+
+        outbox.watch[S.PREPARING] = hook
+        if listened:
+            sched.subscribe(lambda event: None)
+        job = sched.submit(deferred=False)
+        assert seen == [(job.id, "Preparing", 4, 4.0)]
+        assert history(sched, job.id) == [
+            (4.0, "New"),
+            (4.0, "Preparing"),
+            (4.0, "Ready"),
+            (4.0, "Active"),
+        ]

@@ -83,6 +83,11 @@ class Deadlines:
             heapq.heappop(heap)
         return None
 
+    def earliest(self) -> float | None:
+        """A lower bound of ``next()``: the first entry's time, stale or not. O(1)."""
+        heap = self._heap
+        return heap[0][0] if heap else None
+
     def pop_due(self, now: float) -> tuple[Timer, JobRecord, Token] | None:
         """The earliest timer due at ``now`` that still counts, removed. Amortised O(log n)."""
         heap = self._heap

@@ -66,6 +66,10 @@ log = logging.getLogger("jobqueue.runtime")
 
 _S = JobStatus
 _NOT_CANCELLABLE = TERMINAL | {_S.CANCELLING, _S.FAILING}
+_ACTIVE = _S.ACTIVE
+_PAUSED = _S.PAUSED
+# The manifest of every job without tasks: nothing ever changes it.
+_NO_TASKS = Manifest()
 
 
 class Engine(JobFunctions, TaskLanes):
@@ -83,7 +87,9 @@ class Engine(JobFunctions, TaskLanes):
         # it to itself, so skip the guard's check on every call
         # (benchmarks/bench_runtime.py, the many-jobs case).
         self._scheduler_deadline = scheduler.next_deadline
+        self._core_deadlines = core_of(scheduler).deadlines
         self._backend = backend
+        self._note_change = backend.changed  # bound once: a call per status change
         #: The scheduler's reading of its clock (never stepping back; see Core.now).
         self.now = core_of(scheduler).now
         self._works: dict[str, Work] = {}
@@ -97,6 +103,8 @@ class Engine(JobFunctions, TaskLanes):
         self._snapshot = functools.partial(_trusted.job, scheduler)
         self._records = functools.partial(_trusted.recorded, scheduler)
         self._timers = TaskTimers(_trusted.rng(scheduler))
+        self._submit_default = _trusted.default_submitter(scheduler)
+        self._complete = _trusted.completer(scheduler)
         # Task timeouts the engine enforces itself (a backend that cannot stop a task).
         self._watch = not backend.enforces_timeouts
         #: Calls that ran elsewhere, appended from any thread, for ``completed``.
@@ -178,7 +186,7 @@ class Engine(JobFunctions, TaskLanes):
         if work is not None:
             work.status = status
             self._dirty[work.job_id] = None
-            if status is _S.PAUSED:
+            if status is _PAUSED:
                 controls = rec.controls
                 if controls is not None and controls.retrying:
                     # The attempt failed and the job will run again: the next
@@ -192,7 +200,7 @@ class Engine(JobFunctions, TaskLanes):
         elif status is _S.ACTIVE:
             self._orphans.append(rec.id)
         self.deadline_moved = True
-        self._backend.changed()
+        self._note_change()
 
     def _log_retries(self) -> None:
         for work, rec in self._retrying:
@@ -244,6 +252,24 @@ class Engine(JobFunctions, TaskLanes):
             if due is not None:
                 deadline = due if deadline is None else min(deadline, due)
         return deadline
+
+    def deadline_before(self, when: float) -> bool:
+        """Whether ``next_deadline()`` is earlier than ``when``.
+
+        Answered from lower bounds when they suffice (the first entry of
+        each timer heap, stale ones included): a runtime asks after nearly
+        every call, and the full answer cost about 0.25 us each time (the
+        many-jobs case of benchmarks/bench_runtime.py).
+        """
+        bound = self._core_deadlines.earliest()
+        if bound is None or bound >= when:
+            due = self._throttle.due
+            if not due or due[0][0] >= when:
+                bound = self._timers.next_due()
+                if bound is None or bound >= when:
+                    return False
+        deadline = self.next_deadline()
+        return deadline is not None and deadline < when
 
     def poll(self) -> None:
         """Run the scheduler's due timers, send due progress updates, retry and time out tasks."""
@@ -303,6 +329,42 @@ class Engine(JobFunctions, TaskLanes):
         finally:
             self._incoming = outer
         log.debug("job %r submitted: %s", job_id, work.status)
+        return job_id
+
+    def submit_job(
+        self,
+        job_fn: Callable[..., object],
+        concurrency: int,
+        options: SubmitOptions,
+        handle: object = None,
+    ) -> str:
+        """``submit`` for a job function and no tasks: the common case, with less to do.
+
+        The job has no manifest to capture; with no option, the defaults go
+        straight to the core's creation (see ``_trusted.default_submitter``).
+
+        Raises:
+            ValidationError, TypeError, ...: what ``Scheduler.submit`` raises; nothing is submitted.
+        """
+        work = Work("", None, job_fn, concurrency, _NO_TASKS)
+        if handle is not None:
+            work.handle = handle
+        outer, self._incoming = self._incoming, work
+        try:
+            if options:
+                job_id = _trusted.submit(self.scheduler, {"tasks": None, **options})
+            else:
+                job_id = self._submit_default()
+        finally:
+            self._incoming = outer
+        if work.status is _ACTIVE:
+            # It started at once, as a job in a queue with room does: launch
+            # it here rather than in the next round of ``settle`` (what
+            # ``_advance`` does for a new job function), a round less per job
+            # (the many-jobs case of benchmarks/bench_runtime.py).
+            self._dirty.pop(job_id, None)
+            work.mode = Mode.RUN
+            self._launch_job(work)
         return job_id
 
     def take_over(self, works: Iterable[tuple[str, JobStatus, Work | None]]) -> None:
@@ -402,7 +464,15 @@ class Engine(JobFunctions, TaskLanes):
                 work.fn_returned
                 or (work.task_fn is not None and work.started and not self._has_pending(work))
             ):
-                _trusted.complete(sched, job_id)
+                self._complete(job_id)
+                if work.status is _S.COMPLETE and not work.parked:
+                    # Finish it here rather than in the next round of
+                    # ``settle`` (what the terminal branch above does for an
+                    # idle job): a round less per job (the many-jobs case of
+                    # benchmarks/bench_runtime.py).
+                    self._dirty.pop(job_id, None)
+                    work.mode = Mode.DONE
+                    self._retire(work)
                 return
         if status is _S.ACTIVE:
             if work.mode is not Mode.RUN:

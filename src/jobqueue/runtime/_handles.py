@@ -57,6 +57,12 @@ class Kind(enum.Enum):
     CANCELLED = "cancelled"
 
 
+# Module constants for the per-handle path: a fifth of the cost of an enum
+# member's lookup (benchmarks/bench_tricks.py).
+_ERROR = Kind.ERROR
+_CANCELLED = Kind.CANCELLED
+
+
 class _Runtime(Protocol):
     def get(self, job_id: str) -> Job: ...
 
@@ -177,21 +183,43 @@ class JobFuture(concurrent.futures.Future[T]):
         id: the job's id.
     """
 
+    # ``Future.__init__``'s fields, but only two set per handle (a third of
+    # a handle's cost, and three containers fewer for the garbage collector
+    # to scan: the handles row of benchmarks/bench_runtime.py). The rest are
+    # class defaults until first written: the state and outcome, the
+    # Future's own done callbacks (never added: ``add_done_callback`` keeps
+    # them in ``_callbacks``, a tuple replaced on each addition until the
+    # handle is done, then taken by whoever made it done), and the waiters
+    # of ``concurrent.futures.wait``, made on first use (``_waiters``). The
+    # condition is the runtime's one for all its handles
+    # instead of a condition each: making that condition was most of a
+    # handle's cost (3-4 us of about 5 per job). So a handle's waiters may
+    # wake for another handle: ``result`` and ``exception`` wait in a loop.
+    _state = _PENDING
+    _result: T | None = None
+    _exception: BaseException | None = None
+    _done_callbacks: tuple[Callable[[concurrent.futures.Future[T]], object], ...] = ()
+    _callbacks: tuple[Callable[..., object], ...] = ()
+    id = ""
+
     def __init__(self, runtime: _ThreadedRuntime) -> None:
-        # ``Future.__init__``'s fields, but the runtime's one condition for all
-        # its handles instead of a condition each: making that condition was
-        # most of a handle's cost (3-4 us of about 5 per job, in the handles
-        # row of benchmarks/bench_runtime.py). So a handle's waiters may wake
-        # for another handle: ``result`` and ``exception`` wait in a loop.
-        self._condition = self._shared = runtime._handle_condition
-        self._state = _PENDING
-        self._result: T | None = None
-        self._exception: BaseException | None = None
-        self._waiters: list[Any] = []
-        self._done_callbacks: list[Callable[[concurrent.futures.Future[T]], object]] = []
-        self.id = ""
+        self._condition = runtime._handle_condition
         self._runtime = runtime
-        self._callbacks: list[Callable[..., object]] | None = []
+
+    _waiter_list: list[Any] | None = None
+
+    @property
+    def _waiters(self) -> list[Any]:
+        # Read and written only with the condition held (by
+        # ``concurrent.futures.wait``, ``as_completed`` and ``_resolve``).
+        waiters = self._waiter_list
+        if waiters is None:
+            waiters = self._waiter_list = []
+        return waiters
+
+    @_waiters.setter
+    def _waiters(self, waiters: list[Any]) -> None:
+        self._waiter_list = waiters
 
     def __repr__(self) -> str:
         return f"<JobFuture {self.id!r} {self._state.lower()}>"
@@ -223,7 +251,7 @@ class JobFuture(concurrent.futures.Future[T]):
 
     def _wait_done(self, timeout: float | None) -> None:
         end = None if timeout is None else time.monotonic() + timeout
-        condition = self._shared
+        condition: HandleCondition = self._condition  # type: ignore[assignment]
         with condition:
             while self._state not in _DONE:
                 remaining = None if end is None else end - time.monotonic()
@@ -264,43 +292,46 @@ class JobFuture(concurrent.futures.Future[T]):
         """
         check_callable("fn", fn)
         with self._condition:
-            if self._callbacks is not None:
-                self._callbacks.append(fn)
+            if self._state not in _DONE:
+                self._callbacks += (fn,)
                 return
         self._runtime._post_callbacks(self, [fn])
 
     def _resolve(self, kind: Kind, payload: object) -> None:
-        if kind is Kind.CANCELLED:
+        if kind is _CANCELLED:
             concurrent.futures.Future.cancel(self)
             self.set_running_or_notify_cancel()
             with self._condition:
-                callbacks, self._callbacks = self._callbacks, None
+                callbacks = self._callbacks
         else:
             # ``set_result`` / ``set_exception`` and taking the callbacks, under
             # one hold of the condition rather than two: a handle is resolved
             # per job (the handles row of benchmarks/bench_runtime.py). The
             # Future's own done callbacks are never used (``add_done_callback``
             # keeps them here), so there are none to invoke.
-            condition = self._shared
+            condition: HandleCondition = self._condition  # type: ignore[assignment]
+            error = kind is _ERROR
             with condition.lock:
                 if self._state in _DONE:
                     raise concurrent.futures.InvalidStateError(f"{self!r}")
-                if kind is Kind.ERROR:
+                if error:
                     assert isinstance(payload, BaseException)
                     self._exception = payload
-                else:
+                elif payload is not None:  # None is the default: spare the write
                     self._result = payload  # type: ignore[assignment]
                 self._state = _FINISHED
-                for waiter in self._waiters:
-                    if kind is Kind.ERROR:
-                        waiter.add_exception(self)
-                    else:
-                        waiter.add_result(self)
+                waiters = self._waiter_list
+                if waiters:
+                    for waiter in waiters:
+                        if error:
+                            waiter.add_exception(self)
+                        else:
+                            waiter.add_result(self)
                 if condition.sleepers:
                     condition.notify_all()
-                callbacks, self._callbacks = self._callbacks, None
+                callbacks = self._callbacks
         if callbacks:
-            self._runtime._post_callbacks(self, callbacks)
+            self._runtime._post_callbacks(self, list(callbacks))
 
 
 def run_callbacks(future: object, callbacks: list[Callable[..., object]]) -> None:

@@ -217,6 +217,21 @@ class RuntimeBase:
         )
         return handle
 
+    def _submit_job(
+        self, job: Callable[..., object], options: SubmitOptions, handle: Any = None
+    ) -> str:
+        """Submit a plain job function with none of the work's options; returns the job's id.
+
+        The caller checked ``job`` (``is_plain_function``) and that every other
+        argument of the runtime's ``submit`` is at its default: nothing else
+        of ``_check_submission`` applies. ``handle``, if given, gets the id.
+        """
+        self._check_open(new_work=True)
+        job_id = self._engine.submit_job(job, self._concurrency, options, handle)
+        if handle is not None:
+            handle.id = job_id
+        return job_id
+
     def cancel(self, job_id: str, *, principal: Principal | None = None) -> Job:
         """Cancel a job (``Scheduler.cancel``).
 

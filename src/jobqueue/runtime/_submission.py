@@ -21,7 +21,7 @@ from .._scheduler import TaskSource
 from .._tasks import ReportScope
 from .._validate import check_int
 
-__all__ = ["Manifest", "SubmitOptions", "check_work", "is_async"]
+__all__ = ["Manifest", "SubmitOptions", "check_work", "is_async", "is_plain_function"]
 
 
 class SubmitOptions(TypedDict, total=False):
@@ -90,13 +90,20 @@ def check_work(
     return check_int("concurrency", concurrency, 1)
 
 
+def is_plain_function(fn: object) -> bool:
+    """Whether ``fn`` is a function defined with ``def`` (or a lambda) that is not ``async``.
+
+    The common case of a submission's work, read straight from the code
+    flags: ``inspect``'s general path cost a few microseconds per submission
+    (benchmarks/bench_runtime.py, the many-jobs case).
+    """
+    return type(fn) is FunctionType and not fn.__code__.co_flags & inspect.CO_COROUTINE
+
+
 def is_async(fn: object) -> bool:
     """Whether ``fn`` is a coroutine function, a partial of one, or has one as ``__call__``."""
     if type(fn) is FunctionType:
-        # The common case, read straight from the code flags: ``inspect``'s
-        # general path cost a few microseconds per submission
-        # (benchmarks/bench_runtime.py, the many-jobs case).
-        return bool(fn.__code__.co_flags & inspect.CO_COROUTINE)
+        return not is_plain_function(fn)
     call = inspect.getattr_static(type(fn), "__call__", None)
     return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(call)
 

@@ -10,6 +10,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from types import CoroutineType
 from typing import Any, NoReturn, TypeVar, Unpack, cast, overload
 
 from .._controls import Retry
@@ -20,7 +21,7 @@ from .._validate import check_int, check_str
 from ._adoption import Handler
 from ._context import ContextBase, StopWork
 from ._handles import JobFuture
-from ._submission import SubmitOptions
+from ._submission import SubmitOptions, is_plain_function
 from ._threaded_base import ThreadedBackend, ThreadedRuntime
 from ._work import Lane, Mode, Work
 
@@ -244,6 +245,23 @@ class ThreadRuntime(ThreadedRuntime):
                 ``Scheduler.submit``. Nothing is submitted.
             RuntimeStateError: the runtime is shut down.
         """
+        if (
+            task is None
+            and tasks is None
+            and concurrency is None
+            and on_result is None
+            and allow_task_failures is False
+            and task_retries is None
+            and task_timeout is None
+            and is_plain_function(job)
+        ):
+            # The common case, a plain job function and none of the work's
+            # options, skips the checks that cannot fail for it and the
+            # general submission (about 3 us of each job in the many-jobs
+            # case of benchmarks/bench_runtime.py).
+            handle: JobFuture[Any] = JobFuture(self)
+            self._op(self._submit_job, job, options, handle)
+            return handle
         # A string: no generic alias is built per call (0.3 us of each submission in
         # the handles row of benchmarks/bench_runtime.py).
         return cast(
@@ -356,9 +374,18 @@ class _ThreadBackend(ThreadedBackend):
         return start
 
     def _runner(self) -> None:
+        # The thread runs the runtime's work from here until the runner
+        # leaves: marked once, not per start.
+        local = self._rt._local
+        local.working = True
+        try:
+            self._run_starts()
+        finally:
+            local.working = False
+
+    def _run_starts(self) -> None:
         starts, queued = self._starts, self._queued
         rt = self._rt
-        local = rt._local
         deadline = time.monotonic() + _QUANTUM
         while True:
             try:
@@ -378,15 +405,12 @@ class _ThreadBackend(ThreadedBackend):
                 queued.remove(start)
             except KeyError:
                 continue  # cancelled before it started
-            local.working = True
             try:
                 start.run(start.work, start.lane)
             except Exception:
                 # A bug, not the work's failure (that is reported): keep the
                 # runner, which other starts may be waiting for.
                 log.exception("jobqueue runtime: work of job %r broke", start.work.job_id)
-            finally:
-                local.working = False
             if starts and time.monotonic() >= deadline:
                 try:
                     rt._pool.submit(self._runner)
@@ -441,7 +465,7 @@ class _ThreadBackend(ThreadedBackend):
         stopped = False
         try:
             value = fn(JobContext(rt, work))
-            if inspect.iscoroutine(value):
+            if value is not None and type(value) is CoroutineType:
                 value = _refuse_coroutine(value)
         except StopWork:
             stopped = True

@@ -211,8 +211,7 @@ class ThreadedRuntime(RuntimeBase):
         engine = self._engine
         if engine.deadline_moved:
             engine.deadline_moved = False
-            deadline = engine.next_deadline()
-            if deadline is not None and deadline < self._armed:
+            if engine.deadline_before(self._armed):
                 self._driver_cond.notify()
 
     def _wait_for_change(self, timeout: float | None = None) -> None:

@@ -17,7 +17,7 @@ import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .._core import control, core_of
+from .._core import control, core_of, submission
 from .._core.control import cancel_trusted
 from .._core.records import JobRecord, snapshot
 from .._core.tasks import keys_of, outcomes_of
@@ -30,6 +30,8 @@ from .._tasks import TaskRecord
 __all__ = [
     "cancel",
     "complete",
+    "completer",
+    "default_submitter",
     "job",
     "job_ids",
     "journal_progress",
@@ -150,10 +152,21 @@ def complete(scheduler: Scheduler, job_id: str) -> None:
     """Report that the job's work finished (``Scheduler.complete``).
 
     Raises:
+        NotFound: no such job.
         InvalidTransition: the job is not Active or Pausing.
     """
     core = core_of(scheduler)
     core.complete(core.job(job_id))
+
+
+def completer(scheduler: Scheduler) -> Callable[[str], None]:
+    """``complete`` with the core looked up once, for the engine's one call per job."""
+    core = core_of(scheduler)
+
+    def complete_job(job_id: str) -> None:
+        core.complete(core.job(job_id))
+
+    return complete_job
 
 
 def record_task(
@@ -196,6 +209,31 @@ def submit(scheduler: Scheduler, options: dict[str, Any]) -> str:
         unknown = next(name for name in options if name not in _SUBMIT_DEFAULTS)
         raise TypeError(f"submit() got an unexpected keyword argument {unknown!r}")
     return core_of(scheduler).submit(*args.values()).id
+
+
+def default_submitter(scheduler: Scheduler) -> Callable[[], str]:
+    """A function that submits a job as ``Scheduler.submit()`` with no option does; returns its id.
+
+    The defaults pass ``Core.submit``'s checks once, at the first call; every
+    call then goes to ``Core.create``, which checks what depends on the
+    scheduler's state (the default queue's existence and room, the access
+    policy), as the simulation does with a workload it checked up front
+    (``sim._scheduler_port``). Re-checking the defaults cost about 1.5 us of
+    each submission (benchmarks/bench_runtime.py, the many-jobs case).
+
+    The returned function raises what ``Scheduler.submit()`` raises.
+    """
+    core = core_of(scheduler)
+    queue: str = _SUBMIT_DEFAULTS["queue"]
+    rest: tuple[Any, ...] | None = None
+
+    def submit_default() -> str:
+        nonlocal rest
+        if rest is None:
+            rest = submission.check(core, *_SUBMIT_DEFAULTS.values())[1:]
+        return core.create(core.queue(queue), *rest).id
+
+    return submit_default
 
 
 def watch_transitions(
