@@ -10,6 +10,9 @@ compares the same picture), so the tests and the harness agree on what
 from __future__ import annotations
 
 import importlib.util
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,7 +20,14 @@ from jobqueue import Event, JobTransitioned
 from jobqueue.runtime._work import Lane, Work
 from jobqueue.testing._fingerprint import fingerprint, job_ids
 
-__all__ = ["IdleBackend", "bench_main", "fingerprint", "job_ids", "transitions"]
+__all__ = [
+    "IdleBackend",
+    "bench_main",
+    "fingerprint",
+    "job_ids",
+    "kill_crash_child",
+    "transitions",
+]
 
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
@@ -64,3 +74,34 @@ class IdleBackend:
 
     def changed(self) -> None:
         pass
+
+
+def kill_crash_child(path: Path, *args: str, timeout: float = 10.0) -> str:
+    """Run ``_runtime_crash_child.py`` on the store at ``path``, SIGKILL it mid-job; its job's id.
+
+    The child prints the job's id, then ``blocked`` once its work is under
+    way; it is killed there, so the store holds what a crash leaves.
+    """
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("_runtime_crash_child.py")),
+            str(path),
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        job_id = child.stdout.readline().strip()
+        assert child.stdout.readline().strip() == "blocked"
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=timeout)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == -signal.SIGKILL
+    return job_id

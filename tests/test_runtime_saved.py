@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import signal
-import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import fingerprint
+from helpers import fingerprint, kill_crash_child
 
 from jobqueue import Event, JobStatus, Retry, Scheduler, ValidationError, WorkSaved
 from jobqueue._saved_state import decode_state, encode_state
@@ -219,28 +217,7 @@ def test_progress_is_journaled_at_the_throttled_rate_without_subscribers() -> No
 @pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 def test_a_job_function_killed_mid_job_resumes_in_the_next_process(tmp_path: Path) -> None:
     path = tmp_path / "jobs.db"
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            str(Path(__file__).with_name("_runtime_crash_child.py")),
-            str(path),
-            "job",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        job_id = child.stdout.readline().strip()
-        assert child.stdout.readline().strip() == "blocked"
-        child.send_signal(signal.SIGKILL)
-        child.communicate(timeout=TIMEOUT)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == -signal.SIGKILL
+    job_id = kill_crash_child(path, "job", timeout=TIMEOUT)
     with SQLiteStore(path) as store:
         sched = Scheduler.open(store)
         assert sched.get(job_id).progress == 0.5

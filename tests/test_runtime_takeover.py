@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import signal
-import subprocess
 import sys
 import threading
 from collections import Counter
@@ -18,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import fingerprint
+from helpers import fingerprint, kill_crash_child
 
 from jobqueue import ConflictError, Job, JobStatus, Scheduler, ValidationError
 from jobqueue.runtime import AsyncioRuntime, ExecutorRuntime, Handler, ThreadRuntime
@@ -215,23 +213,7 @@ def test_without_work_for_a_scheduler_with_running_work_is_refused() -> None:
 @pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 def test_work_killed_mid_job_carries_on_in_the_next_process(tmp_path: Path) -> None:
     path = tmp_path / "jobs.db"
-    child = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("_runtime_crash_child.py")), str(path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        job_id = child.stdout.readline().strip()
-        assert child.stdout.readline().strip() == "blocked"
-        child.send_signal(signal.SIGKILL)
-        child.communicate(timeout=TIMEOUT)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-    assert child.returncode == -signal.SIGKILL
+    job_id = kill_crash_child(path, timeout=TIMEOUT)
     with SQLiteStore(path) as store:
         sched = Scheduler.open(store)
         before = [r.key for r in sched.tasks(job_id)]
