@@ -54,6 +54,7 @@ class TaskLanes:
     in_flight: int
     deadline_moved: bool
     now: Callable[[], float]
+    _complete: Callable[[str], None]  # _trusted.completer
 
     def _advance(self, work: Work) -> None:
         raise NotImplementedError
@@ -111,7 +112,7 @@ class TaskLanes:
                 if lane.ahead is not None and not self._fill(work, lane.ahead):
                     break
         if self._idle(work) and not self._has_pending(work) and work.status in RUNNING:
-            _trusted.complete(self.scheduler, work.job_id)
+            self._complete(work.job_id)
 
     def _launch_failed(self, work: Work, lane: Lane, exc: BaseException) -> None:
         work.lanes.discard(lane)

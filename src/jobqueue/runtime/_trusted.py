@@ -29,7 +29,6 @@ from .._tasks import TaskRecord
 
 __all__ = [
     "cancel",
-    "complete",
     "completer",
     "default_submitter",
     "job",
@@ -148,19 +147,12 @@ def journal_progress(scheduler: Scheduler, job_id: str) -> None:
 # (benchmarks/bench_runtime.py, both cases).
 
 
-def complete(scheduler: Scheduler, job_id: str) -> None:
-    """Report that the job's work finished (``Scheduler.complete``).
-
-    Raises:
-        NotFound: no such job.
-        InvalidTransition: the job is not Active or Pausing.
-    """
-    core = core_of(scheduler)
-    core.complete(core.job(job_id))
-
-
 def completer(scheduler: Scheduler) -> Callable[[str], None]:
-    """``complete`` with the core looked up once, for the engine's one call per job."""
+    """Report that a job's work finished (``Scheduler.complete``), the core looked up once.
+
+    The returned function raises NotFound (no such job) and InvalidTransition
+    (the job is not Active or Pausing).
+    """
     core = core_of(scheduler)
 
     def complete_job(job_id: str) -> None:
