@@ -18,6 +18,7 @@ from jobqueue import (
     JobTransitioned,
     ManualClock,
     PriorityChanged,
+    PriorityPolicy,
     Scheduler,
 )
 
@@ -111,6 +112,26 @@ def test_a_waiting_job_of_no_higher_priority_than_every_running_one_preempts_non
         "Ready",
         "Active",
     ]
+
+
+def test_the_priority_policy_peeks_at_its_best_victim() -> None:
+    # The lowest priority, then the latest started, of the preemptible Active
+    # jobs; a preemption search refused by it names no victim.
+    policy = PriorityPolicy(preemption=True)
+    sched = Scheduler(ManualClock())
+    sched.create_queue("p", slots=3, deferred_share=1.0, policy=policy)
+    assert policy.peek_victim() is None
+    low_early = sched.submit(queue="p", priority=2)
+    sched.submit(queue="p", priority=7)
+    sched.submit(queue="p", priority=3, preemptible=False)
+    low_late = sched.submit(queue="p", priority=2)
+    assert [sched.get(j.id).status for j in (low_early, low_late)] == [S.ACTIVE, S.READY]
+    best = policy.peek_victim()
+    assert best is not None and best.id == low_early.id
+    sched.complete(low_early.id)  # low_late starts, and is the best victim now
+    best = policy.peek_victim()
+    assert best is not None and best.id == low_late.id
+    assert PriorityPolicy().peek_victim() is None
 
 
 def test_scripted_scenario_with_acknowledged_pauses() -> None:

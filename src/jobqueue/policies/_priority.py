@@ -88,6 +88,13 @@ class PriorityPolicy:
         """The highest-priority, earliest-entered waiting job; O(1)."""
         return self._waiting[0][2] if self._waiting else None
 
+    def peek_victim(self) -> PolicyJob | None:
+        """The best preemption victim (lowest priority, latest start), if any; O(1).
+
+        Always None without ``preemption``: only then are Active jobs tracked.
+        """
+        return self._running[0][2] if self._running else None
+
     def waiting(self) -> Iterator[PolicyJob]:
         """Waiting jobs in start order."""
         return (entry[2] for entry in self._waiting)
