@@ -68,10 +68,24 @@ def test_both_workloads_agree_and_every_target_is_reported(
     )
     scaling = _rows(out, "µs/job at 400 <= 1.3x at 200")
     assert [(row[1], row[2], row[3]) for row in scaling] == [
-        ("poisson", variant, "400 / 200") for variant in ("fifo", "priority", "preemptive")
+        ("poisson", variant, "400 / 200 x 5 seeds (1,000 jobs)")
+        for variant in ("fifo", "priority", "preemptive")
     ]
-    # Beside the scaling ratio, the baselines' own growth on the same workloads.
-    assert all(re.fullmatch(r"[0-9.]+x \(SimPy [0-9.]+x, heapq [0-9.]+x\)", r[4]) for r in scaling)
+    # Beside the scaling ratio, the baselines' own growth on the same workloads
+    # and the preemptions per job at each end.
+    assert all(
+        re.fullmatch(
+            r"[0-9.]+x \(SimPy [0-9.]+x, heapq [0-9.]+x; preemptions/job [0-9.]+ vs [0-9.]+\)",
+            r[4],
+        )
+        for r in scaling
+    )
+    # The smaller size ran on five seeds, the larger on one, each checked.
+    by_seed = [row for row in _rows(out, "preemptive") if len(row) == 8]
+    assert [(row[1], row[2]) for row in by_seed] == [
+        ("200", str(seed)) for seed in range(2024, 2029)
+    ] + [("400", "2024")]
+    assert all(row[-1] == "identical" for row in by_seed)
     memory = _rows(out, "retained <= 900 B/job")
     assert [(row[1], row[2], row[3]) for row in memory] == [
         (workload, "fifo", n) for workload in ("poisson", "bursty") for n in ("200", "400")

@@ -120,6 +120,7 @@ def test_preempted_job_keeps_its_remaining_work_and_its_place() -> None:
     }
     assert result.jobs[0].run_seconds == 10.25
     assert result.queue("default").preemptions == 2
+    assert result.jobs.preemptions() == (2, 0, 0, 0, 0)  # the column, in workload order
     assert result.segments is not None
     assert [s for s in result.segments if s.job == 0] == [
         RunSegment(0, "default", 0.0, 3.5),

@@ -122,8 +122,8 @@ class JobTable(Sequence[JobOutcome]):
     """Every job's outcome, in workload order; a read-only sequence of ``JobOutcome``.
 
     Indexing builds the ``JobOutcome`` on demand (O(1)). The column methods
-    (``first_starts()``, ``finishes()``, ``waits()``) return whole columns at
-    once, for bulk comparisons. Two tables are equal when every column is
+    (``first_starts()``, ``finishes()``, ``waits()``, ``preemptions()``)
+    return whole columns at once, for bulk comparisons. Two tables are equal when every column is
     equal bit for bit.
     """
 
@@ -243,6 +243,10 @@ class JobTable(Sequence[JobOutcome]):
     def finishes(self) -> tuple[float | None, ...]:
         """Every job's finish time (``None`` if it did not finish), in workload order."""
         return _optionals(self._finish)
+
+    def preemptions(self) -> tuple[int, ...]:
+        """How many times each job was preempted, in workload order."""
+        return tuple(self._preemptions)
 
     def waits(self) -> tuple[float | None, ...]:
         """Every job's total wait (``None`` if rejected), in workload order."""
