@@ -54,7 +54,8 @@ def choose_victim(q: QueueRecord) -> tuple[JobRecord, JobRecord] | None:
     the first waiting jobs they can serve; the first waiting job left
     without one picks a victim whose pause would let it start: of strictly
     lower priority, Active, and deferred if the deferred share is what stops
-    the waiting job. O(waiting + victims).
+    the waiting job. O(waiting + victims); O(1) for the stock priority policy
+    when the search is refused, or when no slot is on its way back.
 
     Raises:
         InvariantViolation: the policy named a job of another queue.
@@ -75,6 +76,17 @@ def choose_victim(q: QueueRecord) -> tuple[JobRecord, JobRecord] | None:
         head = policy.peek()
         if best is None or head is None or best.priority >= head.priority:
             return None
+        if not q.leaving and not fits(q, head.deferred, q.holding, q.deferred_holding):
+            # No slot is on its way back, so the head is the job the search
+            # serves and the best victim the first it tries: take it if the
+            # loop below would, without walking either list.
+            rec = as_record(best)
+            if (
+                rec.queue == q.name
+                and rec.status is JobStatus.ACTIVE
+                and (best.deferred or not head.deferred or fits(q, True, 0, q.deferred_holding))
+            ):
+                return rec, as_record(head)
     holding = q.holding - q.leaving
     deferred_holding = q.deferred_holding - q.leaving_deferred
     for waiting in policy.waiting():
