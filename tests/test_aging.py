@@ -14,9 +14,7 @@ from jobqueue import Aging, JobStatus, ManualClock, Scheduler, ValidationError
 S = JobStatus
 
 
-def aging_queue(
-    aging: Aging, *, preemption: bool = False
-) -> tuple[Scheduler, ManualClock]:
+def aging_queue(aging: Aging, *, preemption: bool = False) -> tuple[Scheduler, ManualClock]:
     clock = ManualClock()
     sched = Scheduler(clock)
     sched.create_queue("q", slots=1, policy="priority", preemption=preemption, aging=aging)

@@ -14,6 +14,7 @@ from helpers import bench_main
 
 pytestmark = pytest.mark.slow
 
+
 def load_main() -> Callable[[Sequence[str]], int]:
     return bench_main("bench_hops")
 

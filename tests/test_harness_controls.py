@@ -170,9 +170,7 @@ def test_controls_shrink_to_unused() -> None:
     assert started == Submission(not_before=FromNow(0.0))
 
 
-@given(
-    st.tuples(delays(), dependencies(), limits(), limits(), retries(codes=["Oops"]))
-)
+@given(st.tuples(delays(), dependencies(), limits(), limits(), retries(codes=["Oops"])))
 def test_each_control_strategy_draws_values_the_scheduler_accepts(
     drawn: tuple[FromNow, tuple[Prior, ...], float, float, Retry],
 ) -> None:
@@ -229,11 +227,14 @@ def _fails(checker: HistoryChecker, *events: Event) -> str:
 
 def test_history_refuses_a_start_before_not_before() -> None:
     _, checker, job = _watched(not_before=10.0)
-    assert _fails(
-        checker,
-        JobTransitioned(4.0, job, _S.SUSPENDED, _S.READY),
-        JobTransitioned(4.0, job, _S.READY, _S.ACTIVE),
-    ) == f"not before: job {job!r} started at 4.0, before its not_before 10.0"
+    assert (
+        _fails(
+            checker,
+            JobTransitioned(4.0, job, _S.SUSPENDED, _S.READY),
+            JobTransitioned(4.0, job, _S.READY, _S.ACTIVE),
+        )
+        == f"not before: job {job!r} started at 4.0, before its not_before 10.0"
+    )
 
 
 def test_history_refuses_a_start_before_a_dependency_ended_as_asked() -> None:

@@ -157,9 +157,7 @@ def _control_problems(core: Core, rec: JobRecord) -> list[str]:
     assert c is not None
     problems = []
     if c.retry is not None and c.attempt > c.retry.attempts:
-        problems.append(
-            f"job {rec.id!r} is on attempt {c.attempt} of at most {c.retry.attempts}"
-        )
+        problems.append(f"job {rec.id!r} is on attempt {c.attempt} of at most {c.retry.attempts}")
     elif c.retry is None and c.attempt != 1:
         problems.append(f"job {rec.id!r} is on attempt {c.attempt} without a retry")
     first_ready = next((t for t, s in history_pairs(rec.history) if s is _S.READY), None)
@@ -175,8 +173,10 @@ def _control_problems(core: Core, rec: JobRecord) -> list[str]:
                 problems.append(
                     f"job {rec.id!r} became Ready before its dependency {dep.job_id!r} ended"
                 )
-    if rec.status is _S.SUSPENDED and rec.suspended_at is None and not (
-        c.waiting_on or not c.not_before_passed
+    if (
+        rec.status is _S.SUSPENDED
+        and rec.suspended_at is None
+        and not (c.waiting_on or not c.not_before_passed)
     ):
         problems.append(f"job {rec.id!r} is Suspended with nothing holding it")
     return problems

@@ -105,9 +105,7 @@ def install(
     core.ledger.usage = dict(usage)
 
 
-def _control_timers(
-    r: JobRecord, c: Controls, seq: Iterator[int], timeout: float
-) -> list[Entry]:
+def _control_timers(r: JobRecord, c: Controls, seq: Iterator[int], timeout: float) -> list[Entry]:
     """The timers of one job's controls, as they stood (see ``holds``, ``limits``, ``retries``)."""
     timers: list[Entry] = []
     if r.status is _S.SUSPENDED and not c.not_before_passed and c.not_before is not None:

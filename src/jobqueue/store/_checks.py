@@ -55,7 +55,6 @@ Check = Callable[[str, Any], object]
 Fields = Sequence[tuple[int, str, Check]]
 
 
-
 # ---------------------------------------------------------------------- one field
 
 

@@ -211,5 +211,3 @@ def run_operations(
         if check:
             sched.check_invariants()
     return results
-
-
