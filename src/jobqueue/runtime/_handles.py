@@ -59,8 +59,10 @@ class Kind(enum.Enum):
 
 # Module constants for the per-handle path: a fifth of the cost of an enum
 # member's lookup (benchmarks/bench_tricks.py).
+_RESULT = Kind.RESULT
 _ERROR = Kind.ERROR
 _CANCELLED = Kind.CANCELLED
+_COMPLETE = _S.COMPLETE
 
 
 class _Runtime(Protocol):
@@ -105,8 +107,8 @@ def outcome(
     they are called only when needed (a failed job, or a job with tasks).
     """
     status = work.status
-    if status is _S.COMPLETE and work.job_fn is not None and not work.manifest.count:
-        return Kind.RESULT, work.value  # the common case, first: one per job
+    if status is _COMPLETE and work.job_fn is not None and not work.manifest.count:
+        return _RESULT, work.value  # the common case, first: one per job
     if status is _S.CANCELLED:
         return Kind.CANCELLED, None
     value: object = work.value if work.job_fn is not None else _in_manifest_order(work)
