@@ -119,7 +119,8 @@ def test_wait_and_as_completed_wake_when_a_pending_handle_resolves(outcome: obje
         gate.set()
         waiter.join(TIMEOUT)
     assert got[0] == 1 and sorted(got[1:]) == [0, 1]
-    assert handle._waiters == []  # every waiter removed itself
+    assert handle._waiters == []  # every waiter removed itself, or was let go
+    assert handle._waiter_list is None  # told, so no list is kept
     if isinstance(outcome, BaseException):
         assert isinstance(handle.exception(), JobFailed)
     else:

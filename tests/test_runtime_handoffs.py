@@ -9,11 +9,14 @@ that callbacks keep their threads, and that nothing is lost or run twice.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import weakref
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError, as_completed, wait
+from typing import Any
 
 import pytest
 
@@ -22,6 +25,7 @@ from jobqueue.runtime import (
     ExecutorRuntime,
     JobContext,
     JobFailed,
+    JobFuture,
     TaskFailures,
     ThreadRuntime,
 )
@@ -210,9 +214,73 @@ def test_batched_executor_outcomes_keep_each_task_and_its_on_result() -> None:
 def test_a_handle_has_every_field_of_a_future() -> None:
     with ThreadRuntime(max_workers=1) as rt:
         handle = rt.submit(job=lambda ctx: 1)
-        # Some are shared until first written (see JobFuture): each must read.
+        # Kept in slots, or (the done callbacks, never added) shared: each must read.
         assert all(hasattr(handle, name) for name in vars(Future()))
         assert handle.result(TIMEOUT) == 1
+
+
+def test_a_handle_keeps_every_field_in_its_slots_whatever_it_went_through() -> None:
+    # A field written into the instance dictionary would give each handle a
+    # dictionary of its own (see JobFuture): results, failures, cancels,
+    # waiters and callbacks all stay out of it.
+    gate = threading.Event()
+    with ThreadRuntime(max_workers=2) as rt:
+        handles: list[JobFuture[Any]] = [
+            rt.submit(job=lambda ctx: gate.wait(TIMEOUT) and "value"),
+            rt.submit(job=numbered(7)),
+            rt.submit(job=lambda ctx: None, confirmation_required=True),
+        ]
+        handles[0].add_done_callback(lambda f: None)
+        waiter = threading.Thread(target=lambda: wait(handles[:2], timeout=TIMEOUT))
+        waiter.start()
+        assert handles[2].cancel() is True
+        gate.set()
+        waiter.join(TIMEOUT)
+        assert wait(handles, timeout=TIMEOUT).not_done == set()
+    assert [h.__dict__ for h in handles] == [{}, {}, {}]
+    assert [h._waiter_list for h in handles] == [None, None, None]
+
+
+def test_a_pending_handle_lets_go_of_its_waiters_once_it_has_told_them() -> None:
+    gate = threading.Event()
+    with ThreadRuntime(max_workers=1) as rt:
+        running: JobFuture[Any] = rt.submit(job=lambda ctx: gate.wait(TIMEOUT))
+        held: JobFuture[Any] = rt.submit(job=lambda ctx: None, confirmation_required=True)
+        done: list[set[Future[Any]]] = []
+        waiter = threading.Thread(
+            target=lambda: done.append(wait([running, held], timeout=TIMEOUT).done)
+        )
+        waiter.start()
+        for _ in range(1000):  # bounded: until the waiter is installed on both
+            if running._waiters and held._waiters:
+                break
+            time.sleep(0.001)
+        assert running._waiters and held._waiters
+        assert held.cancel() is True  # a cancel tells the waiter too
+        gate.set()
+        waiter.join(TIMEOUT)
+    assert done == [{running, held}]
+    assert running._waiter_list is None and held._waiter_list is None
+    assert running._waiters == [] and held._waiters == []
+    # A resolved handle keeps nothing it is given: it will never tell anyone.
+    running._waiters.append(object())
+    assert running._waiters == []
+
+
+def test_a_finished_handle_dies_with_its_last_reference() -> None:
+    # Nothing refers back to a handle: it goes when the caller drops it,
+    # with no wait for the garbage collector.
+    with ThreadRuntime(max_workers=1) as rt:
+        handle = rt.submit(job=lambda ctx: [1, 2])
+        wait([rt.submit(job=lambda ctx: [3]), handle], timeout=TIMEOUT)
+        assert handle.result() == [1, 2]
+        gone = weakref.ref(handle)
+        gc.disable()
+        try:
+            del handle
+            assert gone() is None
+        finally:
+            gc.enable()
 
 
 def test_a_waiting_result_outlasts_other_handles_resolving() -> None:

@@ -47,6 +47,8 @@ _CANCELLABLE_OR_CANCELLED = frozenset({_S.CANCELLING, _S.CANCELLED})
 _PENDING = "PENDING"
 _FINISHED = "FINISHED"
 _DONE = frozenset({"CANCELLED", "CANCELLED_AND_NOTIFIED", "FINISHED"})
+# Done, and the waiters told (a cancelled Future tells them in a second step).
+_TOLD = frozenset({"CANCELLED_AND_NOTIFIED", "FINISHED"})
 
 
 class Kind(enum.Enum):
@@ -59,8 +61,10 @@ class Kind(enum.Enum):
 
 # Module constants for the per-handle path: a fifth of the cost of an enum
 # member's lookup (benchmarks/bench_tricks.py).
+_RESULT = Kind.RESULT
 _ERROR = Kind.ERROR
 _CANCELLED = Kind.CANCELLED
+_COMPLETE = _S.COMPLETE
 
 
 class _Runtime(Protocol):
@@ -105,8 +109,8 @@ def outcome(
     they are called only when needed (a failed job, or a job with tasks).
     """
     status = work.status
-    if status is _S.COMPLETE and work.job_fn is not None and not work.manifest.count:
-        return Kind.RESULT, work.value  # the common case, first: one per job
+    if status is _COMPLETE and work.job_fn is not None and not work.manifest.count:
+        return _RESULT, work.value  # the common case, first: one per job
     if status is _S.CANCELLED:
         return Kind.CANCELLED, None
     value: object = work.value if work.job_fn is not None else _in_manifest_order(work)
@@ -183,37 +187,63 @@ class JobFuture(concurrent.futures.Future[T]):
         id: the job's id.
     """
 
-    # ``Future.__init__``'s fields, but only two set per handle (a third of
-    # a handle's cost, and three containers fewer for the garbage collector
-    # to scan: the handles row of benchmarks/bench_runtime.py). The rest are
-    # class defaults until first written: the state and outcome, the
-    # Future's own done callbacks (never added: ``add_done_callback`` keeps
-    # them in ``_callbacks``, a tuple replaced on each addition until the
-    # handle is done, then taken by whoever made it done), and the waiters
-    # of ``concurrent.futures.wait``, made on first use (``_waiters``). The
-    # condition is the runtime's one for all its handles
-    # instead of a condition each: making that condition was most of a
-    # handle's cost (3-4 us of about 5 per job). So a handle's waiters may
-    # wake for another handle: ``result`` and ``exception`` wait in a loop.
-    _state = _PENDING
-    _result: T | None = None
-    _exception: BaseException | None = None
+    # ``Future.__init__``'s fields, in slots, rather than its condition and
+    # three lists per handle (``Future.__init__`` is not called). The
+    # condition is the runtime's one for all its handles instead of a
+    # condition each: making that condition was most of a handle's cost
+    # (3-4 us of about 5 per job). So a handle's waiters may wake for another
+    # handle: ``result`` and ``exception`` wait in a loop. The Future's own
+    # done callbacks are never added (``add_done_callback`` keeps them in
+    # ``_callbacks``, a tuple replaced on each addition until the handle is
+    # done, then taken by whoever made it done), so ``_done_callbacks`` stays
+    # the empty class default.
+    #
+    # Slots, not instance attributes: CPython keeps an instance's attributes
+    # inline only for the names its class saw on its first few instances; a
+    # name first written after that (``_waiter_list`` in the first
+    # ``concurrent.futures.wait`` with a pending handle, ``_exception`` at the
+    # first failure) gave every later handle a dictionary of its own, one
+    # more object for the garbage collector (the handles row of
+    # benchmarks/bench_runtime.py).
+    __slots__ = (
+        "_callbacks",
+        "_condition",
+        "_exception",
+        "_result",
+        "_runtime",
+        "_state",
+        "_waiter_list",
+        "id",
+    )
     _done_callbacks: tuple[Callable[[concurrent.futures.Future[T]], object], ...] = ()
-    _callbacks: tuple[Callable[..., object], ...] = ()
-    id = ""
 
     def __init__(self, runtime: _ThreadedRuntime) -> None:
         self._condition = runtime._handle_condition
         self._runtime = runtime
-
-    _waiter_list: list[Any] | None = None
+        self.id = ""
+        self._state = _PENDING
+        self._result: T | None = None
+        self._exception: BaseException | None = None
+        self._callbacks: tuple[Callable[..., object], ...] = ()
+        # The waiters of ``concurrent.futures.wait`` and ``as_completed``,
+        # made on first use and let go once told (see ``_waiters``).
+        self._waiter_list: list[Any] | None = None
 
     @property
     def _waiters(self) -> list[Any]:
         # Read and written only with the condition held (by
         # ``concurrent.futures.wait``, ``as_completed`` and ``_resolve``).
+        # A resolved handle keeps no waiters: it has told those it had, and
+        # one added now would never be told anything. So a handle that is
+        # done when ``wait`` comes (most, when jobs are short) makes no list,
+        # and a pending one drops its list when it resolves: no handle keeps
+        # a list for the garbage collector to trace (the handles row of
+        # benchmarks/bench_runtime.py). ``wait`` removes its waiter from every
+        # handle afterwards: from a resolved one, that is a no-op.
         waiters = self._waiter_list
         if waiters is None:
+            if self._state in _TOLD:
+                return _NO_WAITERS
             waiters = self._waiter_list = []
         return waiters
 
@@ -302,36 +332,61 @@ class JobFuture(concurrent.futures.Future[T]):
             concurrent.futures.Future.cancel(self)
             self.set_running_or_notify_cancel()
             with self._condition:
+                self._waiter_list = None  # told (see ``_waiters``)
                 callbacks = self._callbacks
         else:
             # ``set_result`` / ``set_exception`` and taking the callbacks, under
-            # one hold of the condition rather than two: a handle is resolved
-            # per job (the handles row of benchmarks/bench_runtime.py). The
-            # Future's own done callbacks are never used (``add_done_callback``
-            # keeps them here), so there are none to invoke.
+            # one hold of the lock rather than two, and with ``acquire`` and
+            # ``release`` rather than ``with`` (a third of the cost): a handle
+            # is resolved per job (the handles row of
+            # benchmarks/bench_runtime.py). The Future's own done callbacks
+            # are never used (``add_done_callback`` keeps them here), so there
+            # are none to invoke.
             condition: HandleCondition = self._condition  # type: ignore[assignment]
-            error = kind is _ERROR
-            with condition.lock:
+            lock = condition.lock
+            lock.acquire()
+            try:
                 if self._state in _DONE:
                     raise concurrent.futures.InvalidStateError(f"{self!r}")
-                if error:
+                if kind is _ERROR:
                     assert isinstance(payload, BaseException)
                     self._exception = payload
-                elif payload is not None:  # None is the default: spare the write
-                    self._result = payload  # type: ignore[assignment]
-                self._state = _FINISHED
-                waiters = self._waiter_list
-                if waiters:
-                    for waiter in waiters:
-                        if error:
+                    self._state = _FINISHED
+                    waiters = self._waiter_list
+                    if waiters is not None:
+                        self._waiter_list = None  # told (see ``_waiters``)
+                        for waiter in waiters:
                             waiter.add_exception(self)
-                        else:
+                else:
+                    self._result = payload  # type: ignore[assignment]
+                    self._state = _FINISHED
+                    waiters = self._waiter_list
+                    if waiters is not None:
+                        self._waiter_list = None  # told (see ``_waiters``)
+                        for waiter in waiters:
                             waiter.add_result(self)
                 if condition.sleepers:
                     condition.notify_all()
                 callbacks = self._callbacks
+            finally:
+                lock.release()
         if callbacks:
             self._runtime._post_callbacks(self, list(callbacks))
+
+
+class _NoWaiters(list[Any]):
+    """The waiters of a resolved handle: none kept, none to tell (see ``JobFuture._waiters``)."""
+
+    __slots__ = ()
+
+    def append(self, waiter: Any) -> None:
+        """Keep nothing: the handle is resolved."""
+
+    def remove(self, waiter: Any) -> None:
+        """Nothing was kept."""
+
+
+_NO_WAITERS = _NoWaiters()
 
 
 def run_callbacks(future: object, callbacks: list[Callable[..., object]]) -> None:
