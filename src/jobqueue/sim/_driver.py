@@ -405,7 +405,7 @@ class Driver:
                 outcome[i] = COMPLETE
                 rec = recs[i]
                 assert rec is not None
-                complete(rec)
+                complete(rec, t)
             elif ta == _INF or ta > limit:
                 break
             else:
@@ -420,7 +420,7 @@ class Driver:
                 last = t
                 state[i] = _WAITING
                 since[i] = t
-                if submit(i, jobs[i]) is None:
+                if submit(i, jobs[i], t) is None:
                     state[i] = _DONE
                     outcome[i] = REJECTED
             if starts:

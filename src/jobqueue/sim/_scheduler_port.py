@@ -219,8 +219,10 @@ class SchedulerPort:
             self._controlled[i] = rec
         return True
 
-    def submit_lean(self, i: int, spec: JobSpec) -> JobRecord | None:
-        """Submit job ``i`` of a lean workload (see the module doc); None if refused (a limit).
+    def submit_lean(self, i: int, spec: JobSpec, now: float) -> JobRecord | None:
+        """Submit job ``i`` of a lean workload at ``now``, the instant the clock was just set to.
+
+        Returns None if refused (a limit); see the module doc.
 
         Its fields were checked when the ``JobSpec`` was built, by the rules
         ``Core.submit`` checks them by (priority, flags, name, tags, billing
@@ -251,6 +253,7 @@ class SchedulerPort:
                 False,  # confirmation_required
                 None,  # principal
                 None,  # controls
+                now,
             )
         except LimitExceededError:
             by_number.pop()
