@@ -49,6 +49,34 @@ def test_the_lean_loop_gives_the_general_loops_result(workload: Workload) -> Non
     assert lean.usage == general.usage
 
 
+@pytest.mark.parametrize(
+    ("jobs", "lean", "finished"),
+    [
+        # Finishes past the largest float: the general loop runs, and its
+        # clock never reaches them, so the jobs stay unfinished.
+        ((JobSpec(1e308, 1.7e308), JobSpec(1.5e308, 1.7e308)), False, [False, False]),
+        # The durations' sum overflows; the first job still finishes.
+        (
+            (JobSpec(0.0, 1e308), JobSpec(0.0, 1e308), JobSpec(0.0, 1e308)),
+            False,
+            [True] + [False] * 2,
+        ),
+        ((JobSpec(1e307, 1e307), JobSpec(2e307, 1e307)), True, [True, True]),  # far, but finite
+        ((), True, []),
+    ],
+)
+def test_the_lean_loop_runs_only_where_every_instant_is_finite(
+    jobs: tuple[JobSpec, ...], lean: bool, finished: list[bool]
+) -> None:
+    # The lean loop writes its clock without set()'s checks, so it runs only
+    # where no instant can pass the largest float.
+    workload = Workload(jobs, (QueueSpec("default", slots=1, deferred_share=1.0),))
+    driver, result = run(workload, lean=True)
+    assert driver._lean is lean
+    assert result == run(workload, lean=False)[1]
+    assert [f is not None for f in result.jobs.finishes()] == finished
+
+
 def test_a_preemptive_queue_runs_on_the_lean_loop_with_the_hand_computed_schedule() -> None:
     queue = QueueSpec("default", slots=1, policy="priority", preemption=True, deferred_share=1.0)
     workload = Workload(
