@@ -25,6 +25,10 @@ Two measurements, side by side in one run (the machine is noisy: compare ratios)
   running, with an idle pool (one job at a time, 1 ms apart), against the
   same for ``ThreadPoolExecutor.submit``. Target: p99 at most 2 ms.
 
+Every timed run starts after a full garbage collection, so that no run pays
+for the garbage of the one before it; the many-jobs variants run in one order
+and then the reverse in each repeat (two samples each per repeat).
+
 Run ``python benchmarks/bench_runtime.py --help`` for the options.
 """
 
@@ -32,12 +36,14 @@ from __future__ import annotations
 
 import argparse
 import functools
+import gc
 import statistics
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any
 
 from jobqueue import JobStatus, Scheduler
 from jobqueue.runtime import ExecutorRuntime, JobContext, ThreadRuntime
@@ -52,6 +58,19 @@ P99_TARGET_MS = 2.0
 # Between latency samples, so the worker that ran the last one is back waiting
 # for work: each submission then meets an idle pool, as the measurement intends.
 IDLE_GAP = 0.001
+
+
+def fresh(run: Callable[..., float], *args: Any) -> float:
+    """``run(*args)`` after a full collection, outside its timing.
+
+    The runtime's objects form reference cycles (a scheduler and its
+    runtime refer to each other), so the garbage of a run is freed by the
+    collector, not when the run returns: without this, each run would pay
+    for the one before it, and the variant run after the handles (or after
+    the one without) would look slower than it is.
+    """
+    gc.collect()
+    return run(*args)
 
 
 def noop(key: str) -> None:
@@ -195,15 +214,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         raw_throughput(pool, min(n, 1000))  # start the threads
         rows: dict[str, list[float]] = {"raw": [], "thread": [], "executor": [], "wide": []}
         for _ in range(args.repeat):  # interleaved, so noise hits every variant alike
-            rows["raw"].append(raw_throughput(pool, n))
+            rows["raw"].append(fresh(raw_throughput, pool, n))
             rows["thread"].append(
-                runtime_throughput(lambda: ThreadRuntime(executor=pool, progress_rate=None), n)
+                fresh(
+                    runtime_throughput,
+                    lambda: ThreadRuntime(executor=pool, progress_rate=None),
+                    n,
+                )
             )
             rows["executor"].append(
-                runtime_throughput(lambda: ExecutorRuntime(pool, concurrency=workers), n)
+                fresh(runtime_throughput, lambda: ExecutorRuntime(pool, concurrency=workers), n)
             )
             rows["wide"].append(
-                runtime_throughput(lambda: ExecutorRuntime(pool, concurrency=WIDE * workers), n)
+                fresh(
+                    runtime_throughput,
+                    lambda: ExecutorRuntime(pool, concurrency=WIDE * workers),
+                    n,
+                )
             )
         raw = statistics.median(rows["raw"])
         names = {
@@ -222,10 +249,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         jobs = min(n, 9000)  # the default queue's slots bound a run without waiting
         job_rows: dict[str, list[float]] = {"raw": [], "thread": [], "bare": []}
+        variants = {
+            "raw": raw_jobs,
+            "thread": runtime_jobs,
+            "bare": runtime_jobs_without_handles,
+        }
         for _ in range(args.repeat):
-            job_rows["raw"].append(raw_jobs(pool, jobs))
-            job_rows["thread"].append(runtime_jobs(pool, jobs))
-            job_rows["bare"].append(runtime_jobs_without_handles(pool, jobs))
+            # In one order and then the other (ABBA), so that no variant
+            # always runs in the wake of the same one: two samples each.
+            for key in [*variants, *reversed(variants)]:
+                job_rows[key].append(fresh(variants[key], pool, jobs))
         raw_job_rate = statistics.median(job_rows["raw"])
         title = f"{jobs} jobs of one no-op job function"
         print(f"{title:<38}{'jobs/s':>12}{'us/job':>10}{'vs raw':>9}")

@@ -112,10 +112,10 @@ def test_wait_and_as_completed_wake_when_a_pending_handle_resolves(outcome: obje
         waiter = threading.Thread(target=wait_for_both)
         waiter.start()
         for _ in range(1000):  # bounded: until the waiter is installed
-            if handle._waiters:
+            if handle._waiter_list:
                 break
             threading.Event().wait(0.001)
-        assert handle._waiters and not handle.done()
+        assert handle._waiter_list and not handle.done()
         gate.set()
         waiter.join(TIMEOUT)
     assert got[0] == 1 and sorted(got[1:]) == [0, 1]
@@ -274,6 +274,42 @@ def test_a_handle_resolves_once() -> None:
         with pytest.raises(concurrent.futures.InvalidStateError):
             handle._resolve(Kind.RESULT, 1)
         assert handle.result() is None
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda h: h.set_result("forged"),
+        lambda h: h.set_exception(ValueError("forged")),
+        lambda h: h.set_running_or_notify_cancel(),
+    ],
+    ids=["set_result", "set_exception", "set_running_or_notify_cancel"],
+)
+def test_only_its_job_resolves_a_handle(call: Callable[[JobFuture[Any]], object]) -> None:
+    # A Future's setters are for whoever runs its work: here, the runtime. A
+    # handle set by hand would have stayed pending for nobody, and the job's
+    # own result would have found it already finished.
+    gate = threading.Event()
+    with ThreadRuntime(max_workers=1) as rt:
+        handle: JobFuture[Any] = rt.submit(job=lambda ctx: gate.wait(TIMEOUT) and "value")
+        with pytest.raises(RuntimeStateError, match="only its job resolves a JobFuture"):
+            call(handle)
+        assert not handle.done()
+        gate.set()
+        assert handle.result(TIMEOUT) == "value"
+
+
+def test_result_and_exception_time_out_on_a_pending_handle() -> None:
+    gate = threading.Event()
+    with ThreadRuntime(max_workers=1) as rt:
+        handle = rt.submit(job=lambda ctx: gate.wait(TIMEOUT))
+        with pytest.raises(TimeoutError):
+            handle.result(0.01)
+        with pytest.raises(TimeoutError):
+            handle.exception(0)
+        assert not handle.done()
+        gate.set()
+        assert handle.result(TIMEOUT) is True
 
 
 def test_a_handle_of_a_job_left_waiting_at_shutdown_raises() -> None:

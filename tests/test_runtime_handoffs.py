@@ -16,7 +16,7 @@ import weakref
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError, as_completed, wait
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -252,10 +252,10 @@ def test_a_pending_handle_lets_go_of_its_waiters_once_it_has_told_them() -> None
         )
         waiter.start()
         for _ in range(1000):  # bounded: until the waiter is installed on both
-            if running._waiters and held._waiters:
+            if running._waiter_list and held._waiter_list:
                 break
             time.sleep(0.001)
-        assert running._waiters and held._waiters
+        assert running._waiter_list and held._waiter_list
         assert held.cancel() is True  # a cancel tells the waiter too
         gate.set()
         waiter.join(TIMEOUT)
@@ -263,7 +263,7 @@ def test_a_pending_handle_lets_go_of_its_waiters_once_it_has_told_them() -> None
     assert running._waiter_list is None and held._waiter_list is None
     assert running._waiters == [] and held._waiters == []
     # A resolved handle keeps nothing it is given: it will never tell anyone.
-    running._waiters.append(object())
+    running._waiters.append(cast(Any, object()))
     assert running._waiters == []
 
 

@@ -25,13 +25,13 @@ from ._asyncio import AsyncioRuntime as AsyncioRuntime
 from ._asyncio import AsyncJobContext as AsyncJobContext
 from ._executor import ExecutorRuntime as ExecutorRuntime
 from ._failures import JobFailed as JobFailed
+from ._failures import RuntimeStateError as RuntimeStateError
 from ._failures import TaskFailed as TaskFailed
 from ._failures import TaskFailures as TaskFailures
 from ._failures import TaskTimeout as TaskTimeout
 from ._handles import AsyncJobFuture as AsyncJobFuture
 from ._handles import JobFuture as JobFuture
 from ._progress import Progress as Progress
-from ._runtime_base import RuntimeStateError as RuntimeStateError
 from ._submission import SubmitOptions as SubmitOptions
 from ._thread_runtime import JobContext as JobContext
 from ._thread_runtime import ThreadRuntime as ThreadRuntime

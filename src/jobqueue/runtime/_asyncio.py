@@ -31,9 +31,9 @@ from .._states import TERMINAL
 from .._validate import check_flags, check_int
 from ._adoption import Handler, release
 from ._context import ContextBase, StopWork
-from ._failures import TaskTimeout
+from ._failures import RuntimeStateError, TaskTimeout
 from ._handles import AsyncJobFuture, Kind
-from ._runtime_base import RuntimeBase, RuntimeStateError, State, check_timeout
+from ._runtime_base import RuntimeBase, State, check_timeout
 from ._submission import SubmitOptions, is_async
 from ._work import Lane, Mode, Work
 

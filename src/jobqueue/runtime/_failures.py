@@ -1,4 +1,4 @@
-"""The errors a job's handle raises: the job failed, or some of its tasks did.
+"""The runtime's errors: those a job's handle raises, and ``RuntimeStateError``.
 
 A job that ends ``Failed`` makes its handle raise ``JobFailed``; a job that
 ends ``Complete`` with failed tasks (S3 keeps such a job ``Complete`` below its
@@ -17,13 +17,31 @@ from .._errors import JobQueueError
 from .._model import Job
 from .._tasks import FailureReason
 
-__all__ = ["JobFailed", "TaskFailed", "TaskFailures", "TaskTimeout", "describe"]
+__all__ = [
+    "JobFailed",
+    "RuntimeStateError",
+    "TaskFailed",
+    "TaskFailures",
+    "TaskTimeout",
+    "describe",
+]
 
 
 def describe(exc: BaseException) -> str:
     """``"TypeName: message"``, the failure text of a raised exception."""
     text = str(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class RuntimeStateError(JobQueueError, RuntimeError):
+    """The runtime cannot do this now: it is shut down, or the call would block it.
+
+    Raised by ``submit`` and ``confirm`` once ``shutdown()`` has begun, by every
+    call that changes the scheduler once the runtime has stopped, by blocking
+    calls (``wait``, ``shutdown(wait=True)``) made from inside a runtime
+    callback, and by a ``JobFuture``'s ``set_result``, ``set_exception`` and
+    ``set_running_or_notify_cancel``: only its job resolves a handle.
+    """
 
 
 class JobFailed(JobQueueError):

@@ -31,7 +31,7 @@ from .._model import Job
 from .._states import JobStatus
 from .._tasks import TaskRecord, TaskStatus
 from .._validate import check_callable
-from ._failures import JobFailed, TaskFailed, TaskFailures
+from ._failures import JobFailed, RuntimeStateError, TaskFailed, TaskFailures
 
 if TYPE_CHECKING:
     from ._work import Work
@@ -46,6 +46,7 @@ _CANCELLABLE_OR_CANCELLED = frozenset({_S.CANCELLING, _S.CANCELLED})
 # The states of a concurrent.futures.Future.
 _PENDING = "PENDING"
 _FINISHED = "FINISHED"
+_CANCELLED_AND_NOTIFIED = "CANCELLED_AND_NOTIFIED"
 _DONE = frozenset({"CANCELLED", "CANCELLED_AND_NOTIFIED", "FINISHED"})
 # Done, and the waiters told (a cancelled Future tells them in a second step).
 _TOLD = frozenset({"CANCELLED_AND_NOTIFIED", "FINISHED"})
@@ -76,16 +77,16 @@ class _Runtime(Protocol):
 class HandleCondition(threading.Condition):
     """The one condition of every handle of a runtime, which counts who sleeps on it.
 
-    A handle is resolved per job; with nobody asleep in ``result()``, the
-    resolution skips ``notify_all`` (about 0.5 us; the handles row of
+    Its lock is every handle's ``_condition`` (see ``JobFuture``). A handle is
+    resolved per job; with nobody asleep in ``result()``, the resolution skips
+    ``notify_all`` (about 0.5 us; the handles row of
     benchmarks/bench_runtime.py).
     """
 
-    sleepers = 0  # threads in ``JobFuture._wait_done``; changed with the condition held
+    sleepers = 0  # threads in ``JobFuture._wait_done``; changed with the lock held
 
     def __init__(self) -> None:
-        #: The condition's lock, held directly where no waiting is done: a
-        #: third cheaper than entering the condition (Python code) per handle.
+        #: The lock of the condition, and of every handle of the runtime.
         self.lock = threading.RLock()
         super().__init__(self.lock)
 
@@ -181,30 +182,36 @@ class JobFuture(concurrent.futures.Future[T]):
     Done callbacks run on the runtime's driver thread, never on the thread
     that finished the job or added the callback; once the runtime has shut
     down, a callback added to a finished handle runs at once, on the calling
-    thread.
+    thread. Only its job resolves a handle: ``set_result``,
+    ``set_exception`` and ``set_running_or_notify_cancel`` raise
+    ``RuntimeStateError``.
 
     Attributes:
         id: the job's id.
     """
 
-    # ``Future.__init__``'s fields, in slots, rather than its condition and
-    # three lists per handle (``Future.__init__`` is not called). The
-    # condition is the runtime's one for all its handles instead of a
-    # condition each: making that condition was most of a handle's cost
-    # (3-4 us of about 5 per job). So a handle's waiters may wake for another
-    # handle: ``result`` and ``exception`` wait in a loop. The Future's own
-    # done callbacks are never added (``add_done_callback`` keeps them in
-    # ``_callbacks``, a tuple replaced on each addition until the handle is
-    # done, then taken by whoever made it done), so ``_done_callbacks`` stays
-    # the empty class default.
+    # ``Future.__init__`` is not called: a handle keeps the Future's fields in
+    # slots, and shares what a Future makes for itself. Its ``_condition``,
+    # which ``concurrent.futures.wait`` and ``as_completed`` take and release
+    # per future, is the runtime's one lock for all its handles, an ``RLock``
+    # (C code) rather than a ``Condition`` (Python code around it, twice per
+    # handle and per ``wait``); the condition to sleep on is the runtime's
+    # ``HandleCondition`` on that lock, so ``result``, ``exception`` and the
+    # resolution, the only Future methods that would wait or notify, are this
+    # class's own. Making a lock and a condition per handle was most of a
+    # handle's cost (3-4 us of about 5 per job). A handle's sleepers may thus
+    # wake for another handle: ``result`` and ``exception`` wait in a loop.
+    # The Future's own done callbacks are never added (``add_done_callback``
+    # keeps them in ``_callbacks``, a tuple replaced on each addition until
+    # the handle is done, then taken by whoever made it done), so
+    # ``_done_callbacks`` stays the empty class default.
     #
     # Slots, not instance attributes: CPython keeps an instance's attributes
     # inline only for the names its class saw on its first few instances; a
-    # name first written after that (``_waiter_list`` in the first
-    # ``concurrent.futures.wait`` with a pending handle, ``_exception`` at the
-    # first failure) gave every later handle a dictionary of its own, one
-    # more object for the garbage collector (the handles row of
-    # benchmarks/bench_runtime.py).
+    # name first written after that (the waiters' list, in the first
+    # ``concurrent.futures.wait`` with a pending handle) gave every later
+    # handle a dictionary of its own, one more object for the garbage
+    # collector. (The handles row of benchmarks/bench_runtime.py, for each.)
     __slots__ = (
         "_callbacks",
         "_condition",
@@ -218,7 +225,7 @@ class JobFuture(concurrent.futures.Future[T]):
     _done_callbacks: tuple[Callable[[concurrent.futures.Future[T]], object], ...] = ()
 
     def __init__(self, runtime: _ThreadedRuntime) -> None:
-        self._condition = runtime._handle_condition
+        self._condition = runtime._handle_condition.lock  # type: ignore[assignment]
         self._runtime = runtime
         self.id = ""
         self._state = _PENDING
@@ -231,7 +238,7 @@ class JobFuture(concurrent.futures.Future[T]):
 
     @property
     def _waiters(self) -> list[Any]:
-        # Read and written only with the condition held (by
+        # Read and written only with the lock held (by
         # ``concurrent.futures.wait``, ``as_completed`` and ``_resolve``).
         # A resolved handle keeps no waiters: it has told those it had, and
         # one added now would never be told anything. So a handle that is
@@ -239,7 +246,9 @@ class JobFuture(concurrent.futures.Future[T]):
         # and a pending one drops its list when it resolves: no handle keeps
         # a list for the garbage collector to trace (the handles row of
         # benchmarks/bench_runtime.py). ``wait`` removes its waiter from every
-        # handle afterwards: from a resolved one, that is a no-op.
+        # handle afterwards: from a resolved one, that is a no-op. (Not
+        # ``__getattr__`` for the unset slot: a class with one has none of
+        # its attribute reads specialised, a third more per resolution.)
         waiters = self._waiter_list
         if waiters is None:
             if self._state in _TOLD:
@@ -280,13 +289,14 @@ class JobFuture(concurrent.futures.Future[T]):
         return super().exception(0)
 
     def _wait_done(self, timeout: float | None) -> None:
+        """Sleep until the handle is done; raise ``TimeoutError`` after ``timeout`` seconds."""
         end = None if timeout is None else time.monotonic() + timeout
-        condition: HandleCondition = self._condition  # type: ignore[assignment]
+        condition = self._runtime._handle_condition
         with condition:
             while self._state not in _DONE:
                 remaining = None if end is None else end - time.monotonic()
                 if remaining is not None and remaining <= 0:
-                    return
+                    raise TimeoutError()
                 condition.sleepers += 1
                 try:
                     condition.wait(remaining)
@@ -327,51 +337,77 @@ class JobFuture(concurrent.futures.Future[T]):
                 return
         self._runtime._post_callbacks(self, [fn])
 
+    def set_result(self, result: T) -> None:
+        """Refused: only its job resolves a handle.
+
+        Raises:
+            RuntimeStateError: always.
+        """
+        raise _refuse("set_result")
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        """Refused: only its job resolves a handle.
+
+        Raises:
+            RuntimeStateError: always.
+        """
+        raise _refuse("set_exception")
+
+    def set_running_or_notify_cancel(self) -> bool:
+        """Refused: only its job resolves a handle.
+
+        Raises:
+            RuntimeStateError: always.
+        """
+        raise _refuse("set_running_or_notify_cancel")
+
     def _resolve(self, kind: Kind, payload: object) -> None:
-        if kind is _CANCELLED:
-            concurrent.futures.Future.cancel(self)
-            self.set_running_or_notify_cancel()
-            with self._condition:
+        # Under one hold of the lock, taken with ``acquire`` and ``release``
+        # rather than ``with`` (a third of the cost): a handle is resolved per
+        # job (the handles row of benchmarks/bench_runtime.py). The Future's
+        # own done callbacks are never used (``add_done_callback`` keeps them
+        # here), so there are none to invoke.
+        lock = self._condition
+        lock.acquire()
+        try:
+            if self._state is not _PENDING:
+                raise concurrent.futures.InvalidStateError(f"{self!r}")
+            if kind is _RESULT:
+                self._result = payload  # type: ignore[assignment]
+                self._state = _FINISHED
+            elif kind is _ERROR:
+                assert isinstance(payload, BaseException)
+                self._exception = payload
+                self._state = _FINISHED
+            else:
+                self._state = _CANCELLED_AND_NOTIFIED
+            waiters = self._waiter_list
+            if waiters is not None:
                 self._waiter_list = None  # told (see ``_waiters``)
-                callbacks = self._callbacks
-        else:
-            # ``set_result`` / ``set_exception`` and taking the callbacks, under
-            # one hold of the lock rather than two, and with ``acquire`` and
-            # ``release`` rather than ``with`` (a third of the cost): a handle
-            # is resolved per job (the handles row of
-            # benchmarks/bench_runtime.py). The Future's own done callbacks
-            # are never used (``add_done_callback`` keeps them here), so there
-            # are none to invoke.
-            condition: HandleCondition = self._condition  # type: ignore[assignment]
-            lock = condition.lock
-            lock.acquire()
-            try:
-                if self._state in _DONE:
-                    raise concurrent.futures.InvalidStateError(f"{self!r}")
-                if kind is _ERROR:
-                    assert isinstance(payload, BaseException)
-                    self._exception = payload
-                    self._state = _FINISHED
-                    waiters = self._waiter_list
-                    if waiters is not None:
-                        self._waiter_list = None  # told (see ``_waiters``)
-                        for waiter in waiters:
-                            waiter.add_exception(self)
-                else:
-                    self._result = payload  # type: ignore[assignment]
-                    self._state = _FINISHED
-                    waiters = self._waiter_list
-                    if waiters is not None:
-                        self._waiter_list = None  # told (see ``_waiters``)
-                        for waiter in waiters:
-                            waiter.add_result(self)
-                if condition.sleepers:
-                    condition.notify_all()
-                callbacks = self._callbacks
-            finally:
-                lock.release()
+                _tell(waiters, self, kind)
+            condition = self._runtime._handle_condition
+            if condition.sleepers:
+                condition.notify_all()
+            callbacks = self._callbacks
+        finally:
+            lock.release()
         if callbacks:
             self._runtime._post_callbacks(self, list(callbacks))
+
+
+def _tell(waiters: list[Any], future: JobFuture[Any], kind: Kind) -> None:
+    """Tell the waiters of ``concurrent.futures.wait`` and ``as_completed`` of a resolution."""
+    for waiter in waiters:
+        if kind is _RESULT:
+            waiter.add_result(future)
+        elif kind is _ERROR:
+            waiter.add_exception(future)
+        else:
+            waiter.add_cancelled(future)
+
+
+def _refuse(method: str) -> RuntimeStateError:
+    return RuntimeStateError(f"{method}() is refused: only its job resolves a JobFuture")
 
 
 class _NoWaiters(list[Any]):

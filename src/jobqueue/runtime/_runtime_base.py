@@ -14,17 +14,18 @@ from typing import Any, TypeVar, cast
 
 from .._access import Principal
 from .._controls import Retry
-from .._errors import JobQueueError, ValidationError
+from .._errors import ValidationError
 from .._events import Event
 from .._model import Job, QueueInfo
 from .._scheduler import Scheduler, TaskSource
 from .._validate import check_bool, check_callable, check_number, check_positive_number
 from ._adoption import Handler, adopt, check_clock, guard, take_over
 from ._engine import Engine
+from ._failures import RuntimeStateError
 from ._submission import SubmitOptions, check_work
 from ._task_policy import check_task_policy
 
-__all__ = ["RuntimeBase", "RuntimeStateError", "State"]
+__all__ = ["RuntimeBase", "State"]
 
 T = TypeVar("T")
 
@@ -35,15 +36,6 @@ class State(enum.Enum):
     OPEN = "open"
     DRAINING = "draining"
     CLOSED = "closed"
-
-
-class RuntimeStateError(JobQueueError, RuntimeError):
-    """The runtime cannot do this now: it is shut down, or the call would block it.
-
-    Raised by ``submit`` and ``confirm`` once ``shutdown()`` has begun, by every
-    call that changes the scheduler once the runtime has stopped, and by blocking
-    calls (``wait``, ``shutdown(wait=True)``) made from inside a runtime callback.
-    """
 
 
 def check_rate(progress_rate: float | None) -> float:

@@ -60,8 +60,9 @@ from .._scheduler import Scheduler
 from .._states import TERMINAL
 from .._validate import check_flags
 from ._adoption import Handler, release
+from ._failures import RuntimeStateError
 from ._handles import HandleCondition, JobFuture, Kind, run_callbacks
-from ._runtime_base import RuntimeBase, RuntimeStateError, State, check_timeout
+from ._runtime_base import RuntimeBase, State, check_timeout
 from ._work import After, CallOutcome, Lane, Work
 
 __all__ = ["ThreadedRuntime"]
