@@ -18,9 +18,9 @@ Two measurements, side by side in one run (the machine is noisy: compare ratios)
   (``concurrent.futures.wait``), against N no-op calls submitted to the same
   executor. Each runtime job is submitted to the scheduler, started, run,
   completed, and its handle resolved. Target: 50 % of the raw rate.
-* handles: the same N jobs through ``submit``'s own path (its checks, then
-  the engine) but for the handle, waited for by shutting the runtime down.
-  Target: handles add at most 10 % per job.
+* handles: the same N jobs through ``submit``'s own path (the same call and
+  checks, then the engine) but for the handle, waited for by shutting the
+  runtime down. Target: handles add at most 10 % per job.
 * latency: from the call to ``submit()`` until the job's first task starts
   running, with an idle pool (one job at a time, 1 ms apart), against the
   same for ``ThreadPoolExecutor.submit``. Target: p99 at most 2 ms.
@@ -115,21 +115,42 @@ def runtime_jobs(pool: ThreadPoolExecutor, n: int) -> float:
 def runtime_jobs_without_handles(pool: ThreadPoolExecutor, n: int) -> float:
     """Jobs per second for the jobs of ``runtime_jobs``, submitted with no handle.
 
-    ``submit``'s own path for a plain job function (its check, then
-    ``_submit_job`` in a call) but for the handle; the jobs are waited for by
-    the shutdown, which returns once no job runs and nothing is in flight.
+    ``ThreadRuntime.submit`` as it runs for a plain job function -- the same
+    call, with the same parameters and the same checks -- but for the
+    handle: the engine's submission is given none. The jobs are waited for
+    by the shutdown, which returns once no job runs and nothing is in flight.
     """
     sched = Scheduler()
     sched.update_queue("default", slots=n, deferred_share=1.0)
     runtime = ThreadRuntime(sched, executor=pool, progress_rate=None)
 
-    def submit() -> str:
-        if not is_plain_function(noop_job):
+    def submit(
+        task: Callable[[str], object] | None = None,
+        job: Callable[..., object] | None = None,
+        *,
+        tasks: object = None,
+        concurrency: int | None = None,
+        on_result: Callable[[str, Any], object] | None = None,
+        allow_task_failures: bool = False,
+        task_retries: object = None,
+        task_timeout: float | None = None,
+        **options: Any,
+    ) -> str:
+        if not (
+            task is None
+            and tasks is None
+            and concurrency is None
+            and on_result is None
+            and allow_task_failures is False
+            and task_retries is None
+            and task_timeout is None
+            and is_plain_function(job)
+        ):
             raise RuntimeError("the benchmark's job function must take the common path")
-        return runtime._op(runtime._submit_job, noop_job, {}, None)
+        return runtime._op(runtime._submit_job, job, options, None)
 
     start = time.perf_counter()
-    ids = [submit() for _ in range(n)]
+    ids = [submit(job=noop_job) for _ in range(n)]
     runtime.shutdown(wait=True)
     elapsed = time.perf_counter() - start
     if any(sched.get(job_id).status is not JobStatus.COMPLETE for job_id in ids):
