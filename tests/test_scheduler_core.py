@@ -1266,3 +1266,42 @@ def test_a_hook_watching_preparing_sees_each_new_job_as_its_first_move_would() -
             (4.0, "Ready"),
             (4.0, "Active"),
         ]
+
+
+# ---------------------------------------------------------------------- lean records
+
+
+def test_a_plain_job_keeps_no_extras_from_submission_to_its_end() -> None:
+    # The fields few jobs set live apart (JobExtras): a job that sets none of
+    # them keeps one None for them all, whatever it went through.
+    clock = ManualClock()
+    sched = Scheduler(clock=clock)
+    done = sched.submit()
+    sched.complete(done.id)
+    cancelled = sched.submit(confirmation_required=False)
+    sched.cancel(cancelled.id)
+    jobs = core_of(sched).jobs
+    assert [jobs[j].extras for j in (done.id, cancelled.id)] == [None, None]
+    # Writing a default makes none either.
+    rec = jobs[done.id]
+    rec.progress = 0.0
+    rec.hop_index = 0
+    rec.failure_reasons = None
+    assert rec.extras is None
+
+
+def test_a_job_that_sets_an_extra_keeps_it_and_reads_every_other_as_its_default() -> None:
+    clock = ManualClock()
+    sched = Scheduler(clock=clock)
+    job = sched.submit()
+    sched.set_progress(job.id, 0.25)
+    failed = sched.submit()
+    sched.fail(failed.id, "it broke", code="Broken")
+    jobs = core_of(sched).jobs
+    rec = jobs[job.id]
+    assert rec.extras is not None and rec.progress == 0.25
+    assert (rec.succeeded, rec.failed, rec.failure_reasons, rec.hop_index) == (0, 0, None, 0)
+    assert sched.get(job.id).progress == 0.25
+    reasons = jobs[failed.id].failure_reasons
+    assert reasons is not None and [r.code for r in reasons] == ["Broken"]
+    assert sched.get(failed.id).failure_reasons == tuple(reasons)

@@ -30,6 +30,7 @@ from jobqueue import (
     Scheduler,
     ValidationError,
 )
+from jobqueue._core import core_of
 from jobqueue.policies import FairSharePolicy
 from jobqueue.store import (
     APPLICATION_ID,
@@ -173,6 +174,25 @@ def test_a_file_store_reopens_to_the_same_state(tmp_path: Path) -> None:
     store.close()
     with SQLiteStore(path) as again:
         assert fingerprint(Scheduler.open(again, clock, retention=1e9)) == before
+
+
+def test_a_reopened_job_has_extras_only_if_it_had_them() -> None:
+    # The fields few jobs set (JobExtras) go through the store and back; a
+    # job that set none of them comes back with none.
+    clock = ManualClock()
+    store = MemoryStore()
+    sched = Scheduler.open(store, clock)
+    plain = sched.submit()
+    sched.complete(plain.id)
+    busy = sched.submit()
+    sched.set_progress(busy.id, 0.5)
+    sched.fail(busy.id, "gave up", code="Broken")
+    again = reopen(store, clock)
+    jobs = core_of(again).jobs
+    assert jobs[plain.id].extras is None
+    assert jobs[busy.id].extras is not None
+    assert again.get(busy.id) == sched.get(busy.id)
+    assert again.get(plain.id) == sched.get(plain.id)
 
 
 @pytest.mark.parametrize("durability", ["full", "batched"])

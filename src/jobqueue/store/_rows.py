@@ -35,7 +35,7 @@ from .._controls import Aging, Dependency, Retry
 from .._core import Core
 from .._core.aging import AgingPolicy
 from .._core.queues import make_policy
-from .._core.records import Controls, JobRecord, QueueRecord
+from .._core.records import Controls, JobExtras, JobRecord, QueueRecord, extras_of
 from .._model import Acceleration, BillingTagsSource, HopRule, HopTransition, Pricing
 from .._states import JobStatus
 from .._tasks import FailureReason, ReportScope, TaskRecord, TaskStatus
@@ -108,8 +108,9 @@ def job_row(rec: JobRecord, timer: int | None, finish: int | None, config: bool)
     The history goes flat, as the record keeps it, with its statuses as
     their values.
     """
-    reasons = rec.failure_reasons
-    hopped = rec.hop_transitions
+    x = extras_of(rec)
+    reasons = x.failure_reasons
+    hopped = x.hop_transitions
     history = rec.history
     return [
         "j",
@@ -120,30 +121,30 @@ def job_row(rec: JobRecord, timer: int | None, finish: int | None, config: bool)
         rec.queue,  # 5
         rec.tags,
         rec.start_seq,
-        rec.hop_index,
+        x.hop_index,
         rec.hop_token,
-        rec.hop_due,  # 10
+        x.hop_due,  # 10
         rec.ready_at,
-        rec.succeeded,
-        rec.failed,
+        x.succeeded,
+        x.failed,
         None if reasons is None else [[r.code, r.message] for r in reasons],
         rec.holds_slot,  # 15
         rec.leaving,
         rec.accelerated,
         rec.started_at,
         rec.finished_at,
-        rec.suspended_at,  # 20
+        x.suspended_at,  # 20
         rec.run_started_at,
         rec.run_seconds,
         rec.billed_seconds,
-        rec.progress,
+        x.progress,
         list(map(PLAIN_GET, history, history)),  # 25
         None if hopped is None else [[h.source, h.destination, h.time, h.priority] for h in hopped],
         timer,
         finish,
         _config(rec) if config else None,  # 29
         _controls_state(rec.controls),  # 30; absent before format 4
-        rec.saved,  # 31; absent before format 5
+        x.saved,  # 31; absent before format 5
     ]
 
 
@@ -254,7 +255,7 @@ def make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
     reasons = row[14]
     hopped = row[26]
     keys = cfg[13]
-    return JobRecord(
+    rec = JobRecord(
         id=row[1],
         index=cfg[0],
         name=cfg[1],
@@ -277,31 +278,41 @@ def make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
         task_keys=None if keys is None else dict.fromkeys(keys),
         history=history_of(row[25]),
         start_seq=row[7],
-        hop_index=row[8],
         hop_token=row[9],
-        hop_due=row[10],
         ready_at=row[11],
-        hop_transitions=None if hopped is None else [HopTransition(*h) for h in hopped],
-        succeeded=row[12],
-        failed=row[13],
-        failure_reasons=None if reasons is None else [FailureReason(c, m) for c, m in reasons],
         holds_slot=row[15],
         leaving=row[16],
         accelerated=row[17],
         started_at=row[18],
         finished_at=row[19],
-        suspended_at=row[20],
         run_started_at=row[21],
         run_seconds=row[22],
         billed_seconds=row[23],
-        progress=row[24],
         controls=(
             None
             if len(cfg) < 15 or cfg[14] is None
             else _make_controls(cfg[14], row[30] if len(row) > 30 else None)
         ),
-        saved=row[31] if len(row) > 31 else None,
     )
+    saved = row[31] if len(row) > 31 else None
+    extras = (row[8], row[10], hopped, row[12], row[13], reasons, row[20], row[24], saved)
+    if extras != _NO_EXTRAS_ROW:  # a job that set none of them gets no extras
+        rec.extras = JobExtras(
+            hop_index=row[8],
+            hop_due=row[10],
+            hop_transitions=None if hopped is None else [HopTransition(*h) for h in hopped],
+            succeeded=row[12],
+            failed=row[13],
+            failure_reasons=None if reasons is None else [FailureReason(c, m) for c, m in reasons],
+            suspended_at=row[20],
+            progress=row[24],
+            saved=saved,
+        )
+    return rec
+
+
+# The stored extras of a job that has none (see ``make_record``), in its order.
+_NO_EXTRAS_ROW: Final = (0, False, None, 0, 0, None, None, 0.0, None)
 
 
 def rebuild_policy(
