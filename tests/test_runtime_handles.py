@@ -391,3 +391,23 @@ def test_cancelling_an_asyncio_handle_cancels_the_job() -> None:
             return handle.cancelled(), handle.job().status, other.job().status
 
     assert asyncio.run(main()) == (True, S.CANCELLED, S.CANCELLED)
+
+
+def test_asyncio_wrap_future_awaits_a_thread_handle_and_cancels_its_job() -> None:
+    # The bridge asyncio offers for concurrent futures: it reads the handle,
+    # and cancels it (so the job) when the asyncio side is cancelled; it
+    # never sets the handle itself.
+    async def main(rt: ThreadRuntime) -> tuple[int, JobFuture[Any]]:
+        value = await asyncio.wrap_future(rt.submit(job=lambda ctx: 42))
+        held: JobFuture[Any] = rt.submit(job=lambda ctx: 1, confirmation_required=True)
+        asyncio.wrap_future(held).cancel()
+        for _ in range(1000):  # bounded: until the cancel has reached the job
+            if held.done():
+                break
+            await asyncio.sleep(0.001)
+        return value, held
+
+    with ThreadRuntime(max_workers=1) as rt:
+        value, held = asyncio.run(main(rt))
+    assert value == 42
+    assert held.cancelled() and held.job().status is S.CANCELLED
