@@ -64,7 +64,6 @@ class Kind(enum.Enum):
 # member's lookup (benchmarks/bench_tricks.py).
 _RESULT = Kind.RESULT
 _ERROR = Kind.ERROR
-_CANCELLED = Kind.CANCELLED
 _COMPLETE = _S.COMPLETE
 
 
