@@ -286,7 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for key, name in (
             ("raw", "ThreadPoolExecutor.submit (direct)"),
             ("thread", "ThreadRuntime, by handle"),
-            ("bare", "ThreadRuntime, no handle (internal)"),
+            ("bare", "ThreadRuntime, no handle (same call)"),
         ):
             rate = statistics.median(job_rows[key])
             print(f"{name:<38}{rate:>12,.0f}{1e6 / rate:>10.1f}{rate / raw_job_rate:>8.0%}")

@@ -35,7 +35,7 @@ def test_the_runtime_benchmark_runs_tiny_and_prints_its_tables(
     ):
         assert any(line.startswith(name) for line in out), name
     assert any(line.startswith("ThreadRuntime, by handle") for line in out)
-    assert any(line.startswith("ThreadRuntime, no handle (internal)") for line in out)
+    assert any(line.startswith("ThreadRuntime, no handle (same call)") for line in out)
     assert any(line.startswith("300 jobs of one no-op job function") for line in out)
     assert re.fullmatch(
         r"targets: executor runtime >= 70% of raw: \d+% (met|MISSED); "
