@@ -15,7 +15,9 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 from jobqueue import (
+    Event,
     FifoPolicy,
+    HoldLifted,
     JobHopped,
     JobPurged,
     JobStatus,
@@ -685,3 +687,30 @@ def test_importing_jobqueue_does_not_import_hypothesis() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_history_refuses_a_hold_lifting_from_a_job_that_is_not_held() -> None:
+    checker = fresh_checker()
+    arrive(checker, "j1")
+    assert failure_of(checker, HoldLifted(1, "j1", "confirmation")) == (
+        "holds: a confirmation hold of job 'j1' lifted while it was Ready"
+    )
+
+
+def test_history_follows_holds_lifting_in_a_real_scheduler() -> None:
+    # Confirmed while its start time is still to come, then released by it:
+    # two holds lift, and the events agree with the scheduler throughout.
+    clock = ManualClock()
+    sched = Scheduler(clock)
+    checker = HistoryChecker(sched)
+    seen: list[Event] = []
+    sched.subscribe(seen.append)
+    job = sched.submit(confirmation_required=True, not_before=2.0)
+    sched.confirm(job.id)
+    checker.check()
+    clock.advance(2.0)
+    sched.poll()
+    checker.check()
+    lifted = [(e.hold, e.dependency) for e in seen if isinstance(e, HoldLifted)]
+    assert lifted == [("confirmation", None), ("not_before", None)]
+    assert sched.get(job.id).status is JobStatus.ACTIVE

@@ -863,7 +863,7 @@ def test_every_event_names_its_job_or_queue_right_after_its_time() -> None:
     # job or queue an event is about from the same place in all of them.
     exported = [getattr(jobqueue, name) for name in jobqueue.__all__]
     kinds = [k for k in exported if isinstance(k, type) and issubclass(k, Event) and k is not Event]
-    assert len(kinds) == 12
+    assert len(kinds) == 13
     for kind in kinds:
         names = [field.name for field in attrs.fields(kind)]
         assert names[:2] == ["time", "queue" if kind is QueueEvent else "job_id"]

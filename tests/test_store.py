@@ -26,7 +26,9 @@ from jobqueue import (
     HopsDropped,
     JobStatus,
     JobTransitioned,
+    LimitExceededError,
     ManualClock,
+    Retry,
     Scheduler,
     ValidationError,
 )
@@ -1058,3 +1060,63 @@ def test_full_durability_has_nothing_pending(tmp_path: Path) -> None:
         sched.submit()
         assert store.pending_sync == 0
         assert store.durability == "full"
+
+
+def test_a_hold_that_lifts_while_others_stand_is_journaled() -> None:
+    # A held job whose holds change without its status changing: confirmed
+    # while its start time is still to come; its start time passed while it
+    # awaits confirmation; one of its two dependencies met. Each change is
+    # journaled, so a crash right after it loses nothing.
+    clock = ManualClock()
+    store = MemoryStore()
+    sched = Scheduler.open(store, clock)
+    sched.create_queue("q", slots=1, max_waiting=1)
+    confirmed = sched.submit(queue="q", confirmation_required=True, not_before=5.0)
+    sched.confirm(confirmed.id)  # takes the queue's one place under its cap
+    timed = sched.submit(confirmation_required=True, not_before=1.0)
+    first, second = sched.submit(), sched.submit()
+    waiting = sched.submit(after=[first.id, second.id])
+    clock.advance(1.0)
+    sched.poll()  # the start time of ``timed`` passes; it still awaits confirmation
+    sched.complete(first.id)  # one of the two dependencies met
+    assert [sched.get(j.id).status for j in (confirmed, timed, waiting)] == [S.SUSPENDED] * 3
+    again = crash(store, sched, clock)
+    assert fingerprint(again) == fingerprint(sched)
+    assert [again.pending_reason(j) for j in job_ids(again)] == [
+        sched.pending_reason(j) for j in job_ids(sched)
+    ]
+    # The confirmed job still holds the queue's place: no room for another.
+    for scheduler in (sched, again):
+        with pytest.raises(LimitExceededError):
+            scheduler.submit(queue="q")
+    # And each is released when its last hold lifts, in both alike.
+    for scheduler in (sched, again):
+        scheduler.complete(second.id)
+        scheduler.confirm(timed.id)
+    clock.advance(4.0)
+    for scheduler in (sched, again):
+        scheduler.poll()
+        statuses = [scheduler.get(j.id).status for j in (confirmed, timed, waiting)]
+        assert statuses == [S.ACTIVE, S.ACTIVE, S.ACTIVE]
+    assert fingerprint(again) == fingerprint(sched)
+
+
+def test_a_job_in_its_retry_backoff_reopens_out_of_line() -> None:
+    # A job whose attempt failed waits out its backoff Paused but out of its
+    # queue's line; reopened, it was put back in the line (and the store was
+    # refused as damaged).
+    clock = ManualClock()
+    store = MemoryStore()
+    sched = Scheduler.open(store, clock)
+    job = sched.submit(max_run=3.0, retry=Retry(attempts=2, backoff=1.0, jitter=0.0))
+    clock.advance(4.0)
+    sched.poll()  # the run limit fails attempt 1; attempt 2 starts at 5
+    assert sched.get(job.id).status is S.PAUSED and sched.position(job.id) is None
+    again = crash(store, sched, clock)
+    again.check_invariants()
+    assert again.position(job.id) is None
+    assert fingerprint(again) == fingerprint(sched)
+    clock.advance(1.0)
+    for scheduler in (sched, again):
+        scheduler.poll()
+        assert scheduler.get(job.id).status is S.ACTIVE and scheduler.get(job.id).attempt == 2

@@ -32,6 +32,7 @@ from ._errors import LimitExceededError as LimitExceededError
 from ._errors import NotFound as NotFound
 from ._errors import ValidationError as ValidationError
 from ._events import Event as Event
+from ._events import HoldLifted as HoldLifted
 from ._events import HopHeld as HopHeld
 from ._events import HopsDropped as HopsDropped
 from ._events import JobHopped as JobHopped
@@ -98,6 +99,7 @@ __all__ = [
     "FailureReason",
     "FairSharePolicy",
     "FifoPolicy",
+    "HoldLifted",
     "HopHeld",
     "HopRule",
     "HopsDropped",

@@ -17,6 +17,7 @@ from ._tasks import TaskRecord
 
 __all__ = [
     "Event",
+    "HoldLifted",
     "HopHeld",
     "HopsDropped",
     "JobHopped",
@@ -64,6 +65,27 @@ class JobTransitioned(Event):
     old: JobStatus
     new: JobStatus
     reason: str = ""
+
+
+@attrs.frozen
+class HoldLifted(Event):
+    """One of the holds keeping a Suspended job out of its queue's line lifted.
+
+    The job was confirmed (``hold="confirmation"``), its ``not_before`` time
+    came (``"not_before"``), or a job it depends on ended as it needs
+    (``"dependency"``, naming that job in ``dependency``). When the last hold
+    lifts, a ``JobTransitioned`` to Ready follows; until then the job stays
+    Suspended, and this event is how its change is seen (and journaled, by a
+    scheduler on a store).
+
+    Attributes:
+        hold: ``"confirmation"``, ``"not_before"`` or ``"dependency"``.
+        dependency: the id of the job whose end lifted a dependency hold, else None.
+    """
+
+    job_id: str
+    hold: str
+    dependency: str | None = None
 
 
 @attrs.frozen

@@ -19,7 +19,7 @@ from fractions import Fraction
 
 from .._errors import LimitExceededError
 from .._states import JobStatus
-from .records import JobRecord, QueueRecord
+from .records import JobRecord, QueueRecord, in_line
 
 __all__ = [
     "check_room",
@@ -185,10 +185,11 @@ def recount(q: QueueRecord, jobs: Iterable[JobRecord]) -> None:
             if rec.leaving:
                 q.leaving += 1
                 q.leaving_deferred += rec.deferred
-        if rec.status is _READY:
-            q.ready += 1
-        elif rec.status is JobStatus.PAUSED:
-            q.paused_jobs += 1
+        if in_line(rec):  # not a job in a retry's backoff: that waits out of line
+            if rec.status is _READY:
+                q.ready += 1
+            else:
+                q.paused_jobs += 1
         if rec.controls is not None and rec.controls.reserved:
             q.held += 1
     set_limits(q, q.slots, q.deferred_share, q.max_waiting)

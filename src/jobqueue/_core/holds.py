@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from .._controls import Dependency
 from .._errors import NotFound, ValidationError
+from .._events import HoldLifted
 from .._states import TERMINAL, JobStatus
 from .._tasks import FailureReason
 from .._validate import lookup_key, shown
@@ -144,12 +145,14 @@ def confirm(core: Core, rec: JobRecord, now: float) -> None:
         check_room(q)  # a held job is deferred (see Core.submit)
         reserve(rec, q)
         rec.suspended_at = None
+        _lifted(core, rec, now, "confirmation")
         return
     if rec.deferred:
         check_room(q)
     else:
         check_slot_now(q)
     rec.suspended_at = None
+    _lifted(core, rec, now, "confirmation")
     core.enter(rec, q, now, "confirmed")
 
 
@@ -162,6 +165,7 @@ def not_before_valid(rec: JobRecord, token: float) -> bool:
 def not_before_due(core: Core, rec: JobRecord, now: float) -> None:
     assert rec.controls is not None
     rec.controls.not_before_passed = True
+    _lifted(core, rec, now, "not_before")
     release(core, rec, now, "not before passed")
 
 
@@ -219,7 +223,17 @@ def _settle_dependencies(core: Core, rec: JobRecord, ended: JobRecord, now: floa
             _fail_held(core, rec, reason, now, "dependency never satisfied")
             return
     c.waiting_on.discard(ended.id)
+    _lifted(core, rec, now, "dependency", ended.id)
     release(core, rec, now, f"dependency {ended.id} met")
+
+
+def _lifted(
+    core: Core, rec: JobRecord, now: float, hold: str, dependency: str | None = None
+) -> None:
+    # Every hold that lifts is an event, also when others still stand and
+    # the job's status does not move: a store journals the job's row by it.
+    if core.outbox.listening:
+        core.outbox.emit(HoldLifted, now, rec.id, hold, dependency)
 
 
 def _met(dep: Dependency, status: JobStatus) -> bool:

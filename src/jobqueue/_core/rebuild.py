@@ -20,7 +20,7 @@ from .._states import TERMINAL, JobStatus
 from .admission import recount
 from .deadlines import Entry, Timer
 from .ledger import BillingKey
-from .records import Controls, JobRecord, QueueRecord
+from .records import Controls, JobRecord, QueueRecord, in_line
 
 if TYPE_CHECKING:
     from .core import Core
@@ -53,7 +53,7 @@ def install(
     for q in queues.values():
         jobs = by_queue[q.name]
         recount(q, jobs)
-        for rec in sorted((r for r in jobs if r.status in (_S.READY, _S.PAUSED)), key=_seq):
+        for rec in sorted(filter(in_line, jobs), key=_seq):
             q.policy.add(rec)
         for rec in sorted((r for r in jobs if r.status is _S.ACTIVE), key=_start_seq):
             q.policy.started(rec)

@@ -29,6 +29,7 @@ from .._controls import Dependency, PendingCode, Retry
 from .._errors import InvariantViolation, NotFound
 from .._events import (
     Event,
+    HoldLifted,
     JobHopped,
     JobPurged,
     JobSubmitted,
@@ -144,6 +145,7 @@ class HistoryChecker:
       job of the same queue with strictly higher priority;
     * **hops**: only a waiting job hops, never out of a paused queue;
     * **purge**: only finished jobs are purged;
+    * **holds**: a hold lifts (``HoldLifted``) only on a Suspended job;
     * **not before**: no job starts before its ``not_before``;
     * **dependencies**: no job starts before each job it depends on ended as
       its ``on`` asks (Complete for ``"ok"``, Failed or Cancelled for
@@ -233,6 +235,13 @@ class HistoryChecker:
                 job.failed_tasks.add(event.record.key)
         elif isinstance(event, RetryScheduled):
             self._retry_scheduled(event)
+        elif isinstance(event, HoldLifted):
+            job = self._job(event.job_id)
+            if job.status is not JobStatus.SUSPENDED:
+                raise PropertyFailed(
+                    "holds",
+                    f"a {event.hold} hold of job {job.id!r} lifted while it was {job.status}",
+                )
         elif isinstance(event, JobPurged):
             job = self._job(event.job_id)
             if job.status not in TERMINAL:
