@@ -359,8 +359,15 @@ class Exercised:
 def test_the_machine_exercises_every_control_on_the_real_scheduler() -> None:
     # The stock priority policy with preemption, which the machine may also
     # age, checked as check_policy() checks any policy, counting as it goes.
+    # Derandomized at the CI profile's budget: a count is a fact about one
+    # set of runs, and with random ones a rare outcome (a limit failing a
+    # job) was sometimes not drawn at all.
     exercised = Exercised()
-    check_policy(functools.partial(PriorityPolicy, preemption=True), properties=[exercised])
+    check_policy(
+        functools.partial(PriorityPolicy, preemption=True),
+        properties=[exercised],
+        settings=settings(max_examples=60, stateful_step_count=40, derandomize=True),
+    )
     assert all(exercised.counts.values()), exercised.counts
 
 
