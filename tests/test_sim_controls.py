@@ -678,3 +678,20 @@ def test_a_chain_of_dependents_of_a_failing_job_fails_in_one_instant() -> None:
     result = simulate(Workload(jobs))
     assert {(j.outcome, j.finish) for j in result.jobs} == {(Outcome.FAILED, 1.0)}
     assert [j.failure for j in result.jobs[1:]] == ["DependencyNeverSatisfied"] * n
+
+
+def test_a_job_failed_by_its_wait_limit_waited_exactly_the_limit() -> None:
+    # A jittered backoff puts the second wait's start at an instant like
+    # 0.2061...; the limit's instant, that plus 0.5, rounds to a float, and
+    # summing the waits back from it came out 0.5000000000000001.
+    queue = QueueSpec("default", slots=1, deferred_share=1.0)
+    retry = Retry(attempts=2, backoff=0.5, factor=1.0, jitter=0.5)
+    jobs = [
+        JobSpec(0.0, 0.0, max_wait=0.5, retry=retry, fails=1),
+        *(JobSpec(0.0, 0.0) for _ in range(3)),
+        JobSpec(0.0, 2.0),
+    ]
+    result = simulate(Workload(jobs, queues=(queue,)), seed=3)
+    limited = result.jobs[0]
+    assert (limited.outcome, limited.failure) == (Outcome.FAILED, "WaitTimeExceeded")
+    assert limited.wait == 0.5

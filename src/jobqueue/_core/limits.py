@@ -90,4 +90,8 @@ def wait_exceeded(core: Core, rec: JobRecord, now: float) -> None:
     reason = FailureReason(
         "WaitTimeExceeded", f"waited longer than max_wait={c.max_wait:.15g} seconds"
     )
+    # It waited its limit, exactly: ``now`` is the limit's instant rounded to
+    # a float, and waited + (now - wait_started) could come out an ulp over.
+    c.waited = c.max_wait
+    c.wait_started = None
     core.fail_now(rec, reason, now)
