@@ -47,7 +47,6 @@ from typing import Any
 
 from jobqueue import JobStatus, Scheduler
 from jobqueue.runtime import ExecutorRuntime, JobContext, ThreadRuntime
-from jobqueue.runtime._submission import is_plain_function
 
 THROUGHPUT_TARGET = 0.5  # share of the raw executor's tasks per second
 EXECUTOR_TARGET = 0.7  # ExecutorRuntime on the thread pool, one job of N tasks
@@ -112,48 +111,31 @@ def runtime_jobs(pool: ThreadPoolExecutor, n: int) -> float:
     return n / elapsed
 
 
+class _NoHandles(ThreadRuntime):
+    """A ``ThreadRuntime`` whose ``submit`` makes no handle: it returns None."""
+
+    def _new_handle(self) -> Any:
+        return None
+
+
 def runtime_jobs_without_handles(pool: ThreadPoolExecutor, n: int) -> float:
     """Jobs per second for the jobs of ``runtime_jobs``, submitted with no handle.
 
-    ``ThreadRuntime.submit`` as it runs for a plain job function -- the same
-    call, with the same parameters and the same checks -- but for the
-    handle: the engine's submission is given none. The jobs are waited for
-    by the shutdown, which returns once no job runs and nothing is in flight.
+    ``ThreadRuntime.submit`` itself -- the same call, parameters and checks
+    -- but for the handle, which it makes through ``_new_handle`` and which
+    here is None. The jobs are waited for by the shutdown, which returns once
+    no job runs and nothing is in flight.
     """
     sched = Scheduler()
     sched.update_queue("default", slots=n, deferred_share=1.0)
-    runtime = ThreadRuntime(sched, executor=pool, progress_rate=None)
-
-    def submit(
-        task: Callable[[str], object] | None = None,
-        job: Callable[..., object] | None = None,
-        *,
-        tasks: object = None,
-        concurrency: int | None = None,
-        on_result: Callable[[str, Any], object] | None = None,
-        allow_task_failures: bool = False,
-        task_retries: object = None,
-        task_timeout: float | None = None,
-        **options: Any,
-    ) -> str:
-        if not (
-            task is None
-            and tasks is None
-            and concurrency is None
-            and on_result is None
-            and allow_task_failures is False
-            and task_retries is None
-            and task_timeout is None
-            and is_plain_function(job)
-        ):
-            raise RuntimeError("the benchmark's job function must take the common path")
-        return runtime._op(runtime._submit_job, job, options, None)
-
+    runtime = _NoHandles(sched, executor=pool, progress_rate=None)
     start = time.perf_counter()
-    ids = [submit(job=noop_job) for _ in range(n)]
+    for _ in range(n):
+        runtime.submit(job=noop_job)
     runtime.shutdown(wait=True)
     elapsed = time.perf_counter() - start
-    if any(sched.get(job_id).status is not JobStatus.COMPLETE for job_id in ids):
+    unfinished = [s for s in JobStatus if s is not JobStatus.COMPLETE]
+    if len(sched) != n or len(sched.list_jobs(statuses=unfinished, limit=1)):
         raise RuntimeError("a benchmark job did not complete")
     return n / elapsed
 

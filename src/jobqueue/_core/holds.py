@@ -141,19 +141,17 @@ def confirm(core: Core, rec: JobRecord, now: float) -> None:
     """
     q = core.queues[rec.queue]
     c = rec.controls
-    if c is not None and _held_by_time_or_jobs(c):
+    held = c is not None and _held_by_time_or_jobs(c)
+    if held or rec.deferred:
         check_room(q)  # a held job is deferred (see Core.submit)
-        reserve(rec, q)
-        rec.suspended_at = None
-        _lifted(core, rec, now, "confirmation")
-        return
-    if rec.deferred:
-        check_room(q)
     else:
         check_slot_now(q)
+    if held:
+        reserve(rec, q)
     rec.suspended_at = None
     _lifted(core, rec, now, "confirmation")
-    core.enter(rec, q, now, "confirmed")
+    if not held:
+        core.enter(rec, q, now, "confirmed")
 
 
 def not_before_valid(rec: JobRecord, token: float) -> bool:
