@@ -95,10 +95,17 @@ def test_both_workloads_agree_and_every_target_is_reported(
         assert first is not None, row
         value = float(first.group().replace(",", ""))
         if row[0].startswith("jobs/s"):
-            met = value >= (1.5 if row[1] == "poisson" else 1.3)
+            line = 1.5 if row[1] == "poisson" else 1.3
+            met = value >= line
         else:
-            met = value <= (1.3 if row[0].startswith("µs/job") else 900)
-        assert row[5] == ("PASS" if met else "MISS"), row
+            line = 1.3 if row[0].startswith("µs/job") else 900
+            met = value <= line
+        if value == line:
+            # Printed to two places: 1.50x is anything from 1.495 to 1.505,
+            # on either side of the line (a timed run of 400 jobs can land there).
+            assert row[5] in ("PASS", "MISS"), row
+        else:
+            assert row[5] == ("PASS" if met else "MISS"), row
     assert "2x SimPy" not in out and "KiB" not in out  # the old targets are gone
     assert "Budget at 1.5x SimPy (poisson FIFO, 400 jobs): " in out
     # The bursty workload offers about the load it should, and makes some jobs wait.
