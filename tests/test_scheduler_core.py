@@ -42,6 +42,7 @@ from jobqueue import (
     ValidationError,
 )
 from jobqueue._core import core_of
+from jobqueue._core.records import full_history
 
 S = JobStatus
 
@@ -1253,7 +1254,7 @@ def test_a_hook_watching_preparing_sees_each_new_job_as_its_first_move_would() -
         seen: list[tuple[str, str, int, float]] = []
 
         def hook(rec: Any, now: float, seen: list[tuple[str, str, int, float]] = seen) -> None:
-            seen.append((rec.id, rec.status.value, len(rec.history), now))
+            seen.append((rec.id, rec.status.value, len(full_history(rec)), now))
 
         outbox.watch[S.PREPARING] = hook
         if listened:
@@ -1269,6 +1270,85 @@ def test_a_hook_watching_preparing_sees_each_new_job_as_its_first_move_would() -
 
 
 # ---------------------------------------------------------------------- lean records
+
+
+def test_a_job_on_the_plain_path_keeps_no_history_list_and_reads_every_step() -> None:
+    # New, Preparing and Ready at its creation, Active at its start, Complete
+    # at its end: a job that takes only these steps keeps no history list
+    # (records.PLAIN_NEXT), and its history reads as if it had written one.
+    for listened in (False, True):
+        clock = ManualClock(1.0)
+        sched = Scheduler(clock)
+        sched.update_queue("default", slots=1, deferred_share=1.0)
+        if listened:
+            sched.subscribe(lambda event: None)
+        first = sched.submit().id
+        waiting = sched.submit().id
+        jobs = core_of(sched).jobs
+        assert [jobs[j].history for j in (first, waiting)] == [None, None]
+        assert history(sched, waiting) == [(1.0, "New"), (1.0, "Preparing"), (1.0, "Ready")]
+        clock.advance(2.0)
+        sched.complete(first)
+        clock.advance(4.0)
+        sched.complete(waiting)
+        assert [jobs[j].history for j in (first, waiting)] == [None, None]
+        assert history(sched, first) == [
+            (1.0, "New"),
+            (1.0, "Preparing"),
+            (1.0, "Ready"),
+            (1.0, "Active"),
+            (3.0, "Complete"),
+        ]
+        assert history(sched, waiting) == [
+            (1.0, "New"),
+            (1.0, "Preparing"),
+            (1.0, "Ready"),
+            (3.0, "Active"),
+            (7.0, "Complete"),
+        ]
+        sched.check_invariants()
+
+
+def test_a_job_stepping_off_the_plain_path_writes_out_the_steps_it_took() -> None:
+    # The first step off the plain path writes the steps so far into a list
+    # of the job's own, at their times; every later step is appended to it.
+    clock = ManualClock(1.0)
+    sched = Scheduler(clock)
+    sched.update_queue("default", slots=1, deferred_share=1.0)
+    running = sched.submit().id
+    held = sched.submit(confirmation_required=True).id
+    cancelled = sched.submit().id
+    clock.advance(1.0)
+    sched.confirm(held)
+    sched.cancel(cancelled)
+    clock.advance(1.0)
+    sched.fail(running, "it broke")
+    clock.advance(1.0)
+    sched.complete(held)
+    jobs = core_of(sched).jobs
+    assert all(type(jobs[j].history) is list for j in (running, held, cancelled))
+    born = [(1.0, "New"), (1.0, "Preparing")]
+    assert history(sched, running) == [
+        *born,
+        (1.0, "Ready"),
+        (1.0, "Active"),
+        (3.0, "Failing"),
+        (3.0, "Failed"),
+    ]
+    assert history(sched, held) == [
+        *born,
+        (1.0, "Suspended"),
+        (2.0, "Ready"),
+        (3.0, "Active"),
+        (4.0, "Complete"),
+    ]
+    assert history(sched, cancelled) == [
+        *born,
+        (1.0, "Ready"),
+        (2.0, "Cancelling"),
+        (2.0, "Cancelled"),
+    ]
+    sched.check_invariants()
 
 
 def test_a_plain_job_keeps_no_extras_from_submission_to_its_end() -> None:

@@ -65,7 +65,7 @@ from .deadlines import Deadlines, Timer
 from .ledger import Ledger
 from .outbox import Outbox
 from .preemption import choose_victim
-from .records import Controls, JobRecord, QueueRecord, add_reason, in_line
+from .records import Controls, JobRecord, QueueRecord, add_reason, full_history, in_line
 from .settings import Settings as Settings
 
 __all__ = ["Core", "Settings"]
@@ -85,6 +85,7 @@ _ON_DEMAND: Final = Pricing.ON_DEMAND
 _RESERVED: Final = Pricing.RESERVED
 _BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy, AgingPolicy})
 # Core.create makes a new job's first move itself when nobody observes it.
+_PLAIN_AT_CREATION: Final = frozenset({_PREPARING, _READY})
 _BORN_PREPARING: Final = _PREPARING in TRANSITIONS[_NEW]
 if not _BORN_PREPARING:  # pragma: no cover - the state table's tests pin the move
     raise ImportError("the state table must let a new job move to Preparing")
@@ -283,8 +284,7 @@ class Core:
         # Without event listeners, a new job is created in Preparing, its
         # first move (New to Preparing, which the table always allows; see
         # _BORN_PREPARING) already in its history: a transition call less per
-        # job, and a history list that grows once less, 32 bytes less per
-        # retained job (benchmarks/bench_sim.py). A hook watching Preparing is
+        # job (benchmarks/bench_sim.py). A hook watching Preparing is
         # called as that move's would be (a runtime watches every status:
         # benchmarks/bench_runtime.py, the many-jobs case). With listeners,
         # it moves as every job does.
@@ -310,7 +310,7 @@ class Core:
             scope,
             total,
             keys,
-            [now, _NEW] if observed else [now, _NEW, now, _PREPARING],
+            None,  # on the plain path (records.full_history)
         )
         if controls is not None:
             rec.controls = controls
@@ -359,7 +359,18 @@ class Core:
         if target not in TRANSITIONS[old]:
             raise InvalidTransition(rec.id, old, target)
         rec.status = target
-        rec.history += (now, target)
+        history = rec.history
+        if history is not None:
+            history += (now, target)
+        # A job with no list is on the plain path (records.full_history), so a
+        # legal move to a status of that path is its next plain step; the
+        # step's time is kept by the field set here, or is its creation's.
+        elif target is _ACTIVE:
+            rec.started_at = now
+        elif target is _COMPLETE:
+            rec.finished_at = now
+        elif target not in _PLAIN_AT_CREATION or now != rec.created_at:
+            rec.history = [*full_history(rec, old), now, target]
         outbox = self.outbox
         if outbox.listening:
             # Inline: the hottest event, three per submission.

@@ -26,7 +26,7 @@ from .._states import JobStatus
 from .._validate import check_positive_number, check_priority, lookup_key, shown
 from .admission import has_room, join_line, leave_line
 from .deadlines import Timer
-from .records import JobRecord, QueueRecord, as_record, history_pairs
+from .records import JobRecord, QueueRecord, as_record, full_history, history_pairs
 
 if TYPE_CHECKING:
     from .core import Core
@@ -218,7 +218,7 @@ def problems(rec: JobRecord) -> list[str]:
 
 
 def _first_ready(rec: JobRecord) -> float:
-    for t, status in history_pairs(rec.history):
+    for t, status in history_pairs(full_history(rec)):
         if status is _S.READY:
             return t
     return rec.created_at

@@ -25,7 +25,7 @@ from . import hops
 from .admission import may_start
 from .aging import AgingPolicy
 from .pending import pending_reason
-from .records import NO_TAGS, JobRecord, QueueRecord, as_record, history_pairs
+from .records import NO_TAGS, JobRecord, QueueRecord, as_record, full_history, history_pairs
 
 if TYPE_CHECKING:
     from .core import Core
@@ -142,7 +142,7 @@ def _order_problems(q: QueueRecord, line: Sequence[object]) -> list[str]:
 
 def _history_problems(rec: JobRecord) -> list[str]:
     problems = []
-    history = list(history_pairs(rec.history))
+    history = list(history_pairs(full_history(rec)))
     if not history or history[0][1] is not _S.NEW or history[-1][1] is not rec.status:
         problems.append(f"job {rec.id!r}: history does not run from New to {rec.status}")
     for (t0, a), (t1, b) in itertools.pairwise(history):
@@ -160,8 +160,9 @@ def _control_problems(core: Core, rec: JobRecord) -> list[str]:
         problems.append(f"job {rec.id!r} is on attempt {c.attempt} of at most {c.retry.attempts}")
     elif c.retry is None and c.attempt != 1:
         problems.append(f"job {rec.id!r} is on attempt {c.attempt} without a retry")
-    first_ready = next((t for t, s in history_pairs(rec.history) if s is _S.READY), None)
-    started = next((t for t, s in history_pairs(rec.history) if s is _S.ACTIVE), None)
+    pairs = list(history_pairs(full_history(rec)))
+    first_ready = next((t for t, s in pairs if s is _S.READY), None)
+    started = next((t for t, s in pairs if s is _S.ACTIVE), None)
     if started is not None and c.not_before is not None and started < c.not_before:
         problems.append(f"job {rec.id!r} started at {started!r}, before {c.not_before!r}")
     if first_ready is not None and rec.status is not _S.FAILED:

@@ -42,6 +42,7 @@ __all__ = [
     "in_line",
     "as_record",
     "extras_of",
+    "full_history",
     "history_pairs",
     "snapshot",
     "summary",
@@ -57,6 +58,39 @@ _NO_TAGS_VIEW: Final = MappingProxyType(NO_TAGS)
 _status_change: Final = cast(
     "Callable[[tuple[float, JobStatus]], StatusChange]", partial(tuple.__new__, StatusChange)
 )
+
+
+# The plain path: New, Preparing and Ready at created_at, then Active at
+# started_at, then Complete at finished_at. A job that has taken no other
+# step keeps no history list (JobRecord.history is None): its history is that
+# path as far as its status. Most jobs take it, and the list was a fifth of a
+# retained job's memory (benchmarks/bench_sim.py, the memory rows).
+# Core.transition keeps a job on it, or writes out its list at its first step
+# off it.
+def full_history(rec: JobRecord, upto: JobStatus | None = None) -> list[float | JobStatus]:
+    """``rec``'s flat history: its list, or, on the plain path, the steps up to its status.
+
+    ``upto`` names the status a plain history runs to, when ``rec.status``
+    has already moved on. The list returned for a plain history is new: to
+    read, or to become the job's own.
+    """
+    history = rec.history
+    if history is not None:
+        return history
+    status = rec.status if upto is None else upto
+    created = rec.created_at
+    flat: list[float | JobStatus] = [created, JobStatus.NEW]
+    if status is not JobStatus.NEW:
+        flat += (created, JobStatus.PREPARING)
+        if status is not JobStatus.PREPARING:
+            flat += (created, JobStatus.READY)
+            if status is not JobStatus.READY:
+                assert rec.started_at is not None  # set on the step to Active
+                flat += (rec.started_at, JobStatus.ACTIVE)
+                if status is not JobStatus.ACTIVE:
+                    assert rec.finished_at is not None  # set on the step to Complete
+                    flat += (rec.finished_at, JobStatus.COMPLETE)
+    return flat
 
 
 def history_pairs(history: list[float | JobStatus]) -> Iterator[tuple[float, JobStatus]]:
@@ -136,8 +170,9 @@ class JobRecord:
     # manifest is a count (keys "0".."n-1").
     task_keys: dict[str, None] | None
     # Flat: time, status, time, status, ... Half the memory of a list of
-    # pairs, and every finished job keeps it; read it with history_pairs().
-    history: list[float | JobStatus]
+    # pairs. None while the job is on the plain path (see full_history): read
+    # it with full_history(), and its pairs with history_pairs().
+    history: list[float | JobStatus] | None
     start_seq: int = 0
     hop_token: int = 0
     ready_at: float = 0.0  # when it began waiting in its current queue
@@ -310,7 +345,7 @@ def snapshot(rec: JobRecord) -> Job:
         _NO_TAGS_VIEW if tags is NO_TAGS else MappingProxyType(tags),
         rec.hops,
         () if hopped is None else tuple(hopped),
-        tuple(map(_status_change, history_pairs(rec.history))),
+        tuple(map(_status_change, history_pairs(full_history(rec)))),
         rec.tasks_total,
         x.succeeded,
         x.failed,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .._core import Core, core_of, invariants
 from .._core.queues import add as add_queue
 from .._core.rebuild import install
-from .._core.records import JobRecord, QueueRecord, add_reason
+from .._core.records import JobRecord, QueueRecord, add_reason, full_history
 from .._errors import InvariantViolation, ValidationError
 from .._events import Event
 from .._model import Pricing
@@ -233,7 +233,7 @@ def _check_times(records: list[JobRecord], last: float) -> None:
             rec.suspended_at,
             None if c is None else c.wait_started,
         ]
-        times.extend(t for t in rec.history[0::2] if isinstance(t, (int, float)))
+        times.extend(t for t in full_history(rec)[0::2] if isinstance(t, (int, float)))
         latest = max(t for t in times if t is not None)
         if latest > last:
             raise CorruptStoreError(

@@ -35,7 +35,7 @@ from .._controls import Aging, Dependency, Retry
 from .._core import Core
 from .._core.aging import AgingPolicy
 from .._core.queues import make_policy
-from .._core.records import Controls, JobExtras, JobRecord, QueueRecord, extras_of
+from .._core.records import Controls, JobExtras, JobRecord, QueueRecord, extras_of, full_history
 from .._model import Acceleration, BillingTagsSource, HopRule, HopTransition, Pricing
 from .._states import JobStatus
 from .._tasks import FailureReason, ReportScope, TaskRecord, TaskStatus
@@ -111,7 +111,7 @@ def job_row(rec: JobRecord, timer: int | None, finish: int | None, config: bool)
     x = extras_of(rec)
     reasons = x.failure_reasons
     hopped = x.hop_transitions
-    history = rec.history
+    history = full_history(rec)
     return [
         "j",
         rec.id,  # 1

@@ -21,7 +21,7 @@ before or after it.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import attrs
 
@@ -39,6 +39,7 @@ from .._events import (
     RetryScheduled,
     TaskRecorded,
 )
+from .._model import StatusChange
 from .._scheduler import Scheduler
 from .._states import TERMINAL, TRANSITIONS, JobStatus
 from .._tasks import TaskStatus
@@ -98,6 +99,7 @@ class JobModel:
             ``entry`` surely given before it re-entered: it entered somewhere
             after that one, but where among the later ones is unknown.
             ``None`` when ``entry`` is exact.
+        history: New at its submission, then each transition, at its time.
     """
 
     id: str
@@ -118,6 +120,7 @@ class JobModel:
     backoff: bool = False
     since: float | None = None
     entered_after: int | None = None
+    history: list[StatusChange] = attrs.field(factory=list)
 
     def surely_before(self, other: JobModel) -> bool:
         """Whether this job surely entered its queue before ``other`` did."""
@@ -155,7 +158,9 @@ class HistoryChecker:
       beyond ``Retry.attempts``, and a job's attempt is 1 plus the retries
       scheduled for it, so preemptions and pauses never spend one;
     * **events agree with state**: every job the events describe exists with
-      that status, queue and priority, and no other job exists.
+      that status, queue and priority, and no other job exists;
+    * **history**: a job's ``history`` is New at its submission, then each of
+      its transitions, at their times.
 
     Args:
         sched: the scheduler to watch.
@@ -281,6 +286,7 @@ class HistoryChecker:
             not_before=None if snap is None else snap.not_before,
             after=() if snap is None else snap.after,
             retry=None if snap is None else snap.retry,
+            history=[StatusChange(event.time, _S.NEW)],
         )
 
     def _next_entry(self) -> int:
@@ -318,6 +324,7 @@ class HistoryChecker:
         if new is _S.FAILING and event.reason == _NEVER_SATISFIED:
             self._check_never_satisfied(job)
         job.status = new
+        job.history.append(StatusChange(event.time, new))
         if new in TERMINAL:
             self._ended[job.id] = new
         if (new is _S.READY and job.deferred) or new is _S.PAUSED:
@@ -506,6 +513,12 @@ class HistoryChecker:
                     f"{snap.priority}; the events say {job.status} in {job.queue!r} at "
                     f"priority {job.priority}",
                 )
+            if snap.history != tuple(job.history):
+                raise PropertyFailed(
+                    "history",
+                    f"job {job.id!r} has history {_changes(snap.history)}; the events say "
+                    f"{_changes(job.history)}",
+                )
             if snap.attempt != job.attempt:
                 retries = job.attempt - 1
                 raise PropertyFailed(
@@ -519,6 +532,10 @@ class HistoryChecker:
                     "retry attempts",
                     f"job {job.id!r} is on attempt {snap.attempt} of at most {limit}",
                 )
+
+
+def _changes(history: Sequence[StatusChange]) -> str:
+    return ", ".join(f"{c.status} at {c.time!r}" for c in history)
 
 
 def _meets(dep: Dependency, ended: JobStatus) -> bool:
