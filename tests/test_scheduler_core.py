@@ -1272,6 +1272,37 @@ def test_a_hook_watching_preparing_sees_each_new_job_as_its_first_move_would() -
 # ---------------------------------------------------------------------- lean records
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    ["job-01", "job-+1", "job- 1", "job-1 ", "job-1_0", "job-\u0661", "JOB-1", "job-1.0", "job-",
+     "", "-1", "job--1", "job-" + "9" * 5000],
+)  # fmt: skip
+def test_only_a_job_s_own_id_finds_it(spelling: str) -> None:
+    # Jobs are kept by number and found by the number after the id prefix;
+    # int() reads more spellings of a number than the id (a sign, spaces,
+    # underscores, other scripts' digits), and none of them name the job.
+    sched = Scheduler(ManualClock())
+    ids = [sched.submit().id for _ in range(10)]
+    assert ids[0] == "job-1" and ids[9] == "job-10"
+    assert all(sched.get(job_id).id == job_id and job_id in sched for job_id in ids)
+    before = fingerprint(sched)
+    with pytest.raises(NotFound, match="unknown job"):
+        sched.get(spelling)
+    with pytest.raises(NotFound, match="unknown job"):
+        sched.cancel(spelling)
+    assert spelling not in sched
+    assert fingerprint(sched) == before
+
+
+@pytest.mark.parametrize("prefix", ["", "7", "run-0", "j"])
+def test_any_id_prefix_finds_its_jobs_and_no_others(prefix: str) -> None:
+    sched = Scheduler(ManualClock(), id_prefix=prefix)
+    ids = [sched.submit().id for _ in range(12)]
+    assert ids == [f"{prefix}{n}" for n in range(1, 13)]
+    assert [sched.get(job_id).id for job_id in ids] == ids
+    assert f"{prefix}0" not in sched and f"{prefix}13" not in sched and "job-1" not in sched
+
+
 def test_a_job_on_the_plain_path_keeps_no_history_list_and_reads_every_step() -> None:
     # New, Preparing and Ready at its creation, Active at its start, Complete
     # at its end: a job that takes only these steps keeps no history list
@@ -1284,14 +1315,14 @@ def test_a_job_on_the_plain_path_keeps_no_history_list_and_reads_every_step() ->
             sched.subscribe(lambda event: None)
         first = sched.submit().id
         waiting = sched.submit().id
-        jobs = core_of(sched).jobs
-        assert [jobs[j].history for j in (first, waiting)] == [None, None]
+        record = core_of(sched).job
+        assert [record(j).history for j in (first, waiting)] == [None, None]
         assert history(sched, waiting) == [(1.0, "New"), (1.0, "Preparing"), (1.0, "Ready")]
         clock.advance(2.0)
         sched.complete(first)
         clock.advance(4.0)
         sched.complete(waiting)
-        assert [jobs[j].history for j in (first, waiting)] == [None, None]
+        assert [record(j).history for j in (first, waiting)] == [None, None]
         assert history(sched, first) == [
             (1.0, "New"),
             (1.0, "Preparing"),
@@ -1325,8 +1356,8 @@ def test_a_job_stepping_off_the_plain_path_writes_out_the_steps_it_took() -> Non
     sched.fail(running, "it broke")
     clock.advance(1.0)
     sched.complete(held)
-    jobs = core_of(sched).jobs
-    assert all(type(jobs[j].history) is list for j in (running, held, cancelled))
+    record = core_of(sched).job
+    assert all(type(record(j).history) is list for j in (running, held, cancelled))
     born = [(1.0, "New"), (1.0, "Preparing")]
     assert history(sched, running) == [
         *born,
@@ -1360,10 +1391,10 @@ def test_a_plain_job_keeps_no_extras_from_submission_to_its_end() -> None:
     sched.complete(done.id)
     cancelled = sched.submit(confirmation_required=False)
     sched.cancel(cancelled.id)
-    jobs = core_of(sched).jobs
-    assert [jobs[j].extras for j in (done.id, cancelled.id)] == [None, None]
+    record = core_of(sched).job
+    assert [record(j).extras for j in (done.id, cancelled.id)] == [None, None]
     # Writing a default makes none either.
-    rec = jobs[done.id]
+    rec = record(done.id)
     rec.progress = 0.0
     rec.hop_index = 0
     rec.failure_reasons = None
@@ -1377,11 +1408,11 @@ def test_a_job_that_sets_an_extra_keeps_it_and_reads_every_other_as_its_default(
     sched.set_progress(job.id, 0.25)
     failed = sched.submit()
     sched.fail(failed.id, "it broke", code="Broken")
-    jobs = core_of(sched).jobs
-    rec = jobs[job.id]
+    record = core_of(sched).job
+    rec = record(job.id)
     assert rec.extras is not None and rec.progress == 0.25
     assert (rec.succeeded, rec.failed, rec.failure_reasons, rec.hop_index) == (0, 0, None, 0)
     assert sched.get(job.id).progress == 0.25
-    reasons = jobs[failed.id].failure_reasons
+    reasons = record(failed.id).failure_reasons
     assert reasons is not None and [r.code for r in reasons] == ["Broken"]
     assert sched.get(failed.id).failure_reasons == tuple(reasons)

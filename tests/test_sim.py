@@ -705,7 +705,7 @@ def test_a_run_leaves_the_jobs_it_keeps_in_the_oldest_collector_generation() -> 
     assert gc.get_count()[0] < gc.get_threshold()[0]
     oldest = {id(obj) for obj in gc.get_objects(generation=2)}
     jobs = core_of(sim.scheduler).jobs
-    kept = [jobs[job_id] for job_id in list(jobs)[:50]]
+    kept = [jobs[number] for number in list(jobs)[:50]]
     assert all(id(rec) in oldest for rec in kept)
 
 

@@ -190,11 +190,34 @@ def test_a_reopened_job_has_extras_only_if_it_had_them() -> None:
     sched.set_progress(busy.id, 0.5)
     sched.fail(busy.id, "gave up", code="Broken")
     again = reopen(store, clock)
-    jobs = core_of(again).jobs
-    assert jobs[plain.id].extras is None
-    assert jobs[busy.id].extras is not None
+    record = core_of(again).job
+    assert record(plain.id).extras is None
+    assert record(busy.id).extras is not None
     assert again.get(busy.id) == sched.get(busy.id)
     assert again.get(plain.id) == sched.get(plain.id)
+
+
+def test_jobs_stored_under_another_id_prefix_keep_their_ids() -> None:
+    # Ids are the prefix and a number; a scheduler reopened with another
+    # prefix finds the stored jobs by the ids they were given, numbers new
+    # jobs on from them under its own prefix, and forgets a purged one.
+    clock = ManualClock()
+    store = MemoryStore()
+    sched = Scheduler.open(store, clock, id_prefix="old-", retention=10.0)
+    done, waiting = sched.submit(), sched.submit(confirmation_required=True)
+    sched.complete(done.id)
+    assert (done.id, waiting.id) == ("old-1", "old-2")
+    again = reopen(store, clock, id_prefix="new-", retention=10.0)
+    assert [again.get(j).id for j in ("old-1", "old-2")] == ["old-1", "old-2"]
+    assert "new-1" not in again and "new-2" not in again
+    fresh = again.submit()
+    assert fresh.id == "new-3" and again.get("new-3") == fresh
+    assert again.confirm("old-2").status is JobStatus.ACTIVE
+    clock.advance(11.0)
+    again.poll()
+    assert "old-1" not in again and "old-2" in again
+    assert core_of(again).other_ids == {"old-2": 2}
+    again.check_invariants()
 
 
 @pytest.mark.parametrize("durability", ["full", "batched"])

@@ -382,7 +382,7 @@ def _find(sched: Scheduler, key: str) -> Job:
 
 
 def _pending(sched: Scheduler, job: Job) -> PendingReason | None:
-    rec = core_of(sched).jobs[job.id]
+    rec = core_of(sched).job(job.id)
     # A store of format 1-3 did not keep a job's controls (not_before, after,
     # retry): a job they held has no reason the read model can give. Format 4
     # journals them, and the read model gives the owner's reason.

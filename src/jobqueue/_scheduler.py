@@ -431,7 +431,7 @@ class Scheduler:
 
     def __contains__(self, job_id: object) -> bool:
         """Whether a job of that id is kept (``False`` for anything but a ``str``)."""
-        return lookup_key(job_id) in self._core.jobs
+        return self._core.find(lookup_key(job_id)) is not None
 
     def __len__(self) -> int:
         """Number of jobs kept (unfinished, and finished within retention)."""

@@ -85,7 +85,7 @@ def authorize_create(
     if policy is not None:
         policy.check(Action.CREATE, principal, tags, tags)
         for dep in after:
-            policy.check(Action.DESCRIBE, principal, core.jobs[dep.job_id].tags, target=dep.job_id)
+            policy.check(Action.DESCRIBE, principal, core.job(dep.job_id).tags, target=dep.job_id)
 
 
 def authorize_queue(

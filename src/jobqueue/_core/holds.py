@@ -74,7 +74,7 @@ def check_dependencies(core: Core, after: object) -> tuple[Dependency, ...]:
             )
         # Plain copies: a str subclass's == and hash() could name another job.
         job_id = lookup_key(dep.job_id)
-        if job_id not in core.jobs:
+        if core.find(job_id) is None:
             raise NotFound(f"after[{i}]: unknown job {shown(dep.job_id)}")
         on = lookup_key(dep.on)
         if on not in _ON:
@@ -92,7 +92,7 @@ def hold_or_enter(core: Core, rec: JobRecord, now: float) -> None:
     if c is not None:
         # Jobs that ended before this one was submitted are decided at once.
         for dep in c.after:
-            other = core.jobs[dep.job_id]
+            other = core.job(dep.job_id)
             if other.status not in TERMINAL:
                 if dep.job_id not in c.waiting_on:
                     c.waiting_on.add(dep.job_id)

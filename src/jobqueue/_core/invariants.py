@@ -167,7 +167,7 @@ def _control_problems(core: Core, rec: JobRecord) -> list[str]:
         problems.append(f"job {rec.id!r} started at {started!r}, before {c.not_before!r}")
     if first_ready is not None and rec.status is not _S.FAILED:
         for dep in c.after:
-            other = core.jobs.get(dep.job_id)
+            other = core.find(dep.job_id)
             if other is None:
                 continue  # purged: it ended long before
             if other.finished_at is None or other.finished_at > first_ready:

@@ -168,7 +168,9 @@ def purge_due(core: Core, now: float) -> int:
         purged += 1
         rec.purged = True
         listing.purged_in_created += 1
-        del core.jobs[rec.id]
+        del core.jobs[rec.index]
+        if core.other_ids:
+            core.other_ids.pop(rec.id, None)
         if core.outbox.listening:
             core.outbox.emit(JobPurged, now, rec.id)
     if finished:

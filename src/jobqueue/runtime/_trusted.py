@@ -135,7 +135,7 @@ def journaled(scheduler: Scheduler) -> bool:
 def journal_progress(scheduler: Scheduler, job_id: str) -> None:
     """Journal the job's progress now, unless it is finished or gone."""
     core = core_of(scheduler)
-    rec = core.jobs.get(job_id)
+    rec = core.find(job_id)
     if rec is not None:
         control.journal_progress(core, rec)
 

@@ -120,10 +120,10 @@ def encode_batch(
             keys_moved = keys_moved or kind is TagsChanged
             if event[2] not in touched:
                 touched[event[2]] = [None, None, False]
-    jobs = core.jobs
+    find = core.find
     report_ops = None
     for job_id, (timer, finish, new) in touched.items():
-        rec = jobs.get(job_id)
+        rec = find(job_id)
         if rec is None:
             continue  # purged in this call
         ops.append(job_row(rec, timer, finish, new))
@@ -160,10 +160,9 @@ def _usage_ops(
     if not keys_moved and len(live) == len(usage) and len(live) > _FEW_KEYS:
         # No tag set changed and no key is new: only the keys of the jobs this
         # call touched can have moved. O(touched) instead of O(keys).
-        jobs = core.jobs
         candidates = set()
         for job_id in touched:
-            rec = jobs.get(job_id)
+            rec = core.find(job_id)
             if rec is None:
                 break  # purged since its release: its key is unknown, scan them all
             candidates.add(billing_key(rec, core.queues))
