@@ -121,6 +121,7 @@ class Core:
         # The ids that are not the prefix and the number: jobs recovered
         # from a store written under another id_prefix (see rebuild).
         self.other_ids: dict[str, int] = {}
+        self.id_cut = len(settings.id_prefix)  # where an id's number begins
         self.names: dict[str, JobRecord] = {}  # live (unfinished) jobs by name
         self.queues: dict[str, QueueRecord] = {}
         self.counter = itertools.count(1)  # job numbers
@@ -165,16 +166,15 @@ class Core:
 
     def find(self, job_id: str) -> JobRecord | None:
         """The job ``job_id`` names, or None: read its number after the id prefix."""
-        prefix = self.settings.id_prefix
-        if job_id.startswith(prefix):
-            try:
-                rec = self.jobs.get(int(job_id[len(prefix) :]))
-            except ValueError:
-                rec = None
-            # int() also reads "+7", " 7", "0_7" and other digits than ASCII's:
-            # only the id itself names the job.
-            if rec is not None and rec.id == job_id:
-                return rec
+        # The prefix is not compared first: the whole id is, once the number
+        # found a job. int() also reads "+7", " 7", "0_7" and other scripts'
+        # digits, so only the id itself names the job.
+        try:
+            rec = self.jobs.get(int(job_id[self.id_cut :]))
+        except ValueError:
+            rec = None
+        if rec is not None and rec.id == job_id:
+            return rec
         if self.other_ids:
             index = self.other_ids.get(job_id)
             if index is not None:
