@@ -1382,6 +1382,24 @@ def test_a_job_stepping_off_the_plain_path_writes_out_the_steps_it_took() -> Non
     sched.check_invariants()
 
 
+def test_a_finished_job_drops_its_line_and_start_order() -> None:
+    # seq and start_seq order lines and running jobs; a finished job is in
+    # neither, so however it ended it keeps no number (0, a cached int).
+    clock = ManualClock()
+    sched = Scheduler(clock)
+    sched.update_queue("default", slots=2, deferred_share=1.0)
+    done, failed, cancelled, waiting = (sched.submit().id for _ in range(4))
+    record = core_of(sched).job
+    assert (record(done).seq, record(failed).seq) < (record(cancelled).seq, record(waiting).seq)
+    sched.complete(done)
+    sched.fail(failed, "broke")
+    sched.cancel(cancelled)
+    for job_id in (done, failed, cancelled):
+        assert (record(job_id).seq, record(job_id).start_seq) == (0, 0)
+    assert record(waiting).status is S.ACTIVE and record(waiting).start_seq > 0
+    sched.check_invariants()
+
+
 def test_a_plain_job_keeps_no_extras_from_submission_to_its_end() -> None:
     # The fields few jobs set live apart (JobExtras): a job that sets none of
     # them keeps one None for them all, whatever it went through.

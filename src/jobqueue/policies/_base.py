@@ -46,13 +46,16 @@ class PolicyJob(Protocol):
 
         A preempted job keeps its number, so it goes before later arrivals of
         equal priority. Unique across the scheduler; never changes while the job
-        is stored in a policy.
+        is stored in a policy. A finished job's is 0: it is in no line.
         """
         ...
 
     @property
     def start_seq(self) -> int:
-        """Order of the job's latest start: higher started more recently."""
+        """Order of the job's latest start: higher started more recently.
+
+        A finished job's is 0: it runs no more.
+        """
         ...
 
     @property
