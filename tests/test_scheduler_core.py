@@ -37,6 +37,7 @@ from jobqueue import (
     NotFound,
     QueueEvent,
     QueuePosition,
+    ReportScope,
     Scheduler,
     StatusChange,
     ValidationError,
@@ -1417,6 +1418,28 @@ def test_a_plain_job_keeps_no_extras_from_submission_to_its_end() -> None:
     rec.hop_index = 0
     rec.failure_reasons = None
     assert rec.extras is None
+
+
+@pytest.mark.parametrize(
+    ("option", "field", "shown", "value"),
+    [
+        ({"description": "nightly"}, "description", "description", "nightly"),
+        ({"confirmation_required": True}, "confirmation_required", "confirmation_required", True),
+        ({"hops": [HopRule("other", 5.0)]}, "hops", "hops", (HopRule("other", 5.0),)),
+        ({"tasks": ["a", "b"], "report": "all"}, "report_scope", "report", ReportScope.ALL),
+    ],
+)
+def test_a_job_submitted_with_a_rare_option_keeps_it_in_its_extras(
+    option: dict[str, Any], field: str, shown: str, value: object
+) -> None:
+    # The options few jobs use live in JobExtras; the job reads them from there.
+    sched = Scheduler(ManualClock())
+    sched.create_queue("other")
+    job = sched.submit(**option)
+    rec = core_of(sched).job(job.id)
+    assert rec.extras is not None and getattr(rec.extras, field) == value
+    assert getattr(sched.get(job.id), shown) == value
+    assert core_of(sched).job(sched.submit().id).extras is None
 
 
 def test_a_job_that_sets_an_extra_keeps_it_and_reads_every_other_as_its_default() -> None:

@@ -65,7 +65,7 @@ from .deadlines import Deadlines, Timer
 from .ledger import Ledger
 from .outbox import Outbox
 from .preemption import choose_victim
-from .records import Controls, JobRecord, QueueRecord, add_reason, full_history, in_line
+from .records import Controls, JobExtras, JobRecord, QueueRecord, add_reason, full_history, in_line
 from .settings import Settings as Settings
 
 __all__ = ["Core", "Settings"]
@@ -318,7 +318,6 @@ class Core:
             f"{self.settings.id_prefix}{index}",
             index,
             name,
-            description,
             _NEW if observed else _PREPARING,
             priority,
             next(self.seq),
@@ -326,17 +325,15 @@ class Core:
             q.name,
             deferred,
             preemptible,
-            confirmation_required,
             now,
             tags,
-            rules,
             accel,
             source,
-            scope,
             total,
-            keys,
             None,  # on the plain path (records.full_history)
         )
+        if description or confirmation_required or rules or scope is not None or keys is not None:
+            rec.extras = JobExtras(description, confirmation_required, rules, scope, keys)
         if controls is not None:
             rec.controls = controls
         self.jobs[index] = rec
@@ -596,8 +593,9 @@ class Core:
         if self.dependents:
             holds.resolve_dependents(self, rec, now)
         self.listing.retire(rec, self.deadlines, self.settings.retention)
-        if rec.report_scope is not None and rec.outcomes:
-            rec.report = tasks.build_report(rec, rec.report_scope)
+        x = rec.extras
+        if x is not None and x.report_scope is not None and x.outcomes:
+            rec.report = tasks.build_report(rec, x.report_scope)
 
     # ------------------------------------------------------------------ timers
 

@@ -154,21 +154,22 @@ def task_op(job_id: str, r: TaskRecord) -> list[Any]:
 
 
 def _config(rec: JobRecord) -> list[Any]:
-    keys = rec.task_keys
-    hops = rec.hops
+    x = extras_of(rec)
+    keys = x.task_keys
+    hops = x.hops
     return [
         rec.index,
         rec.name,
-        rec.description,
+        x.description,
         rec.submission_queue,
         rec.deferred,
         rec.preemptible,  # 5
-        rec.confirmation_required,
+        x.confirmation_required,
         rec.created_at,
         [[h.queue, h.wait, h.priority] for h in hops] if hops else [],
         PLAIN[rec.acceleration],
         PLAIN[rec.billing_tags_source],  # 10
-        PLAIN.get(rec.report_scope),
+        PLAIN.get(x.report_scope),
         rec.tasks_total,
         None if keys is None else list(keys),
         _controls_config(rec.controls),  # 14; absent before format 4
@@ -259,7 +260,6 @@ def make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
         id=row[1],
         index=cfg[0],
         name=cfg[1],
-        description=cfg[2],
         status=STATUS[row[2]],
         priority=row[3],
         seq=row[4],
@@ -267,15 +267,11 @@ def make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
         queue=row[5],
         deferred=cfg[4],
         preemptible=cfg[5],
-        confirmation_required=cfg[6],
         created_at=cfg[7],
         tags=dict(row[6]),
-        hops=tuple(HopRule(q, w, p) for q, w, p in cfg[8]),
         acceleration=Acceleration(cfg[9]),
         billing_tags_source=BillingTagsSource(cfg[10]),
-        report_scope=None if cfg[11] is None else ReportScope(cfg[11]),
         tasks_total=cfg[12],
-        task_keys=None if keys is None else dict.fromkeys(keys),
         history=history_of(row[25]),
         start_seq=row[7],
         hop_token=row[9],
@@ -295,9 +291,16 @@ def make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
         ),
     )
     saved = row[31] if len(row) > 31 else None
-    extras = (row[8], row[10], hopped, row[12], row[13], reasons, row[20], row[24], saved)
+    scope = cfg[11]
+    extras: tuple[object, ...] = (cfg[2], cfg[6], cfg[8], scope, keys, row[8], row[10])
+    extras += (hopped, row[12], row[13], reasons, row[20], row[24], saved)
     if extras != _NO_EXTRAS_ROW:  # a job that set none of them gets no extras
         rec.extras = JobExtras(
+            description=cfg[2],
+            confirmation_required=cfg[6],
+            hops=tuple(HopRule(q, w, p) for q, w, p in cfg[8]),
+            report_scope=None if scope is None else ReportScope(scope),
+            task_keys=None if keys is None else dict.fromkeys(keys),
             hop_index=row[8],
             hop_due=row[10],
             hop_transitions=None if hopped is None else [HopTransition(*h) for h in hopped],
@@ -312,7 +315,22 @@ def make_record(row: list[Any], cfg: list[Any]) -> JobRecord:
 
 
 # The stored extras of a job that has none (see ``make_record``), in its order.
-_NO_EXTRAS_ROW: Final = (0, False, None, 0, 0, None, None, 0.0, None)
+_NO_EXTRAS_ROW: Final[tuple[object, ...]] = (
+    "",
+    False,
+    [],
+    None,
+    None,
+    0,
+    False,
+    None,
+    0,
+    0,
+    None,
+    None,
+    0.0,
+    None,
+)
 
 
 def rebuild_policy(
