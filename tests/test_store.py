@@ -220,6 +220,26 @@ def test_jobs_stored_under_another_id_prefix_keep_their_ids() -> None:
     again.check_invariants()
 
 
+def test_a_new_job_never_takes_an_id_a_job_stored_under_another_prefix_holds() -> None:
+    # Under the prefix "job-1", jobs 1 and 2 are "job-11" and "job-12"; reopened
+    # under "job-", numbers 11 and 12 would spell those ids again: they are
+    # skipped, so that each id names one job.
+    clock = ManualClock()
+    store = MemoryStore()
+    sched = Scheduler.open(store, clock, id_prefix="job-1")
+    assert [sched.submit().id for _ in range(2)] == ["job-11", "job-12"]
+    again = reopen(store, clock, id_prefix="job-")
+    ids = [again.submit().id for _ in range(9)]
+    assert ids == [f"job-{n}" for n in (*range(3, 11), 13)]
+    assert [again.get(j).id for j in ("job-11", "job-12", "job-13")] == [
+        "job-11",
+        "job-12",
+        "job-13",
+    ]
+    assert len(again) == 11
+    again.check_invariants()
+
+
 @pytest.mark.parametrize("durability", ["full", "batched"])
 def test_a_file_store_recovers_a_crash_like_memory(tmp_path: Path, durability: str) -> None:
     path = tmp_path / "jobs.db"

@@ -181,6 +181,19 @@ class Core:
                 return self.jobs.get(index)
         return None
 
+    def unused_id(self) -> tuple[int, str]:
+        """The next number whose id no job holds, and that id.
+
+        A job recovered from a store written under another prefix may hold
+        an id the prefix and a later number spell ("job-1" + "5" is "job-15"):
+        that number is skipped, so that an id names one job.
+        """
+        while True:
+            index = next(self.counter)
+            job_id = f"{self.settings.id_prefix}{index}"
+            if job_id not in self.other_ids:
+                return index, job_id
+
     def queue(self, name: str) -> QueueRecord:
         """Raises: NotFound: no such queue."""
         if (q := self.queues.get(name if type(name) is str else lookup_key(name))) is None:
@@ -305,6 +318,9 @@ class Core:
         if now is None:
             now = self.now()
         index = next(self.counter)
+        job_id = f"{self.settings.id_prefix}{index}"
+        if self.other_ids and job_id in self.other_ids:
+            index, job_id = self.unused_id()
         outbox = self.outbox
         # Without event listeners, a new job is created in Preparing, its
         # first move (New to Preparing, which the table always allows; see
@@ -315,7 +331,7 @@ class Core:
         # it moves as every job does.
         observed = outbox.listening
         rec = JobRecord(
-            f"{self.settings.id_prefix}{index}",
+            job_id,
             index,
             name,
             _NEW if observed else _PREPARING,
