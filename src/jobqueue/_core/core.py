@@ -84,8 +84,9 @@ _PREFERRED: Final = Acceleration.PREFERRED
 _ON_DEMAND: Final = Pricing.ON_DEMAND
 _RESERVED: Final = Pricing.RESERVED
 _BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy, AgingPolicy})
-# Core.create makes a new job's first move itself when nobody observes it.
+# The plain path's steps taken at a job's creation (see records.full_history).
 _PLAIN_AT_CREATION: Final = frozenset({_PREPARING, _READY})
+# Core.create makes a new job's first move itself when nobody observes it.
 _BORN_PREPARING: Final = _PREPARING in TRANSITIONS[_NEW]
 if not _BORN_PREPARING:  # pragma: no cover - the state table's tests pin the move
     raise ImportError("the state table must let a new job move to Preparing")
