@@ -65,7 +65,16 @@ from .deadlines import Deadlines, Timer
 from .ledger import Ledger
 from .outbox import Outbox
 from .preemption import choose_victim
-from .records import Controls, JobExtras, JobRecord, QueueRecord, add_reason, full_history, in_line
+from .records import (
+    PLAIN_PATH,
+    Controls,
+    JobExtras,
+    JobRecord,
+    QueueRecord,
+    add_reason,
+    full_history,
+    in_line,
+)
 from .settings import Settings as Settings
 
 __all__ = ["Core", "Settings"]
@@ -84,8 +93,8 @@ _PREFERRED: Final = Acceleration.PREFERRED
 _ON_DEMAND: Final = Pricing.ON_DEMAND
 _RESERVED: Final = Pricing.RESERVED
 _BUILTIN_POLICIES: Final = frozenset({FifoPolicy, PriorityPolicy, AgingPolicy})
-# The plain path's steps taken at a job's creation (see records.full_history).
-_PLAIN_AT_CREATION: Final = frozenset({_PREPARING, _READY})
+# The plain path's steps taken at a job's creation, after New.
+_PLAIN_AT_CREATION: Final = frozenset(PLAIN_PATH[1:3])
 # Core.create makes a new job's first move itself when nobody observes it.
 _BORN_PREPARING: Final = _PREPARING in TRANSITIONS[_NEW]
 if not _BORN_PREPARING:  # pragma: no cover - the state table's tests pin the move
@@ -191,9 +200,13 @@ class Core:
         """
         while True:
             index = next(self.counter)
-            job_id = f"{self.settings.id_prefix}{index}"
+            job_id = self.id_of(index)
             if job_id not in self.other_ids:
                 return index, job_id
+
+    def id_of(self, index: int) -> str:
+        """The id of job number ``index``: the prefix and the number."""
+        return f"{self.settings.id_prefix}{index}"
 
     def queue(self, name: str) -> QueueRecord:
         """Raises: NotFound: no such queue."""
@@ -319,7 +332,7 @@ class Core:
         if now is None:
             now = self.now()
         index = next(self.counter)
-        job_id = f"{self.settings.id_prefix}{index}"
+        job_id = f"{self.settings.id_prefix}{index}"  # id_of, inline: once per job
         if self.other_ids and job_id in self.other_ids:
             index, job_id = self.unused_id()
         outbox = self.outbox
@@ -347,7 +360,7 @@ class Core:
             accel,
             source,
             total,
-            None,  # on the plain path (records.full_history)
+            None,  # on the plain path (records.PLAIN_PATH)
         )
         if description or confirmation_required or rules or scope is not None or keys is not None:
             rec.extras = JobExtras(description, confirmation_required, rules, scope, keys)
@@ -401,7 +414,7 @@ class Core:
         history = rec.history
         if history is not None:
             history += (now, target)
-        # A job with no list is on the plain path (records.full_history), so a
+        # A job with no list is on the plain path (records.PLAIN_PATH), so a
         # legal move to a status of that path is its next plain step; the
         # step's time is kept by the field set here, or is its creation's.
         elif target is _ACTIVE:

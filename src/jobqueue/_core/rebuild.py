@@ -94,8 +94,7 @@ def install(
 
     core.queues = dict(queues)
     core.jobs = {r.index: r for r in records}
-    prefix = core.settings.id_prefix
-    core.other_ids = {r.id: r.index for r in records if r.id != f"{prefix}{r.index}"}
+    core.other_ids = {r.id: r.index for r in records if r.id != core.id_of(r.index)}
     core.names = {r.name: r for r in records if r.name is not None and r.status not in TERMINAL}
     core.dependents = dependents
     core.counter = itertools.count(next_index)

@@ -34,6 +34,7 @@ from ..policies import Policy
 
 __all__ = [
     "NO_TAGS",
+    "PLAIN_PATH",
     "Controls",
     "JobExtras",
     "JobRecord",
@@ -67,6 +68,15 @@ _status_change: Final = cast(
 # retained job's memory (benchmarks/bench_sim.py, the memory rows).
 # Core.transition keeps a job on it, or writes out its list at its first step
 # off it.
+PLAIN_PATH: Final = (
+    JobStatus.NEW,
+    JobStatus.PREPARING,
+    JobStatus.READY,
+    JobStatus.ACTIVE,
+    JobStatus.COMPLETE,
+)
+
+
 def full_history(rec: JobRecord, upto: JobStatus | None = None) -> list[float | JobStatus]:
     """``rec``'s flat history: its list, or, on the plain path, the steps up to its status.
 
@@ -77,19 +87,13 @@ def full_history(rec: JobRecord, upto: JobStatus | None = None) -> list[float | 
     history = rec.history
     if history is not None:
         return history
-    status = rec.status if upto is None else upto
+    steps = PLAIN_PATH.index(rec.status if upto is None else upto) + 1
     created = rec.created_at
-    flat: list[float | JobStatus] = [created, JobStatus.NEW]
-    if status is not JobStatus.NEW:
-        flat += (created, JobStatus.PREPARING)
-        if status is not JobStatus.PREPARING:
-            flat += (created, JobStatus.READY)
-            if status is not JobStatus.READY:
-                assert rec.started_at is not None  # set on the step to Active
-                flat += (rec.started_at, JobStatus.ACTIVE)
-                if status is not JobStatus.ACTIVE:
-                    assert rec.finished_at is not None  # set on the step to Complete
-                    flat += (rec.finished_at, JobStatus.COMPLETE)
+    times = (created, created, created, rec.started_at, rec.finished_at)
+    flat: list[float | JobStatus] = []
+    for time, status in zip(times[:steps], PLAIN_PATH, strict=False):
+        assert time is not None  # Active's and Complete's are set on those steps
+        flat += (time, status)
     return flat
 
 
@@ -165,7 +169,7 @@ class JobRecord:
     billing_tags_source: BillingTagsSource
     tasks_total: int
     # Flat: time, status, time, status, ... Half the memory of a list of
-    # pairs. None while the job is on the plain path (see full_history): read
+    # pairs. None while the job is on the plain path (see PLAIN_PATH): read
     # it with full_history(), and its pairs with history_pairs().
     history: list[float | JobStatus] | None
     start_seq: int = 0
