@@ -31,7 +31,7 @@ from jobqueue.runtime import (
     TaskFailures,
     ThreadRuntime,
 )
-from jobqueue.runtime._handles import Kind
+from jobqueue.runtime._handles import _NO_WAITERS, Kind
 
 pytestmark = [pytest.mark.runtime, pytest.mark.usefixtures("no_thread_left_behind")]
 
@@ -112,15 +112,14 @@ def test_wait_and_as_completed_wake_when_a_pending_handle_resolves(outcome: obje
         waiter = threading.Thread(target=wait_for_both)
         waiter.start()
         for _ in range(1000):  # bounded: until the waiter is installed
-            if handle._waiter_list:
+            if handle._waiters:
                 break
             threading.Event().wait(0.001)
-        assert handle._waiter_list and not handle.done()
+        assert handle._waiters and not handle.done()
         gate.set()
         waiter.join(TIMEOUT)
     assert got[0] == 1 and sorted(got[1:]) == [0, 1]
-    assert handle._waiters == []  # every waiter removed itself, or was let go
-    assert handle._waiter_list is None  # told, so no list is kept
+    assert handle._waiters is _NO_WAITERS  # told, so no list is kept
     if isinstance(outcome, BaseException):
         assert isinstance(handle.exception(), JobFailed)
     else:

@@ -29,6 +29,7 @@ from jobqueue.runtime import (
     TaskFailures,
     ThreadRuntime,
 )
+from jobqueue.runtime._handles import _NO_WAITERS
 from jobqueue.runtime._thread_runtime import _Start, _ThreadBackend
 from jobqueue.runtime._work import Lane, Work
 
@@ -238,7 +239,7 @@ def test_a_handle_keeps_every_field_in_its_slots_whatever_it_went_through() -> N
         waiter.join(TIMEOUT)
         assert wait(handles, timeout=TIMEOUT).not_done == set()
     assert [h.__dict__ for h in handles] == [{}, {}, {}]
-    assert [h._waiter_list for h in handles] == [None, None, None]
+    assert all(h._waiters is _NO_WAITERS for h in handles)
 
 
 def test_a_pending_handle_lets_go_of_its_waiters_once_it_has_told_them() -> None:
@@ -252,15 +253,15 @@ def test_a_pending_handle_lets_go_of_its_waiters_once_it_has_told_them() -> None
         )
         waiter.start()
         for _ in range(1000):  # bounded: until the waiter is installed on both
-            if running._waiter_list and held._waiter_list:
+            if running._waiters and held._waiters:
                 break
             time.sleep(0.001)
-        assert running._waiter_list and held._waiter_list
+        assert running._waiters and held._waiters
         assert held.cancel() is True  # a cancel tells the waiter too
         gate.set()
         waiter.join(TIMEOUT)
     assert done == [{running, held}]
-    assert running._waiter_list is None and held._waiter_list is None
+    assert running._waiters is _NO_WAITERS and held._waiters is _NO_WAITERS
     assert running._waiters == [] and held._waiters == []
     # A resolved handle keeps nothing it is given: it will never tell anyone.
     running._waiters.append(cast(Any, object()))

@@ -182,10 +182,6 @@ class AsyncioRuntime(RuntimeBase):
             finally:
                 self._settling = False
                 self._after_op()
-                finished = self._engine.take_finished()
-                if finished is not None:
-                    for handle, kind, payload in finished:
-                        handle._resolve(kind, payload)
 
     def _inside(self) -> bool:
         return self._settling and threading.get_ident() == self._loop_thread

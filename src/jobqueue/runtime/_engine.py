@@ -52,7 +52,7 @@ from .._states import RUNNING, TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
 from . import _trusted
 from ._backend import Backend
 from ._failures import TaskTimeout, describe
-from ._handles import Kind, outcome
+from ._handles import outcome
 from ._job_functions import JobFunctions
 from ._lanes import TaskLanes
 from ._progress import Throttle
@@ -109,9 +109,6 @@ class Engine(JobFunctions, TaskLanes):
         self._watch = not backend.enforces_timeouts
         #: Calls that ran elsewhere, appended from any thread, for ``completed``.
         self.completions: deque[CallOutcome] = deque()
-        #: (handle, how it resolves, its value or exception) of jobs that finished:
-        #: the runtime resolves them once it no longer has the scheduler to itself.
-        self.finished: list[tuple[Any, Kind, object]] = []
         #: Lanes and job functions in flight (a parked job function is not).
         self.in_flight = 0
         #: Set when something may have moved ``next_deadline()`` earlier.
@@ -308,7 +305,7 @@ class Engine(JobFunctions, TaskLanes):
     ) -> str:
         """Submit a job whose work is ``task_fn`` over its tasks, or ``job_fn``; returns its id.
 
-        ``handle`` (if given) is resolved when the job finishes (see ``finished``).
+        ``handle`` (if given) is resolved when the job finishes (see ``_retire``).
 
         Raises:
             ValidationError, TypeError, ...: what ``Scheduler.submit`` raises; nothing is submitted.
@@ -534,18 +531,13 @@ class Engine(JobFunctions, TaskLanes):
                 log.error("job %r failed: %s", work.job_id, why, exc_info=work.exc)
             else:
                 log.debug("job %r finished: %s", work.job_id, work.status)
-            if work.handle is not None:
-                kind, payload = outcome(work, self._snapshot, self._records)
-                self.finished.append((work.handle, kind, payload))
+            handle = work.handle
+            if handle is not None:
+                # Resolved here, in the call that finished the job: a handle
+                # takes no lock of its own, and its done callbacks go to the
+                # runtime's own thread or loop (see ``JobFuture``).
+                handle._resolve(*outcome(work, self._snapshot, self._records))
             self._backend.changed()
-
-    def take_finished(self) -> list[tuple[Any, Kind, object]] | None:
-        """The handles to resolve, if any; they are forgotten here."""
-        finished = self.finished
-        if not finished:
-            return None
-        self.finished = []
-        return finished
 
     def unfinished_handles(self) -> list[tuple[str, Any]]:
         """``(job_id, handle)`` of every job with a handle that has not finished."""

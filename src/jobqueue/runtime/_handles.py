@@ -36,7 +36,7 @@ from ._failures import JobFailed, RuntimeStateError, TaskFailed, TaskFailures
 if TYPE_CHECKING:
     from ._work import Work
 
-__all__ = ["AsyncJobFuture", "HandleCondition", "JobFuture", "Kind", "outcome"]
+__all__ = ["AsyncJobFuture", "JobFuture", "Kind", "outcome"]
 
 log = logging.getLogger("jobqueue.runtime")
 
@@ -48,8 +48,6 @@ _PENDING = "PENDING"
 _FINISHED = "FINISHED"
 _CANCELLED_AND_NOTIFIED = "CANCELLED_AND_NOTIFIED"
 _DONE = frozenset({"CANCELLED", "CANCELLED_AND_NOTIFIED", "FINISHED"})
-# Done, and the waiters told (a cancelled Future tells them in a second step).
-_TOLD = frozenset({"CANCELLED_AND_NOTIFIED", "FINISHED"})
 
 
 class Kind(enum.Enum):
@@ -73,25 +71,18 @@ class _Runtime(Protocol):
     def cancel(self, job_id: str) -> Job: ...
 
 
-class HandleCondition(threading.Condition):
-    """The one condition of every handle of a runtime, which counts who sleeps on it.
-
-    Its lock is every handle's ``_condition`` (see ``JobFuture``). A handle is
-    resolved per job; with nobody asleep in ``result()``, the resolution skips
-    ``notify_all`` (about 0.5 us; the handles row of
-    benchmarks/bench_runtime.py).
-    """
-
-    sleepers = 0  # threads in ``JobFuture._wait_done``; changed with the lock held
-
-    def __init__(self) -> None:
-        #: The lock of the condition, and of every handle of the runtime.
-        self.lock = threading.RLock()
-        super().__init__(self.lock)
-
-
 class _ThreadedRuntime(_Runtime, Protocol):
-    _handle_condition: HandleCondition
+    # The runtime's lock: every handle's ``_condition``, held while the
+    # engine resolves a handle.
+    _lock: threading.RLock
+
+    def _wait_for_change(self, timeout: float | None = None) -> None: ...
+
+    def _check_may_block(self, what: str) -> None: ...
+
+    def _queue_callbacks(
+        self, future: JobFuture[Any], callbacks: list[Callable[..., object]]
+    ) -> None: ...
 
     def _post_callbacks(
         self, future: JobFuture[Any], callbacks: list[Callable[..., object]]
@@ -192,14 +183,18 @@ class JobFuture(concurrent.futures.Future[T]):
     # ``Future.__init__`` is not called: a handle keeps the Future's fields in
     # slots, and shares what a Future makes for itself. Its ``_condition``,
     # which ``concurrent.futures.wait`` and ``as_completed`` take and release
-    # per future, is the runtime's one lock for all its handles, an ``RLock``
-    # (C code) rather than a ``Condition`` (Python code around it, twice per
-    # handle and per ``wait``); the condition to sleep on is the runtime's
-    # ``HandleCondition`` on that lock, so ``result``, ``exception`` and the
-    # resolution, the only Future methods that would wait or notify, are this
+    # per future, is the runtime's own lock, an ``RLock`` (C code) rather
+    # than a ``Condition`` (Python code around it, twice per handle and per
+    # ``wait``). The engine resolves a handle in the call that finished its
+    # job, with that lock already held: no lock of its own to take, and no
+    # hand-over to the end of the call (the handles row of
+    # benchmarks/bench_runtime.py). ``result`` and ``exception`` sleep on the
+    # runtime's condition for waiters (``_wait_for_change``), which each call
+    # that moved a job wakes once, so the resolution notifies nobody itself;
+    # those are the only Future methods that would wait or notify, and this
     # class's own. Making a lock and a condition per handle was most of a
     # handle's cost (3-4 us of about 5 per job). A handle's sleepers may thus
-    # wake for another handle: ``result`` and ``exception`` wait in a loop.
+    # wake for another job: ``result`` and ``exception`` wait in a loop.
     # The Future's own done callbacks are never added (``add_done_callback``
     # keeps them in ``_callbacks``, a tuple replaced on each addition until
     # the handle is done, then taken by whoever made it done), so
@@ -218,13 +213,13 @@ class JobFuture(concurrent.futures.Future[T]):
         "_result",
         "_runtime",
         "_state",
-        "_waiter_list",
+        "_waiters",
         "id",
     )
     _done_callbacks: tuple[Callable[[concurrent.futures.Future[T]], object], ...] = ()
 
     def __init__(self, runtime: _ThreadedRuntime) -> None:
-        self._condition = runtime._handle_condition.lock  # type: ignore[assignment]
+        self._condition = runtime._lock  # type: ignore[assignment]
         self._runtime = runtime
         self.id = ""
         self._state = _PENDING
@@ -232,32 +227,15 @@ class JobFuture(concurrent.futures.Future[T]):
         self._exception: BaseException | None = None
         self._callbacks: tuple[Callable[..., object], ...] = ()
         # The waiters of ``concurrent.futures.wait`` and ``as_completed``,
-        # made on first use and let go once told (see ``_waiters``).
-        self._waiter_list: list[Any] | None = None
-
-    @property
-    def _waiters(self) -> list[Any]:
-        # Read and written only with the lock held (by
-        # ``concurrent.futures.wait``, ``as_completed`` and ``_resolve``).
-        # A resolved handle keeps no waiters: it has told those it had, and
-        # one added now would never be told anything. So a handle that is
-        # done when ``wait`` comes (most, when jobs are short) makes no list,
-        # and a pending one drops its list when it resolves: no handle keeps
-        # a list for the garbage collector to trace (the handles row of
-        # benchmarks/bench_runtime.py). ``wait`` removes its waiter from every
-        # handle afterwards: from a resolved one, that is a no-op. (Not
-        # ``__getattr__`` for the unset slot: a class with one has none of
-        # its attribute reads specialised, a third more per resolution.)
-        waiters = self._waiter_list
-        if waiters is None:
-            if self._state in _TOLD:
-                return _NO_WAITERS
-            waiters = self._waiter_list = []
-        return waiters
-
-    @_waiters.setter
-    def _waiters(self, waiters: list[Any]) -> None:
-        self._waiter_list = waiters
+        # read and written with the lock held. A resolved handle swaps its
+        # list for ``_NO_WAITERS``: it has told the waiters it had, and one
+        # added now would never be told anything, so no finished handle
+        # keeps a list for the garbage collector to trace. A plain slot, not
+        # a property making the list on first use: when ``wait`` meets a
+        # pending handle it reads this twice per handle, done or not, and a
+        # property call each time made ``wait`` on 9,000 handles a third
+        # dearer (the handles row of benchmarks/bench_runtime.py).
+        self._waiters: list[Any] = []
 
     def __repr__(self) -> str:
         return f"<JobFuture {self.id!r} {self._state.lower()}>"
@@ -288,19 +266,23 @@ class JobFuture(concurrent.futures.Future[T]):
         return super().exception(0)
 
     def _wait_done(self, timeout: float | None) -> None:
-        """Sleep until the handle is done; raise ``TimeoutError`` after ``timeout`` seconds."""
+        """Sleep until the handle is done; raise ``TimeoutError`` after ``timeout`` seconds.
+
+        Raises:
+            RuntimeStateError: the handle is pending and the caller is inside
+                a runtime callback (the job could not finish while it waits).
+        """
+        if self._state in _DONE:
+            return
+        runtime = self._runtime
+        runtime._check_may_block("a pending handle's result() or exception()")
         end = None if timeout is None else time.monotonic() + timeout
-        condition = self._runtime._handle_condition
-        with condition:
+        with runtime._lock:
             while self._state not in _DONE:
                 remaining = None if end is None else end - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise TimeoutError()
-                condition.sleepers += 1
-                try:
-                    condition.wait(remaining)
-                finally:
-                    condition.sleepers -= 1
+                runtime._wait_for_change(remaining)
 
     def running(self) -> bool:
         """Whether the job's work runs now (the job is Active or Pausing)."""
@@ -361,37 +343,28 @@ class JobFuture(concurrent.futures.Future[T]):
         raise _refuse("set_running_or_notify_cancel")
 
     def _resolve(self, kind: Kind, payload: object) -> None:
-        # Under one hold of the lock, taken with ``acquire`` and ``release``
-        # rather than ``with`` (a third of the cost): a handle is resolved per
-        # job (the handles row of benchmarks/bench_runtime.py). The Future's
-        # own done callbacks are never used (``add_done_callback`` keeps them
-        # here), so there are none to invoke.
-        lock = self._condition
-        lock.acquire()
-        try:
-            if self._state is not _PENDING:
-                raise concurrent.futures.InvalidStateError(f"{self!r}")
-            if kind is _RESULT:
-                self._result = payload  # type: ignore[assignment]
-                self._state = _FINISHED
-            elif kind is _ERROR:
-                assert isinstance(payload, BaseException)
-                self._exception = payload
-                self._state = _FINISHED
-            else:
-                self._state = _CANCELLED_AND_NOTIFIED
-            waiters = self._waiter_list
-            if waiters is not None:
-                self._waiter_list = None  # told (see ``_waiters``)
-                _tell(waiters, self, kind)
-            condition = self._runtime._handle_condition
-            if condition.sleepers:
-                condition.notify_all()
-            callbacks = self._callbacks
-        finally:
-            lock.release()
-        if callbacks:
-            self._runtime._post_callbacks(self, list(callbacks))
+        # Called with the runtime's lock held (the handle's ``_condition``),
+        # by the engine in the call that finished the job; that call wakes
+        # the threads asleep in ``result()`` as it ends. The Future's own done
+        # callbacks are never used (``add_done_callback`` keeps them here),
+        # so there are none to invoke.
+        if self._state is not _PENDING:
+            raise concurrent.futures.InvalidStateError(f"{self!r}")
+        if kind is _RESULT:
+            self._result = payload  # type: ignore[assignment]
+            self._state = _FINISHED
+        elif kind is _ERROR:
+            assert isinstance(payload, BaseException)
+            self._exception = payload
+            self._state = _FINISHED
+        else:
+            self._state = _CANCELLED_AND_NOTIFIED
+        waiters = self._waiters
+        self._waiters = _NO_WAITERS  # told (see ``__init__``)
+        if waiters:
+            _tell(waiters, self, kind)
+        if self._callbacks:
+            self._runtime._queue_callbacks(self, list(self._callbacks))
 
 
 def _tell(waiters: list[Any], future: JobFuture[Any], kind: Kind) -> None:
@@ -410,7 +383,7 @@ def _refuse(method: str) -> RuntimeStateError:
 
 
 class _NoWaiters(list[Any]):
-    """The waiters of a resolved handle: none kept, none to tell (see ``JobFuture._waiters``)."""
+    """The waiters of a resolved handle: none kept, none to tell (see ``JobFuture``)."""
 
     __slots__ = ()
 

@@ -61,7 +61,7 @@ from .._states import TERMINAL
 from .._validate import check_flags
 from ._adoption import Handler, release
 from ._failures import RuntimeStateError
-from ._handles import HandleCondition, JobFuture, Kind, run_callbacks
+from ._handles import JobFuture, Kind, run_callbacks
 from ._runtime_base import RuntimeBase, State, check_timeout
 from ._work import After, CallOutcome, Lane, Work
 
@@ -103,8 +103,6 @@ class ThreadedRuntime(RuntimeBase):
         self._callers: deque[None] = deque()
         # Reports of work done on the runtime's worker threads (``_report``).
         self._reports: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
-        # The one condition of every handle (``JobFuture``).
-        self._handle_condition = HandleCondition()
         # Done callbacks of handles, for the driver thread to run.
         self._callbacks: deque[tuple[JobFuture[Any], list[Callable[..., object]]]] = deque()
         super().__init__(
@@ -140,13 +138,9 @@ class ThreadedRuntime(RuntimeBase):
                 self._take_reports()
 
     def _leave(self) -> None:
-        """End the outermost call: settle, take reports in, wake whom it concerns, let go.
-
-        Then resolve the handles of the jobs that finished, outside the lock.
-        """
+        """End the outermost call: settle, take reports in, wake whom it concerns, let go."""
         engine = self._engine
         reports = self._reports
-        finished = None
         try:
             engine.settle()
             while reports:
@@ -158,11 +152,7 @@ class ThreadedRuntime(RuntimeBase):
             try:
                 self._after_op()
             finally:
-                finished = engine.take_finished()
                 self._lock.release()
-        if finished is not None:
-            for handle, kind, payload in finished:
-                handle._resolve(kind, payload)
 
     def _report(self, fn: Callable[..., object], *args: Any) -> None:
         """Report work done on one of the runtime's worker threads: ``fn(*args)`` in a call.
@@ -229,10 +219,16 @@ class ThreadedRuntime(RuntimeBase):
         """Have the driver thread call ``callbacks`` with ``future``."""
         with self._lock:
             if self._state is not State.CLOSED:
-                self._callbacks.append((future, callbacks))
-                self._driver_cond.notify()
+                self._queue_callbacks(future, callbacks)
                 return
         run_callbacks(future, callbacks)  # no driver thread any more
+
+    def _queue_callbacks(
+        self, future: JobFuture[Any], callbacks: list[Callable[..., object]]
+    ) -> None:
+        """Queue ``callbacks`` of ``future`` for the driver thread (lock held)."""
+        self._callbacks.append((future, callbacks))
+        self._driver_cond.notify()
 
     def _check_may_block(self, what: str) -> None:
         if self._owner == threading.get_ident():
@@ -370,20 +366,19 @@ class ThreadedRuntime(RuntimeBase):
             self._state = State.CLOSED
             engine.close()
             release(self._scheduler)
+            for job_id, handle in engine.unfinished_handles():
+                status = self._scheduler.get(job_id).status
+                handle._resolve(
+                    Kind.ERROR,
+                    RuntimeStateError(
+                        f"the runtime shut down before job {job_id!r} finished (it is {status})"
+                    ),
+                )
             self._cond.notify_all()
-            unfinished = engine.unfinished_handles()
             callbacks = list(self._callbacks)
             self._callbacks.clear()
         for future, fns in callbacks:
             run_callbacks(future, fns)
-        for job_id, handle in unfinished:
-            status = self._scheduler.get(job_id).status
-            handle._resolve(
-                Kind.ERROR,
-                RuntimeStateError(
-                    f"the runtime shut down before job {job_id!r} finished (it is {status})"
-                ),
-            )
         self._close_pool(wait=False)
 
     def _run_completions(self) -> None:
