@@ -52,7 +52,6 @@ from .._states import RUNNING, TASKS_ACCEPTED, TERMINAL, WORKING, JobStatus
 from . import _trusted
 from ._backend import Backend
 from ._failures import TaskTimeout, describe
-from ._handles import outcome
 from ._job_functions import JobFunctions
 from ._lanes import TaskLanes
 from ._progress import Throttle
@@ -105,6 +104,7 @@ class Engine(JobFunctions, TaskLanes):
         self._timers = TaskTimers(_trusted.rng(scheduler))
         self._submit_default = _trusted.default_submitter(scheduler)
         self._complete = _trusted.completer(scheduler)
+        self._record_task = _trusted.task_recorder(scheduler)
         # Task timeouts the engine enforces itself (a backend that cannot stop a task).
         self._watch = not backend.enforces_timeouts
         #: Calls that ran elsewhere, appended from any thread, for ``completed``.
@@ -536,7 +536,7 @@ class Engine(JobFunctions, TaskLanes):
                 # Resolved here, in the call that finished the job: a handle
                 # takes no lock of its own, and its done callbacks go to the
                 # runtime's own thread or loop (see ``JobFuture``).
-                handle._resolve(*outcome(work, self._snapshot, self._records))
+                handle._conclude(work, self._snapshot, self._records)
             self._backend.changed()
 
     def unfinished_handles(self) -> list[tuple[str, Any]]:

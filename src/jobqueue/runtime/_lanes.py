@@ -55,6 +55,7 @@ class TaskLanes:
     deadline_moved: bool
     now: Callable[[], float]
     _complete: Callable[[str], None]  # _trusted.completer
+    _record_task: Callable[[str, str, bool, str, str], None]  # _trusted.task_recorder
 
     def _advance(self, work: Work) -> None:
         raise NotImplementedError
@@ -166,7 +167,7 @@ class TaskLanes:
                 results = work.results
                 if results is not None:
                     results[key] = value
-                _trusted.record_task(self.scheduler, work.job_id, key, True)
+                self._record_task(work.job_id, key, True, "", "")
             else:
                 self._task_failed(work, key, exc)
 
@@ -285,7 +286,7 @@ class TaskLanes:
             if work.errors is None:
                 work.errors = {}
             work.errors[key] = exc
-        _trusted.record_task(self.scheduler, work.job_id, key, False, type(exc).__name__, str(exc))
+        self._record_task(work.job_id, key, False, type(exc).__name__, str(exc))
 
     def lane_aborted(self, work: Work, lane: Lane, key: str) -> None:
         """A lane stopped without running ``key`` (its worker went away): keep the key."""

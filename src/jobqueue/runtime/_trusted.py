@@ -35,7 +35,6 @@ __all__ = [
     "job_ids",
     "journal_progress",
     "journaled",
-    "record_task",
     "recorded",
     "recorded_count",
     "rng",
@@ -43,6 +42,7 @@ __all__ = [
     "saved",
     "status",
     "submit",
+    "task_recorder",
     "task_keys",
     "watch_transitions",
 ]
@@ -161,16 +161,20 @@ def completer(scheduler: Scheduler) -> Callable[[str], None]:
     return complete_job
 
 
-def record_task(
-    scheduler: Scheduler, job_id: str, key: str, ok: bool, error_code: str = "", message: str = ""
-) -> None:
-    """Record one task's outcome (``Scheduler.record_task``).
+def task_recorder(scheduler: Scheduler) -> Callable[[str, str, bool, str, str], None]:
+    """Record one task's outcome (``Scheduler.record_task``), the core looked up once.
 
-    Raises:
-        ValidationError, ConflictError: as ``Scheduler.record_task``.
+    The returned function takes the job's id, the task's key, whether it
+    succeeded, and its error code and message; it raises what
+    ``Scheduler.record_task`` raises (ValidationError, ConflictError).
     """
     core = core_of(scheduler)
-    record_outcome(core, core.job(job_id), key, ok, error_code, message)
+    job = core.job
+
+    def record_task(job_id: str, key: str, ok: bool, error_code: str, message: str) -> None:
+        record_outcome(core, job(job_id), key, ok, error_code, message)
+
+    return record_task
 
 
 # ``Scheduler.submit``'s keywords and defaults, in the order its core takes them
