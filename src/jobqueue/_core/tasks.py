@@ -19,7 +19,7 @@ from .._reports import CompletionReport
 from .._states import TASKS_ACCEPTED, JobStatus
 from .._tasks import FailureReason, ReportScope, TaskRecord, TaskStatus
 from .._validate import check_bool, check_int, check_str, lookup_key, plain_str, shown
-from .records import JobRecord
+from .records import JobExtras, JobRecord
 
 if TYPE_CHECKING:
     from .core import Core
@@ -92,12 +92,8 @@ def keys_of(rec: JobRecord) -> tuple[str, ...]:
     return tuple(rec.task_keys)
 
 
-def _has_task(rec: JobRecord, key: str) -> bool:
-    # The extras read directly, not through ``rec.task_keys`` (a descriptor
-    # in Python): this runs per task recorded, and the descriptor's call was
-    # about 0.2 us of each (benchmarks/bench_runtime.py, dispatch).
-    extras = rec.extras
-    keys = None if extras is None else extras.task_keys
+def _has_task(rec: JobRecord, x: JobExtras | None, key: str) -> bool:
+    keys = None if x is None else x.task_keys
     if keys is not None:
         return key in keys
     # isascii: str.isdigit() also accepts digits such as "²" that int() refuses.
@@ -120,37 +116,43 @@ def record(
         raise ConflictError(
             f"job {rec.id!r} is {rec.status}: task outcomes are accepted only while it runs"
         )
+    # The extras themselves, not the record's fields for them (descriptors
+    # in Python): this runs per task, and those were seven calls of about
+    # 0.07 us each (benchmarks/bench_runtime.py, dispatch).
+    x = rec.extras
     plain = lookup_key(key)
-    if not _has_task(rec, plain):
+    if not _has_task(rec, x, plain):
         raise ValidationError(f"task key {shown(key)} is not in the manifest of job {rec.id!r}")
     key = plain
-    outcomes = rec.outcomes
+    outcomes = None if x is None else x.outcomes
     if outcomes is not None and key in outcomes:
         raise ConflictError(f"task {key!r} of job {rec.id!r} was already recorded")
     now = core.now()
+    if x is None:
+        x = rec.extras = JobExtras()
     if outcomes is None:
-        outcomes = rec.outcomes = {}
+        outcomes = x.outcomes = {}
     status = TaskStatus.SUCCEEDED if ok else TaskStatus.FAILED
     task = TaskRecord(key, status, error_code, message)
     outcomes[key] = task
     if ok:
-        rec.succeeded += 1
+        x.succeeded += 1
     else:
-        rec.failed += 1
-    ran = rec.succeeded + rec.failed
-    rec.progress = ran / rec.tasks_total
+        x.failed += 1
+    ran = x.succeeded + x.failed
+    x.progress = ran / rec.tasks_total
     if core.outbox.listening:
         core.outbox.emit(TaskRecorded, now, rec.id, task)
     settings = core.settings
     if (
         ran >= settings.threshold_tasks
-        and rec.failed * settings.threshold_den > settings.threshold_num * ran
+        and x.failed * settings.threshold_den > settings.threshold_num * ran
         and rec.status in _THRESHOLD_APPLIES
     ):
         percent = 100.0 * settings.threshold_ratio
         reason = FailureReason(
             "TaskFailureThreshold",
-            f"{rec.failed} of {ran} tasks failed, more than {percent:g}%",
+            f"{x.failed} of {ran} tasks failed, more than {percent:g}%",
         )
         core.fail_work(rec, reason, now, work_stopped=False)
     core.outbox.flush()
