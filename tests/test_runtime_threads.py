@@ -544,6 +544,37 @@ def test_blocking_calls_from_a_callback_are_refused() -> None:
     assert refused == ["wait() cannot be called from inside a runtime callback"]
 
 
+def test_a_pending_handles_result_is_refused_inside_a_callback_a_done_ones_is_not() -> None:
+    # A subscriber runs with the runtime's lock held: waiting there for a job
+    # that needs the runtime to finish would never end. A finished handle's
+    # result() does not wait, so it is answered.
+    gate = threading.Event()
+    seen: list[object] = []
+    with ThreadRuntime(max_workers=2) as rt:
+        held = rt.submit(job=lambda ctx: gate.wait(TIMEOUT) and "held")
+        done = rt.submit(job=lambda ctx: "done")
+        assert done.result(TIMEOUT) == "done"
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, JobTransitioned) and event.job_id in probes:
+                with pytest.raises(RuntimeStateError, match="inside a runtime callback"):
+                    held.result(TIMEOUT)
+                with pytest.raises(RuntimeStateError, match="inside a runtime callback"):
+                    held.exception(TIMEOUT)
+                seen.append(done.result(0))
+
+        probes: list[str] = []
+        rt.subscribe(on_event)
+        probe = rt.submit(job=lambda ctx: None, confirmation_required=True)
+        probes.append(probe.id)
+        rt.scheduler.confirm(probe.id)  # its moves from here on are seen
+        assert probe.result(TIMEOUT) is None
+        assert not held.done()
+        gate.set()
+        assert held.result(TIMEOUT) == "held"
+    assert seen and set(seen) == {"done"}
+
+
 # ---------------------------------------------------------------------- shutdown
 
 

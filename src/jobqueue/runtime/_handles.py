@@ -251,6 +251,9 @@ class JobFuture(concurrent.futures.Future[T]):
             TimeoutError: the job did not finish in time.
             CancelledError: the job was cancelled.
             JobFailed, TaskFailures: as the class says.
+            RuntimeStateError: the job has not finished and the caller is
+                inside a runtime callback (an event subscriber), where
+                waiting would stop the runtime finishing it.
         """
         self._wait_done(timeout)
         return super().result(0)
@@ -261,6 +264,7 @@ class JobFuture(concurrent.futures.Future[T]):
         Raises:
             TimeoutError: the job did not finish in time.
             CancelledError: the job was cancelled.
+            RuntimeStateError: as ``result``.
         """
         self._wait_done(timeout)
         return super().exception(0)
