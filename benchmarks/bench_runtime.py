@@ -111,8 +111,16 @@ def runtime_jobs(pool: ThreadPoolExecutor, n: int) -> float:
     return n / elapsed
 
 
+def _no_handle() -> None:
+    return None
+
+
 class _NoHandles(ThreadRuntime):
     """A ``ThreadRuntime`` whose ``submit`` makes no handle: it returns None."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._handle_type = _no_handle  # type: ignore[assignment]
 
     def _new_handle(self) -> Any:
         return None
@@ -122,9 +130,9 @@ def runtime_jobs_without_handles(pool: ThreadPoolExecutor, n: int) -> float:
     """Jobs per second for the jobs of ``runtime_jobs``, submitted with no handle.
 
     ``ThreadRuntime.submit`` itself -- the same call, parameters and checks
-    -- but for the handle, which it makes through ``_new_handle`` and which
-    here is None. The jobs are waited for by the shutdown, which returns once
-    no job runs and nothing is in flight.
+    -- but for the handle, which it makes through ``_handle_type`` (or
+    ``_new_handle``) and which here is None. The jobs are waited for by the
+    shutdown, which returns once no job runs and nothing is in flight.
     """
     sched = Scheduler()
     sched.update_queue("default", slots=n, deferred_share=1.0)

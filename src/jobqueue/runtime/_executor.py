@@ -124,7 +124,7 @@ class ExecutorRuntime(ThreadedRuntime):
         return _ExecutorBackend(self)
 
     def _new_handle(self) -> JobFuture[Any]:
-        return JobFuture(self)
+        return self._handle_type()
 
     @overload
     def submit(

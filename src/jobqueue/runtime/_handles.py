@@ -24,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, Self, TypeVar
 
 from .._errors import JobQueueError
 from .._model import Job
@@ -36,7 +36,7 @@ from ._failures import JobFailed, RuntimeStateError, TaskFailed, TaskFailures
 if TYPE_CHECKING:
     from ._work import Work
 
-__all__ = ["AsyncJobFuture", "JobFuture", "Kind", "outcome"]
+__all__ = ["AsyncJobFuture", "JobFuture", "Kind", "handle_type", "outcome"]
 
 log = logging.getLogger("jobqueue.runtime")
 
@@ -180,61 +180,55 @@ class JobFuture(concurrent.futures.Future[T]):
         id: the job's id.
     """
 
-    # ``Future.__init__`` is not called: a handle keeps the Future's fields in
-    # slots, and shares what a Future makes for itself. Its ``_condition``,
-    # which ``concurrent.futures.wait`` and ``as_completed`` take and release
-    # per future, is the runtime's own lock, an ``RLock`` (C code) rather
-    # than a ``Condition`` (Python code around it, twice per handle and per
-    # ``wait``). The engine resolves a handle in the call that finished its
-    # job, with that lock already held: no lock of its own to take, and no
-    # hand-over to the end of the call (the handles row of
-    # benchmarks/bench_runtime.py). ``result`` and ``exception`` sleep on the
-    # runtime's condition for waiters (``_wait_for_change``), which each call
-    # that moved a job wakes once, so the resolution notifies nobody itself;
-    # those are the only Future methods that would wait or notify, and this
-    # class's own. Making a lock and a condition per handle was most of a
-    # handle's cost (3-4 us of about 5 per job). A handle's sleepers may thus
-    # wake for another job: ``result`` and ``exception`` wait in a loop.
-    # The Future's own done callbacks are never added (``add_done_callback``
-    # keeps them in ``_callbacks``, a tuple replaced on each addition until
-    # the handle is done, then taken by whoever made it done), so
-    # ``_done_callbacks`` stays the empty class default.
+    # ``Future.__init__`` is not called: a handle keeps only what it must in
+    # slots, and shares what a Future makes for itself (the handles row of
+    # benchmarks/bench_runtime.py, for each of these):
+    #
+    # - Its ``_condition``, which ``concurrent.futures.wait`` and
+    #   ``as_completed`` take and release per future, is the runtime's own
+    #   lock, an ``RLock`` (C code) rather than a ``Condition`` (Python code
+    #   around it, twice per handle and per ``wait``). It and ``_runtime``
+    #   are attributes of the runtime's own subclass (``handle_type``), not
+    #   of each handle: two stores fewer per handle, and two references
+    #   fewer for the garbage collector to visit each time it traces the
+    #   handles a caller keeps.
+    # - The engine resolves a handle in the call that finished its job, with
+    #   that lock already held: no lock of its own to take, and no hand-over
+    #   to the end of the call. ``result`` and ``exception`` sleep on the
+    #   runtime's condition for waiters (``_wait_for_change``), which each
+    #   call that moved a job wakes once, so the resolution notifies nobody
+    #   itself; those are the only Future methods that would wait or notify,
+    #   and this class's own. A handle's sleepers may thus wake for another
+    #   job: they wait in a loop. Making a lock and a condition per handle
+    #   was most of a handle's cost (3-4 us of about 5 per job).
+    # - ``_result`` and ``_exception`` are written when it resolves, not
+    #   before (nothing reads them until it is done).
+    # - Done callbacks wait in the waiters' list (``_DoneCallback``), with
+    #   the waiters of ``concurrent.futures.wait`` and ``as_completed``: the
+    #   one list of what to tell when the handle resolves. The Future's own
+    #   ``_done_callbacks`` stays the empty class default.
     #
     # Slots, not instance attributes: CPython keeps an instance's attributes
     # inline only for the names its class saw on its first few instances; a
-    # name first written after that (the waiters' list, in the first
-    # ``concurrent.futures.wait`` with a pending handle) gave every later
-    # handle a dictionary of its own, one more object for the garbage
-    # collector. (The handles row of benchmarks/bench_runtime.py, for each.)
-    __slots__ = (
-        "_callbacks",
-        "_condition",
-        "_exception",
-        "_result",
-        "_runtime",
-        "_state",
-        "_waiters",
-        "id",
-    )
+    # name first written after that (say, ``_exception`` on the first
+    # failure) gives every later handle a dictionary of its own, one more
+    # object for the garbage collector.
+    __slots__ = ("_exception", "_result", "_state", "_waiters", "id")
     _done_callbacks: tuple[Callable[[concurrent.futures.Future[T]], object], ...] = ()
+    _runtime: ClassVar[_ThreadedRuntime]
+    id: str  # set by the runtime once the job is submitted
 
-    def __init__(self, runtime: _ThreadedRuntime) -> None:
-        self._condition = runtime._lock  # type: ignore[assignment]
-        self._runtime = runtime
-        self.id = ""
+    def __init__(self) -> None:
         self._state = _PENDING
-        self._result: T | None = None
-        self._exception: BaseException | None = None
-        self._callbacks: tuple[Callable[..., object], ...] = ()
         # The waiters of ``concurrent.futures.wait`` and ``as_completed``,
-        # read and written with the lock held. A resolved handle swaps its
-        # list for ``_NO_WAITERS``: it has told the waiters it had, and one
-        # added now would never be told anything, so no finished handle
-        # keeps a list for the garbage collector to trace. A plain slot, not
-        # a property making the list on first use: when ``wait`` meets a
-        # pending handle it reads this twice per handle, done or not, and a
-        # property call each time made ``wait`` on 9,000 handles a third
-        # dearer (the handles row of benchmarks/bench_runtime.py).
+        # and the done callbacks, read and written with the lock held. A
+        # resolved handle swaps its list for ``_NO_WAITERS``: it has told
+        # those it had, and one added now would never be told anything, so
+        # no finished handle keeps a list for the garbage collector to
+        # trace. A plain slot, not a property making the list on first use:
+        # when ``wait`` meets a pending handle it reads this twice per
+        # handle, done or not, and a property call each time made ``wait``
+        # on 9,000 handles a third dearer.
         self._waiters: list[Any] = []
 
     def __repr__(self) -> str:
@@ -318,7 +312,7 @@ class JobFuture(concurrent.futures.Future[T]):
         check_callable("fn", fn)
         with self._condition:
             if self._state not in _DONE:
-                self._callbacks += (fn,)
+                self._waiters.append(_DoneCallback(fn))
                 return
         self._runtime._post_callbacks(self, [fn])
 
@@ -346,27 +340,6 @@ class JobFuture(concurrent.futures.Future[T]):
         """
         raise _refuse("set_running_or_notify_cancel")
 
-    def _conclude(
-        self,
-        work: Work,
-        job: Callable[[str], Job],
-        records: Callable[[str], tuple[TaskRecord, ...]],
-    ) -> None:
-        """Resolve the handle with what ``work``'s finished job gives (``outcome``).
-
-        Called by the engine, with the runtime's lock held, in the call that
-        finished the job.
-        """
-        # The common case, a job function that returned, is ``outcome``'s
-        # first, tested here again: without ``outcome``'s call, its tuple and
-        # the unpacking, a handle costs about 1,000 of its 6,000 machine
-        # instructions less (the many-jobs case of benchmarks/bench_runtime.py,
-        # counted under callgrind with the collector off).
-        if work.status is _COMPLETE and work.job_fn is not None and not work.manifest.count:
-            self._resolve(_RESULT, work.value)
-        else:
-            self._resolve(*outcome(work, job, records))
-
     def _resolve(self, kind: Kind, payload: object) -> None:
         # Called with the runtime's lock held (the handle's ``_condition``),
         # by the engine in the call that finished the job; that call wakes
@@ -377,6 +350,7 @@ class JobFuture(concurrent.futures.Future[T]):
             raise concurrent.futures.InvalidStateError(f"{self!r}")
         if kind is _RESULT:
             self._result = payload  # type: ignore[assignment]
+            self._exception = None
             self._state = _FINISHED
         elif kind is _ERROR:
             assert isinstance(payload, BaseException)
@@ -388,19 +362,54 @@ class JobFuture(concurrent.futures.Future[T]):
         self._waiters = _NO_WAITERS  # told (see ``__init__``)
         if waiters:
             _tell(waiters, self, kind)
-        if self._callbacks:
-            self._runtime._queue_callbacks(self, list(self._callbacks))
+
+
+class _DoneCallback:
+    """A done callback of a pending ``JobFuture``, kept in its waiters' list."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable[..., object]) -> None:
+        self.fn = fn
+
+
+def handle_type(runtime: _ThreadedRuntime) -> type[JobFuture[Any]]:
+    """The class of ``runtime``'s handles: ``JobFuture``, with the runtime and its lock.
+
+    Every handle of a runtime shares these two (see ``JobFuture``), so they
+    are its class's attributes rather than each handle's.
+    """
+    return type(
+        "JobFuture",
+        (JobFuture,),
+        {
+            "__slots__": (),
+            "__module__": JobFuture.__module__,
+            "__qualname__": JobFuture.__qualname__,
+            "_runtime": runtime,
+            "_condition": runtime._lock,
+        },
+    )
 
 
 def _tell(waiters: list[Any], future: JobFuture[Any], kind: Kind) -> None:
-    """Tell the waiters of ``concurrent.futures.wait`` and ``as_completed`` of a resolution."""
+    """Tell the waiters of ``concurrent.futures.wait`` and ``as_completed`` of a resolution.
+
+    Done callbacks among them go to the runtime, to run on its driver thread
+    once they have all been told.
+    """
+    callbacks: list[Callable[..., object]] = []
     for waiter in waiters:
-        if kind is _RESULT:
+        if type(waiter) is _DoneCallback:
+            callbacks.append(waiter.fn)
+        elif kind is _RESULT:
             waiter.add_result(future)
         elif kind is _ERROR:
             waiter.add_exception(future)
         else:
             waiter.add_cancelled(future)
+    if callbacks:
+        future._runtime._queue_callbacks(future, callbacks)
 
 
 def _refuse(method: str) -> RuntimeStateError:
@@ -488,15 +497,6 @@ class AsyncJobFuture(asyncio.Future[T], Generic[T]):
         if self.done():
             return False
         return _cancel_job(self._runtime, self.id)
-
-    def _conclude(
-        self,
-        work: Work,
-        job: Callable[[str], Job],
-        records: Callable[[str], tuple[TaskRecord, ...]],
-    ) -> None:
-        """Resolve the handle with what ``work``'s finished job gives (``outcome``)."""
-        self._resolve(*outcome(work, job, records))
 
     def _resolve(self, kind: Kind, payload: object) -> None:
         if self.done():

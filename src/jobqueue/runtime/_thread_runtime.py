@@ -161,7 +161,7 @@ class ThreadRuntime(ThreadedRuntime):
         return _ThreadBackend(self, self._workers)
 
     def _new_handle(self) -> JobFuture[Any]:
-        return JobFuture(self)
+        return self._handle_type()
 
     @overload
     def submit(
@@ -259,7 +259,7 @@ class ThreadRuntime(ThreadedRuntime):
             # options, skips the checks that cannot fail for it and the
             # general submission (about 3 us of each job in the many-jobs
             # case of benchmarks/bench_runtime.py).
-            handle = self._new_handle()
+            handle = self._handle_type()  # ``_new_handle``, a call less
             self._op(self._submit_job, job, options, handle)
             return handle
         # A string: no generic alias is built per call (0.3 us of each submission in

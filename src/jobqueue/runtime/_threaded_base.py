@@ -34,9 +34,10 @@ it sleeps, by the first outcome handed over. A second condition on the same
 lock wakes ``wait()`` and parked job functions when a job moves or work goes
 idle; while draining, those moments wake the driver thread too.
 
-A finished job's handle is resolved by whichever thread settled the job's end,
-just after it lets go of the lock (``_leave``): that only wakes the threads
-blocked in ``result()``, since handles hand their callbacks to the driver.
+A finished job's handle is resolved in the call that settled the job's end,
+under the lock, which is every handle's ``_condition``: the threads asleep in
+a handle's ``result()`` sleep on the waiters' condition and are woken with
+the others as that call ends, and handles hand their callbacks to the driver.
 
 Shutdown drains: the runtime stops taking submissions, keeps running what the
 scheduler starts until no job holds a slot and nothing is in flight, wakes
@@ -61,7 +62,7 @@ from .._states import TERMINAL
 from .._validate import check_flags
 from ._adoption import Handler, release
 from ._failures import RuntimeStateError
-from ._handles import JobFuture, Kind, run_callbacks
+from ._handles import JobFuture, Kind, handle_type, run_callbacks
 from ._runtime_base import RuntimeBase, State, check_timeout
 from ._work import After, CallOutcome, Lane, Work
 
@@ -103,7 +104,9 @@ class ThreadedRuntime(RuntimeBase):
         self._callers: deque[None] = deque()
         # Reports of work done on the runtime's worker threads (``_report``).
         self._reports: deque[tuple[Callable[..., object], tuple[Any, ...]]] = deque()
-        # Done callbacks of handles, for the driver thread to run.
+        # The class of this runtime's handles, and their callbacks waiting
+        # for the driver thread to run them.
+        self._handle_type = handle_type(self)
         self._callbacks: deque[tuple[JobFuture[Any], list[Callable[..., object]]]] = deque()
         super().__init__(
             scheduler, concurrency=concurrency, progress_rate=progress_rate, work_for=work_for
