@@ -242,6 +242,51 @@ def test_a_handle_keeps_every_field_in_its_slots_whatever_it_went_through() -> N
     assert all(h._waiters is _NO_WAITERS for h in handles)
 
 
+def test_a_runtimes_handles_share_its_lock_and_the_runtime_through_their_class() -> None:
+    # Each runtime's handles are of its own JobFuture subclass, which holds the
+    # runtime and its lock; no handle keeps either itself.
+    pool = ThreadPoolExecutor(1)
+    with ThreadRuntime(max_workers=1) as one, ExecutorRuntime(pool) as two:
+        first = one.submit(job=lambda ctx: 1)
+        second = two.submit(job=lambda: 2)
+        assert (first.result(TIMEOUT), second.result(TIMEOUT)) == (1, 2)
+    for handle, rt in ((first, one), (second, two)):
+        assert isinstance(handle, JobFuture) and isinstance(handle, Future)
+        assert type(handle).__name__ == "JobFuture" and type(handle) is not JobFuture
+        assert cast(object, handle._condition) is rt._lock and handle._runtime is rt
+        assert "_runtime" not in type(handle).__slots__ and handle.__dict__ == {}
+    pool.shutdown()
+    assert type(first) is not type(second)
+    assert repr(first) == f"<JobFuture {first.id!r} finished>"
+
+
+def test_a_done_callback_and_a_waiter_on_one_pending_handle_are_each_told_once() -> None:
+    # Done callbacks wait in the waiters' list beside wait()'s waiter: a
+    # resolution tells the waiter and hands the callback to the driver
+    # thread, once each, and wait() takes only its own waiter out.
+    gate = threading.Event()
+    calls: list[tuple[str, int]] = []
+    with ThreadRuntime(max_workers=1) as rt:
+        handle: JobFuture[Any] = rt.submit(job=lambda ctx: gate.wait(TIMEOUT) and 5)
+        done: list[set[Future[Any]]] = []
+        waiter = threading.Thread(target=lambda: done.append(wait([handle], timeout=TIMEOUT).done))
+        waiter.start()
+        for _ in range(1000):  # bounded: until wait() installed its waiter
+            if handle._waiters:
+                break
+            time.sleep(0.001)
+        handle.add_done_callback(
+            lambda f: calls.append((threading.current_thread().name, f.result()))
+        )
+        assert len(handle._waiters) == 2 and not handle.done()
+        gate.set()
+        waiter.join(TIMEOUT)
+        assert handle.result(TIMEOUT) == 5
+    assert done == [{handle}]
+    assert calls == [(rt._driver.name, 5)]
+    assert handle._waiters is _NO_WAITERS
+
+
 def test_a_pending_handle_lets_go_of_its_waiters_once_it_has_told_them() -> None:
     gate = threading.Event()
     with ThreadRuntime(max_workers=1) as rt:
