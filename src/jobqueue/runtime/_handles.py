@@ -176,6 +176,9 @@ class JobFuture(concurrent.futures.Future[T]):
     ``set_exception`` and ``set_running_or_notify_cancel`` raise
     ``RuntimeStateError``.
 
+    A runtime makes its handles, each of its own subclass of this class (also
+    named ``JobFuture``): test a handle with ``isinstance``, not ``type() is``.
+
     Attributes:
         id: the job's id.
     """
