@@ -13,6 +13,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from helpers import IdleBackend, fingerprint
@@ -31,7 +33,13 @@ from jobqueue import (
     TaskStatus,
     ValidationError,
 )
-from jobqueue.runtime import JobContext, Progress, RuntimeStateError, ThreadRuntime
+from jobqueue.runtime import (
+    ExecutorRuntime,
+    JobContext,
+    Progress,
+    RuntimeStateError,
+    ThreadRuntime,
+)
 from jobqueue.runtime._engine import Engine
 
 pytestmark = [pytest.mark.runtime, pytest.mark.usefixtures("no_thread_left_behind")]
@@ -573,6 +581,50 @@ def test_a_pending_handles_result_is_refused_inside_a_callback_a_done_ones_is_no
         gate.set()
         assert held.result(TIMEOUT) == "held"
     assert seen and set(seen) == {"done"}
+
+
+@pytest.mark.parametrize("kind", ["thread", "executor"])
+def test_waiting_inside_a_done_callback_or_on_result_is_refused(kind: str) -> None:
+    # Those callbacks run on the driver thread, which on ExecutorRuntime also
+    # reports the calls that finished: a wait there for an unfinished job
+    # held up the runtime that was to finish it, until the wait timed out.
+    gate = threading.Event()
+    refused: list[str] = []
+
+    def try_waits(held: Any) -> None:
+        calls: list[Callable[[], object]] = [
+            lambda: held.result(TIMEOUT),
+            lambda: rt.wait(held.id, TIMEOUT),
+        ]
+        for call in calls:
+            try:
+                call()
+            except RuntimeStateError as error:
+                refused.append(str(error).split(" cannot")[0])
+
+    pool = ThreadPoolExecutor(2)
+    rt: Any = ThreadRuntime(executor=pool) if kind == "thread" else ExecutorRuntime(pool)
+    with rt:
+        if kind == "thread":
+            held = rt.submit(job=lambda ctx: gate.wait(TIMEOUT) and "held")
+        else:
+            held = rt.submit(job=lambda: gate.wait(TIMEOUT) and "held")
+        first = rt.submit(
+            lambda key: key, tasks=["k"], on_result=lambda key, value: try_waits(held)
+        )
+        assert first.result(TIMEOUT) == {"k": "k"}
+        second = rt.submit(lambda key: key, tasks=["k"])
+        second.add_done_callback(lambda f: try_waits(held))
+        assert second.result(TIMEOUT) == {"k": "k"}
+        for _ in range(1000):  # bounded: until the done callback has run
+            if len(refused) == 4:
+                break
+            time.sleep(0.001)
+        assert not held.done()
+        gate.set()
+        assert held.result(TIMEOUT) == "held"
+    pool.shutdown()
+    assert refused == ["a pending handle's result() or exception()", "wait()"] * 2
 
 
 # ---------------------------------------------------------------------- shutdown

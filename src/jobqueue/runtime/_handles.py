@@ -78,7 +78,7 @@ class _ThreadedRuntime(_Runtime, Protocol):
 
     def _wait_for_change(self, timeout: float | None = None) -> None: ...
 
-    def _check_may_block(self, what: str) -> None: ...
+    def _check_may_wait(self, what: str) -> None: ...
 
     def _queue_callbacks(
         self, future: JobFuture[Any], callbacks: list[Callable[..., object]]
@@ -250,8 +250,9 @@ class JobFuture(concurrent.futures.Future[T]):
             CancelledError: the job was cancelled.
             JobFailed, TaskFailures: as the class says.
             RuntimeStateError: the job has not finished and the caller is
-                inside a runtime callback (an event subscriber), where
-                waiting would stop the runtime finishing it.
+                inside a runtime callback (an event subscriber, ``on_result``
+                or a done callback), where waiting would hold up the runtime
+                that is to finish the job.
         """
         self._wait_done(timeout)
         return super().result(0)
@@ -277,7 +278,7 @@ class JobFuture(concurrent.futures.Future[T]):
         if self._state in _DONE:
             return
         runtime = self._runtime
-        runtime._check_may_block("a pending handle's result() or exception()")
+        runtime._check_may_wait("a pending handle's result() or exception()")
         end = None if timeout is None else time.monotonic() + timeout
         with runtime._lock:
             while self._state not in _DONE:

@@ -237,6 +237,19 @@ class ThreadedRuntime(RuntimeBase):
         if self._owner == threading.get_ident():
             raise RuntimeStateError(f"{what} cannot be called from inside a runtime callback")
 
+    def _check_may_wait(self, what: str) -> None:
+        """Refuse to wait for a job inside any runtime callback.
+
+        Besides the callbacks run with the lock held (``_check_may_block``),
+        ``on_result`` and done callbacks run on the driver thread: waiting
+        there would hold up every other callback and timer, and on
+        ``ExecutorRuntime`` the reports of finished calls, so the job
+        waited for might never finish.
+        """
+        self._check_may_block(what)
+        if threading.current_thread() is getattr(self, "_driver", None):
+            raise RuntimeStateError(f"{what} cannot be called from inside a runtime callback")
+
     # ------------------------------------------------------------------ waiting
 
     def wait(
@@ -257,7 +270,7 @@ class ThreadedRuntime(RuntimeBase):
             ValidationError: ``timeout`` is negative, NaN, infinite or not a number.
         """
         seconds = check_timeout(timeout)
-        self._check_may_block("wait()")
+        self._check_may_wait("wait()")
         end = None if seconds is None else time.monotonic() + seconds
         with self._lock:
             while True:
