@@ -260,6 +260,20 @@ def test_a_runtimes_handles_share_its_lock_and_the_runtime_through_their_class()
     assert repr(first) == f"<JobFuture {first.id!r} finished>"
 
 
+def test_a_runtimes_handle_class_goes_with_the_runtime() -> None:
+    # The class refers to its runtime and the runtime to its class: a cycle
+    # the collector frees once neither the runtime nor a handle is kept.
+    classes: list[weakref.ref[type]] = []
+    for _ in range(3):
+        with ThreadRuntime(max_workers=1) as rt:
+            handle = rt.submit(job=lambda ctx: 1)
+            assert handle.result(TIMEOUT) == 1
+        classes.append(weakref.ref(type(handle)))
+        del rt, handle
+    gc.collect()
+    assert [ref() for ref in classes] == [None, None, None]
+
+
 def test_a_done_callback_and_a_waiter_on_one_pending_handle_are_each_told_once() -> None:
     # Done callbacks wait in the waiters' list beside wait()'s waiter: a
     # resolution tells the waiter and hands the callback to the driver
