@@ -122,16 +122,13 @@ class _NoHandles(ThreadRuntime):
         super().__init__(*args, **kwargs)
         self._handle_type = _no_handle  # type: ignore[assignment]
 
-    def _new_handle(self) -> Any:
-        return None
-
 
 def runtime_jobs_without_handles(pool: ThreadPoolExecutor, n: int) -> float:
     """Jobs per second for the jobs of ``runtime_jobs``, submitted with no handle.
 
     ``ThreadRuntime.submit`` itself -- the same call, parameters and checks
-    -- but for the handle, which it makes through ``_handle_type`` (or
-    ``_new_handle``) and which here is None. The jobs are waited for by the
+    -- but for the handle, which it makes through ``_handle_type`` and which
+    here is None. The jobs are waited for by the
     shutdown, which returns once no job runs and nothing is in flight.
     """
     sched = Scheduler()

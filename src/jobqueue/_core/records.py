@@ -43,6 +43,7 @@ __all__ = [
     "in_line",
     "as_record",
     "extras_of",
+    "own_extras",
     "full_history",
     "history_pairs",
     "snapshot",
@@ -136,12 +137,9 @@ class _Extra(Generic[T]):
         return self._default if x is None else self._read(x)
 
     def __set__(self, rec: JobRecord, value: T) -> None:
-        x = rec.extras
-        if x is None:
-            if value == self._default:
-                return
-            x = rec.extras = JobExtras()
-        setattr(x, self._name, value)
+        if rec.extras is None and value == self._default:
+            return
+        setattr(own_extras(rec), self._name, value)
 
 
 # No __weakref__ slot: nothing holds a record weakly, and a retained job
@@ -253,6 +251,14 @@ def extras_of(rec: JobRecord) -> JobExtras:
     """``rec``'s extras, or the defaults if it has none: to read, never to write."""
     x = rec.extras
     return _NO_EXTRAS if x is None else x
+
+
+def own_extras(rec: JobRecord) -> JobExtras:
+    """``rec``'s extras, made first if it has none: to write."""
+    x = rec.extras
+    if x is None:
+        x = rec.extras = JobExtras()
+    return x
 
 
 @attrs.define(eq=False, slots=True)

@@ -19,7 +19,7 @@ from .._reports import CompletionReport
 from .._states import TASKS_ACCEPTED, JobStatus
 from .._tasks import FailureReason, ReportScope, TaskRecord, TaskStatus
 from .._validate import check_bool, check_int, check_str, lookup_key, plain_str, shown
-from .records import JobExtras, JobRecord
+from .records import JobExtras, JobRecord, own_extras
 
 if TYPE_CHECKING:
     from .core import Core
@@ -128,8 +128,7 @@ def record(
     if outcomes is not None and key in outcomes:
         raise ConflictError(f"task {key!r} of job {rec.id!r} was already recorded")
     now = core.now()
-    if x is None:
-        x = rec.extras = JobExtras()
+    x = own_extras(rec)
     if outcomes is None:
         outcomes = x.outcomes = {}
     status = TaskStatus.SUCCEEDED if ok else TaskStatus.FAILED

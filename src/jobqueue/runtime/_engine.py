@@ -539,12 +539,12 @@ class Engine(JobFunctions, TaskLanes):
                 # Resolved here, in the call that finished the job: a handle
                 # takes no lock of its own, and its done callbacks go to the
                 # runtime's own thread or loop (see ``JobFuture``). The common
-                # case, a job function that returned, is ``outcome``'s first,
-                # tested here again: without ``outcome``'s call, its tuple and
-                # the unpacking, a handle costs about 1,000 machine
-                # instructions less, a quarter of what is left (the many-jobs
-                # case of benchmarks/bench_runtime.py, counted under callgrind
-                # with the collector off).
+                # case, a job function that returned, is resolved here with its
+                # value: without ``outcome``'s call, its tuple and the
+                # unpacking, a handle costs about 1,000 machine instructions
+                # less, a quarter of what is left (the many-jobs case of
+                # benchmarks/bench_runtime.py, counted under callgrind with the
+                # collector off).
                 if work.status is _COMPLETE and work.job_fn is not None and not work.manifest.count:
                     handle._resolve(_RESULT, work.value)
                 else:

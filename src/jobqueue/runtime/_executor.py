@@ -123,9 +123,6 @@ class ExecutorRuntime(ThreadedRuntime):
             return _PipelinedBackend(self)
         return _ExecutorBackend(self)
 
-    def _new_handle(self) -> JobFuture[Any]:
-        return self._handle_type()
-
     @overload
     def submit(
         self,

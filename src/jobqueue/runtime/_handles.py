@@ -62,7 +62,6 @@ class Kind(enum.Enum):
 # member's lookup (benchmarks/bench_tricks.py).
 _RESULT = Kind.RESULT
 _ERROR = Kind.ERROR
-_COMPLETE = _S.COMPLETE
 
 
 class _Runtime(Protocol):
@@ -97,11 +96,11 @@ def outcome(
     """What the handle of ``work``'s finished job resolves to.
 
     ``job`` and ``records`` read a job's snapshot and task outcomes by its id;
-    they are called only when needed (a failed job, or a job with tasks).
+    they are called only when needed (a failed job, or a job with tasks). The
+    engine resolves the common case, a job function that returned, without
+    calling this (``Engine._retire``); this gives the same for it.
     """
     status = work.status
-    if status is _COMPLETE and work.job_fn is not None and not work.manifest.count:
-        return _RESULT, work.value  # the common case, first: one per job
     if status is _S.CANCELLED:
         return Kind.CANCELLED, None
     value: object = work.value if work.job_fn is not None else _in_manifest_order(work)

@@ -160,9 +160,6 @@ class ThreadRuntime(ThreadedRuntime):
     def _backend(self) -> _ThreadBackend:
         return _ThreadBackend(self, self._workers)
 
-    def _new_handle(self) -> JobFuture[Any]:
-        return self._handle_type()
-
     @overload
     def submit(
         self,

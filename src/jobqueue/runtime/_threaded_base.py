@@ -233,9 +233,12 @@ class ThreadedRuntime(RuntimeBase):
         self._callbacks.append((future, callbacks))
         self._driver_cond.notify()
 
+    def _new_handle(self) -> JobFuture[Any]:
+        return self._handle_type()
+
     def _check_may_block(self, what: str) -> None:
         if self._owner == threading.get_ident():
-            raise RuntimeStateError(f"{what} cannot be called from inside a runtime callback")
+            raise _refused_in_callback(what)
 
     def _check_may_wait(self, what: str) -> None:
         """Refuse to wait for a job inside any runtime callback.
@@ -246,9 +249,9 @@ class ThreadedRuntime(RuntimeBase):
         ``ExecutorRuntime`` the reports of finished calls, so the job
         waited for might never finish.
         """
-        self._check_may_block(what)
         if threading.current_thread() is getattr(self, "_driver", None):
-            raise RuntimeStateError(f"{what} cannot be called from inside a runtime callback")
+            raise _refused_in_callback(what)
+        self._check_may_block(what)
 
     # ------------------------------------------------------------------ waiting
 
@@ -464,6 +467,10 @@ class ThreadedRuntime(RuntimeBase):
 
     def _close_pool(self, wait: bool) -> None:
         """Shut down the worker pool, if the runtime owns one."""
+
+
+def _refused_in_callback(what: str) -> RuntimeStateError:
+    return RuntimeStateError(f"{what} cannot be called from inside a runtime callback")
 
 
 def _call_on_result(batch: list[CallOutcome]) -> None:

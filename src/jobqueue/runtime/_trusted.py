@@ -42,8 +42,8 @@ __all__ = [
     "saved",
     "status",
     "submit",
-    "task_recorder",
     "task_keys",
+    "task_recorder",
     "watch_transitions",
 ]
 
